@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { resolvePaths } from './paths.ts';
+import {
+  DEFAULTS,
+  DEFAULT_COPILOT_API_URL,
+  TIMEOUT_DEFAULTS,
+  fileConfigSchema,
+  isLoopbackHost,
+  type ConfigSource,
+  type FileConfig,
+  type ResolvedConfig,
+  type TimeoutKey,
+} from './schema.ts';
+
+export const ENV_PREFIX = 'GITHUB_COPILOT_SVCS_';
+
+/** Flags as the CLI parsed them, already named like config keys. */
+export type ConfigFlags = Partial<Pick<FileConfig, 'host' | 'port' | 'oauth_app' | 'enterprise_url' | 'log_level' | 'api_key' | 'keychain'>>;
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  flags?: ConfigFlags;
+}
+
+const KNOWN_KEYS = Object.keys(fileConfigSchema.shape) as Array<keyof FileConfig>;
+
+/** Read config.json (if any), env vars and flags; validate; apply defaults once. */
+export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
+  const env = opts.env ?? process.env;
+  const paths = resolvePaths(env);
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const fromFile = readConfigFile(paths.configFile, problems, warnings);
+  const fromEnv = readEnv(env, problems);
+  const fromFlags = validateLayer(opts.flags ?? {}, 'command-line flag', problems, (k) => `--${k.replace(/_/g, '-')}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const sources: Record<string, ConfigSource> = {};
+  const layers: Array<[ConfigSource, FileConfig]> = [
+    ['file', fromFile],
+    ['env', fromEnv],
+    ['flag', fromFlags],
+  ];
+  const pick = <K extends keyof FileConfig>(key: K): FileConfig[K] => {
+    let value: FileConfig[K] = undefined;
+    sources[key] = 'default';
+    for (const [source, layer] of layers) {
+      if (layer[key] !== undefined) {
+        value = layer[key];
+        sources[key] = source;
+      }
+    }
+    return value;
+  };
+
+  const timeouts = { ...TIMEOUT_DEFAULTS } as Record<TimeoutKey, number>;
+  for (const key of Object.keys(TIMEOUT_DEFAULTS) as TimeoutKey[]) {
+    sources[`timeouts.${key}`] = 'default';
+    for (const [source, layer] of layers) {
+      const v = layer.timeouts?.[key];
+      if (v !== undefined) {
+        timeouts[key] = v;
+        sources[`timeouts.${key}`] = source;
+      }
+    }
+  }
+
+  const enterprise = normaliseDomain(pick('enterprise_url'));
+  const githubUrl = pick('github_url') ?? (enterprise ? `https://${enterprise}` : DEFAULTS.github_url);
+  if (sources.github_url === 'default' && enterprise) sources.github_url = sources.enterprise_url ?? 'default';
+  const githubApiUrl = pick('github_api_url') ?? (enterprise ? `https://api.${enterprise}` : DEFAULTS.github_api_url);
+  if (sources.github_api_url === 'default' && enterprise) sources.github_api_url = sources.enterprise_url ?? 'default';
+  const copilotApiUrl = pick('copilot_api_url') ?? (enterprise ? `https://copilot-api.${enterprise}` : undefined);
+  if (sources.copilot_api_url === 'default' && enterprise) sources.copilot_api_url = sources.enterprise_url ?? 'default';
+
+  const host = pick('host') ?? DEFAULTS.host;
+  const debugEndpoints = pick('debug_endpoints') ?? isLoopbackHost(host);
+
+  const config: ResolvedConfig = {
+    host,
+    port: pick('port') ?? DEFAULTS.port,
+    oauth_app: pick('oauth_app') ?? DEFAULTS.oauth_app,
+    enterprise_url: enterprise,
+    github_url: githubUrl,
+    github_api_url: githubApiUrl,
+    copilot_api_url: copilotApiUrl,
+    keychain: pick('keychain') ?? DEFAULTS.keychain,
+    api_key: pick('api_key'),
+    cors_origins: pick('cors_origins') ?? DEFAULTS.cors_origins,
+    model_map: pick('model_map') ?? DEFAULTS.model_map,
+    max_body_bytes: pick('max_body_bytes') ?? DEFAULTS.max_body_bytes,
+    max_concurrency: pick('max_concurrency') ?? DEFAULTS.max_concurrency,
+    max_queue: pick('max_queue') ?? DEFAULTS.max_queue,
+    log_level: pick('log_level') ?? DEFAULTS.log_level,
+    debug_endpoints: debugEndpoints,
+    timeouts,
+    paths,
+    sources,
+    legacy_tokens: {},
+    warnings,
+  };
+  for (const k of ['github_token', 'copilot_token', 'expires_at', 'refresh_in'] as const) {
+    const v = fromFile[k];
+    if (v !== undefined) (config.legacy_tokens as Record<string, unknown>)[k] = v;
+  }
+  // A GitHub token may also come from the environment (CI, containers); it is never written anywhere.
+  const envToken = fromEnv.github_token;
+  if (envToken) config.legacy_tokens.github_token = envToken;
+  return config;
+}
+
+export function defaultCopilotApiUrl(config: ResolvedConfig): string {
+  return config.copilot_api_url ?? DEFAULT_COPILOT_API_URL;
+}
+
+function normaliseDomain(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  return v.replace(/^https?:\/\//, '').replace(/\/+$/, '').toLowerCase();
+}
+
+function readConfigFile(file: string, problems: string[], warnings: string[]): FileConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    problems.push(`${file}: cannot be read (${(err as Error).message})`);
+    return {};
+  }
+  if (text.trim() === '') return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    problems.push(`${file}: not valid JSON (${(err as Error).message})`);
+    return {};
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`${file}: must hold a JSON object`);
+    return {};
+  }
+  const known: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if ((KNOWN_KEYS as string[]).includes(k)) known[k] = v;
+    else warnings.push(`${file}: unknown key "${k}" ignored`);
+  }
+  return validateLayer(known, file, problems, (k) => k);
+}
+
+function validateLayer(raw: Record<string, unknown>, where: string, problems: string[], name: (key: string) => string): FileConfig {
+  const parsed = fileConfigSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) problems.push(describeIssue(issue, where, raw, name));
+  return {};
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: string, raw: Record<string, unknown>, name: (key: string) => string): string {
+  const keyPath = issue.path.map(String);
+  const key = keyPath.join('.');
+  let got: unknown = raw;
+  for (const p of keyPath) got = typeof got === 'object' && got !== null ? (got as Record<string, unknown>)[p] : undefined;
+  const shown = keyPath[0] && /token|api_key/.test(keyPath[0]) ? '(hidden)' : JSON.stringify(got);
+  let msg = issue.message;
+  if (issue.code === 'invalid_type') msg = `must be ${issue.expected}`;
+  if (issue.code === 'invalid_value' && 'values' in issue) msg = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') return `${where}: ${key ? `${name(key)}: ` : ''}unknown key(s) ${issue.keys.join(', ')}`;
+  return `${where}: ${name(key)}: ${msg} (got ${shown})`;
+}
+
+/** GITHUB_COPILOT_SVCS_FOO_BAR for every key foo_bar; timeouts as GITHUB_COPILOT_SVCS_TIMEOUTS_X. */
+function readEnv(env: NodeJS.ProcessEnv, problems: string[]): FileConfig {
+  const raw: Record<string, unknown> = {};
+  const envName: Record<string, string> = {};
+  const shape = fileConfigSchema.shape;
+  for (const key of KNOWN_KEYS) {
+    if (key === 'timeouts') continue;
+    const name = ENV_PREFIX + key.toUpperCase();
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    envName[key] = name;
+    raw[key] = coerceEnv(value, shape[key]);
+  }
+  const timeouts: Record<string, unknown> = {};
+  for (const key of Object.keys(TIMEOUT_DEFAULTS)) {
+    const name = `${ENV_PREFIX}TIMEOUTS_${key.toUpperCase()}`;
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    envName[`timeouts.${key}`] = name;
+    timeouts[key] = Number(value);
+  }
+  if (Object.keys(timeouts).length > 0) raw.timeouts = timeouts;
+  return validateLayer(raw, 'environment', problems, (k) => envName[k] ?? ENV_PREFIX + k.toUpperCase());
+}
+
+function coerceEnv(value: string, schema: z.ZodType): unknown {
+  const probe = (candidate: unknown) => schema.safeParse(candidate).success;
+  if (probe(value)) return value;
+  const n = Number(value);
+  if (value.trim() !== '' && !Number.isNaN(n) && probe(n)) return n;
+  if (value === 'true' || value === 'false') return value === 'true';
+  try {
+    const j: unknown = JSON.parse(value);
+    if (probe(j)) return j;
+  } catch {
+    /* not JSON */
+  }
+  if (probe([])) return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value;
+}

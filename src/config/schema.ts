@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/**
+ * The config.json contract. The Go tool's keys (`port`, `github_token`,
+ * `copilot_token`, `expires_at`, `refresh_in`, `timeouts{...}`) keep their names
+ * and defaults so its users' files keep working; the rest are ours (DESIGN.md).
+ */
+
+export const TIMEOUT_DEFAULTS = {
+  http_client: 300,
+  server_read: 30,
+  server_write: 300,
+  server_idle: 120,
+  proxy_context: 300,
+  circuit_breaker: 30,
+  keep_alive: 30,
+  tls_handshake: 10,
+  dial_timeout: 10,
+  idle_conn_timeout: 90,
+  // Ours, beyond the Go tool's block.
+  first_byte: 30,
+  stream_idle: 120,
+  shutdown: 10,
+} as const;
+
+export type TimeoutKey = keyof typeof TIMEOUT_DEFAULTS;
+
+const seconds = z.number().int('must be a whole number of seconds').positive('must be > 0').max(86_400, 'must be at most 86400');
+
+export const timeoutsSchema = z
+  .object(
+    Object.fromEntries(Object.keys(TIMEOUT_DEFAULTS).map((k) => [k, seconds.optional()])) as Record<
+      TimeoutKey,
+      z.ZodOptional<typeof seconds>
+    >,
+  )
+  .strict();
+
+/** An empty string in a file or env var means "not set" (so config.example.json can list every key). */
+const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const httpUrl = z
+  .string()
+  .url('must be a URL such as https://example.com')
+  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every key that a file, env var or flag may set. All optional: defaults come later. */
+export const fileConfigSchema = z.object({
+  host: z.string().min(1).optional(),
+  port: z.number().int('must be a whole number').min(0, 'must be 0-65535 (0 picks a free port)').max(65535, 'must be 0-65535 (0 picks a free port)').optional(),
+  oauth_app: z.enum(['vscode', 'opencode']).optional(),
+  enterprise_url: emptyAsUnset(z.string().regex(/^(https?:\/\/)?[a-z0-9.-]+\.[a-z]{2,}\/?$/i, 'must be a domain such as company.ghe.com')),
+  github_url: httpUrl.optional(),
+  github_api_url: httpUrl.optional(),
+  copilot_api_url: emptyAsUnset(httpUrl),
+  keychain: z.enum(['auto', 'off']).optional(),
+  api_key: emptyAsUnset(z.string().min(8, 'must be at least 8 characters')),
+  cors_origins: z.array(z.string().url('must be an origin such as http://localhost:3000')).optional(),
+  model_map: z.record(z.string().min(1), z.string().min(1)).optional(),
+  max_body_bytes: z.number().int().min(1024, 'must be at least 1024').max(512 * 1024 * 1024, 'must be at most 536870912').optional(),
+  max_concurrency: z.number().int().min(1).max(10_000).optional(),
+  max_queue: z.number().int().min(0).max(100_000).optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+  debug_endpoints: z.boolean().optional(),
+  timeouts: timeoutsSchema.optional(),
+  // The Go tool kept tokens in config.json; they are read once and moved to the token store.
+  github_token: emptyAsUnset(z.string()),
+  copilot_token: emptyAsUnset(z.string()),
+  expires_at: z.number().optional(),
+  refresh_in: z.number().optional(),
+});
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+export type ConfigKey = keyof FileConfig;
+
+/** Keys that hold secrets: never printed in full. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['github_token', 'copilot_token', 'api_key']);
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8081,
+  oauth_app: 'vscode' as 'vscode' | 'opencode',
+  github_url: 'https://github.com',
+  github_api_url: 'https://api.github.com',
+  keychain: 'auto' as 'auto' | 'off',
+  cors_origins: [] as string[],
+  model_map: {} as Record<string, string>,
+  max_body_bytes: 5 * 1024 * 1024,
+  max_concurrency: 64,
+  max_queue: 256,
+  log_level: 'info' as LogLevel,
+};
+
+export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
+
+export interface ResolvedConfig {
+  host: string;
+  port: number;
+  oauth_app: 'vscode' | 'opencode';
+  enterprise_url: string | undefined;
+  github_url: string;
+  github_api_url: string;
+  /** Explicit override; when undefined the token's `endpoints.api` (or the public default) is used. */
+  copilot_api_url: string | undefined;
+  keychain: 'auto' | 'off';
+  api_key: string | undefined;
+  cors_origins: string[];
+  model_map: Record<string, string>;
+  max_body_bytes: number;
+  max_concurrency: number;
+  max_queue: number;
+  log_level: LogLevel;
+  debug_endpoints: boolean;
+  timeouts: Record<TimeoutKey, number>;
+  paths: ConfigPaths;
+  /** Where each top-level key (and `timeouts.x`) came from. */
+  sources: Record<string, ConfigSource>;
+  /** Tokens found in a Go-tool config.json, to be migrated into the token store. */
+  legacy_tokens: { github_token?: string; copilot_token?: string; expires_at?: number; refresh_in?: number };
+  /** Non-fatal findings (unknown keys in config.json), for the caller to log. */
+  warnings: string[];
+}
+
+export interface ConfigPaths {
+  dataDir: string;
+  configFile: string;
+  logFile: string;
+  tokenFile: string;
+}
+
+export const DEFAULT_COPILOT_API_URL = 'https://api.githubcopilot.com';
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}

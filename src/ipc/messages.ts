@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * Every message between the tray process and the proxy child, as one
+ * discriminated union. Both sides validate what they receive with these schemas.
+ * Nothing here ever carries a token.
+ */
+
+const tokenSnapshot = z.object({
+  state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
+  health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
+  expiresAt: z.number().nullable(),
+  refreshIn: z.number().nullable(),
+  hasGithubToken: z.boolean(),
+  oauthApp: z.enum(['vscode', 'opencode']),
+  store: z.enum(['keychain', 'file', 'env', 'none']),
+  apiBase: z.string(),
+  lastError: z.string().nullable(),
+  pendingSignIn: z.object({ verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }).nullable(),
+});
+
+const modelSummary = z.object({ id: z.string(), name: z.string(), vendor: z.string() });
+
+/** Child -> tray. */
+export const childMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), url: z.string(), port: z.number(), pid: z.number() }),
+  z.object({ type: z.literal('listen-failed'), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal('token'), snapshot: tokenSnapshot }),
+  z.object({ type: z.literal('models'), requestId: z.string(), models: z.array(modelSummary).nullable(), error: z.string().nullable() }),
+  z.object({
+    type: z.literal('usage'),
+    requestId: z.string(),
+    usage: z.object({ remaining: z.number().nullable(), entitlement: z.number().nullable(), unlimited: z.boolean(), resetDate: z.string().nullable() }).nullable(),
+    error: z.string().nullable(),
+  }),
+  z.object({ type: z.literal('refresh-done'), requestId: z.string(), ok: z.boolean(), error: z.string().nullable() }),
+  z.object({ type: z.literal('sign-in-code'), verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }),
+  z.object({ type: z.literal('sign-in-done'), ok: z.boolean(), error: z.string().nullable() }),
+  z.object({ type: z.literal('log'), level: z.enum(['error', 'warn', 'info', 'debug']), message: z.string() }),
+]);
+
+/** Tray -> child. */
+export const trayMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('refresh'), requestId: z.string() }),
+  z.object({ type: z.literal('get-models'), requestId: z.string() }),
+  z.object({ type: z.literal('get-usage'), requestId: z.string() }),
+  z.object({ type: z.literal('sign-in') }),
+  z.object({ type: z.literal('cancel-sign-in') }),
+  z.object({ type: z.literal('shutdown') }),
+]);
+
+export type ChildMessage = z.infer<typeof childMessageSchema>;
+export type TrayMessage = z.infer<typeof trayMessageSchema>;
+export type IpcTokenSnapshot = z.infer<typeof tokenSnapshot>;
+
+export function parseChildMessage(raw: unknown): ChildMessage | null {
+  const r = childMessageSchema.safeParse(raw);
+  return r.success ? r.data : null;
+}
+
+export function parseTrayMessage(raw: unknown): TrayMessage | null {
+  const r = trayMessageSchema.safeParse(raw);
+  return r.success ? r.data : null;
+}

@@ -1,0 +1,121 @@
+import electronLog from 'electron-log/node';
+import type { LogLevel } from './config/schema.ts';
+
+export interface Logger {
+  error(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+  /** Register a value (a token, an API key) that must never be written, whatever its shape. */
+  addSecret(secret: string): void;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Log file path; omitted = no file (CLI one-shots). */
+  file?: string;
+  /** Console output; default true. Goes to stderr so stdout stays clean for command output. */
+  console?: boolean;
+  /** Tag printed in every line, e.g. "proxy" or "tray". */
+  scope?: string;
+  maxFileBytes?: number;
+}
+
+// Shapes of GitHub and Copilot credentials. Anything matching is cut before any transport sees it.
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  [/\bgh[opsur]_[A-Za-z0-9_]{6,}/g, 'gh*_[REDACTED]'],
+  [/\bgithub_pat_[A-Za-z0-9_]{10,}/g, 'github_pat_[REDACTED]'],
+  [/\btid=[^\s"'`,]+/g, 'tid=[REDACTED]'],
+  [/\b(Bearer|token)\s+[A-Za-z0-9._~+/=;:-]{8,}/gi, '$1 [REDACTED]'],
+  [/("(?:access_token|token|github_token|copilot_token|api_key|device_code)"\s*:\s*")[^"]*"/g, '$1[REDACTED]"'],
+];
+
+export function redact(text: string, secrets: Iterable<string> = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 6) out = out.split(s).join('[REDACTED]');
+  for (const [re, rep] of SECRET_PATTERNS) out = out.replace(re, rep);
+  return out;
+}
+
+function redactValue(v: unknown, secrets: Set<string>): unknown {
+  if (typeof v === 'string') return redact(v, secrets);
+  if (v instanceof Error) {
+    const e = new Error(redact(v.message, secrets));
+    e.name = v.name;
+    e.stack = v.stack === undefined ? undefined : redact(v.stack, secrets);
+    return e;
+  }
+  if (typeof v === 'object' && v !== null) {
+    try {
+      return redact(JSON.stringify(v), secrets);
+    } catch {
+      return '[unserialisable]';
+    }
+  }
+  return v;
+}
+
+let instanceCounter = 0;
+
+export function createLogger(opts: LoggerOptions): Logger {
+  instanceCounter += 1;
+  const log = electronLog.create({ logId: `github-copilot-svcs-${process.pid}-${instanceCounter}` });
+  const secrets = new Set<string>();
+  const scope = opts.scope ? ` [${opts.scope}]` : '';
+  const format = `[{y}-{m}-{d} {h}:{i}:{s}.{ms}] [{level}]${scope} {text}`;
+
+  const consoleT = log.transports.console;
+  if (consoleT) {
+    if (opts.console === false) consoleT.level = false;
+    else {
+      consoleT.level = opts.level;
+      (consoleT as unknown as { format: string }).format = format;
+      // stderr for every level: stdout belongs to command output.
+      (consoleT as unknown as { writeFn: (o: { message: { data: unknown[] } }) => void }).writeFn = ({ message }) => {
+        process.stderr.write(`${message.data.map((d) => (typeof d === 'string' ? d : String(d))).join(' ')}\n`);
+      };
+    }
+  }
+  const fileT = log.transports.file as unknown as
+    | { level: LogLevel | false; format: string; resolvePathFn: () => string; maxSize: number }
+    | null
+    | undefined;
+  if (fileT) {
+    if (opts.file) {
+      const file = opts.file;
+      fileT.level = opts.level;
+      fileT.format = format;
+      fileT.resolvePathFn = () => file;
+      fileT.maxSize = opts.maxFileBytes ?? 5 * 1024 * 1024;
+    } else fileT.level = false;
+  }
+  for (const name of Object.keys(log.transports)) {
+    if (name !== 'console' && name !== 'file') {
+      const t = log.transports[name];
+      if (t) t.level = false;
+    }
+  }
+  log.hooks.push((message) => {
+    message.data = message.data.map((d: unknown) => redactValue(d, secrets));
+    return message;
+  });
+
+  return {
+    error: (...a) => log.error(...a),
+    warn: (...a) => log.warn(...a),
+    info: (...a) => log.info(...a),
+    debug: (...a) => log.debug(...a),
+    addSecret: (s) => {
+      if (s) secrets.add(s);
+    },
+  };
+}
+
+/** A logger that drops everything: for unit tests and pure code paths. */
+export const silentLogger: Logger = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  addSecret() {},
+};

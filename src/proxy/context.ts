@@ -1,0 +1,27 @@
+import type { Dispatcher } from 'undici';
+import type { TokenManager } from '../auth/types.ts';
+import type { ResolvedConfig } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { CopilotModel } from '../upstream/copilot-client.ts';
+import type { CopilotGateway } from '../upstream/gateway.ts';
+import type { CachedFetcher } from './cache.ts';
+
+/** Everything a route needs, built once by the composition root (run / child-main). */
+export interface ProxyContext {
+  config: ResolvedConfig;
+  tokens: TokenManager;
+  dispatcher: Dispatcher;
+  gateway: CopilotGateway;
+  log: Logger;
+  version: string;
+  startedAt: number;
+  now: () => number;
+  models: CachedFetcher<CopilotModel[]>;
+  stats: ProxyStats;
+}
+
+export interface ProxyStats {
+  inFlight: number;
+  inFlightStreams: number;
+  requestsTotal: number;
+}

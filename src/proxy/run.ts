@@ -1,0 +1,111 @@
+import type { Dispatcher } from 'undici';
+import { ensureDataDir } from '../auth/config-file.ts';
+import { createTokenManager, type AutoSignInOptions, type ManagedTokenManager } from '../auth/token-manager.ts';
+import { createTokenStore, type TokenStore } from '../auth/token-store.ts';
+import { loadConfig, type ConfigFlags } from '../config/load.ts';
+import { isLoopbackHost, type ResolvedConfig } from '../config/schema.ts';
+import { ExitError } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { createDispatcher } from '../upstream/http.ts';
+import { ListenError } from './server.ts';
+import { startProxy, type ProxyHandle } from './start-proxy.ts';
+
+export interface ProxyRuntime {
+  config: ResolvedConfig;
+  log: Logger;
+  store: TokenStore;
+  tokens: ManagedTokenManager;
+  dispatcher: Dispatcher;
+  proxy: ProxyHandle;
+  /** Graceful stop of everything: server (in-flight requests up to the deadline), timers, pools. Idempotent. */
+  shutdown(deadlineMs?: number): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  config: ResolvedConfig;
+  log: Logger;
+  /** `run`: start a device flow itself when no usable GitHub token exists. The tray child leaves it to the tray. */
+  autoSignIn: boolean | AutoSignInOptions;
+  env?: NodeJS.ProcessEnv;
+  /** Tests: shorter refresh retry delays. */
+  retryDelaysMs?: readonly number[];
+}
+
+/** Refuses configurations that would expose the token to the network. */
+export function assertSafeBinding(config: ResolvedConfig): void {
+  if (!isLoopbackHost(config.host) && !config.api_key) {
+    throw new ExitError(
+      `Refusing to listen on ${config.host}: that address is reachable from other machines, and anyone who reaches it could spend your Copilot subscription. ` +
+        'Set api_key (config.json or GITHUB_COPILOT_SVCS_API_KEY) so clients must authenticate, or listen on 127.0.0.1.',
+      2,
+    );
+  }
+}
+
+/** The composition root shared by `run` and the tray's proxy child. */
+export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> {
+  const { config, log } = opts;
+  assertSafeBinding(config);
+  ensureDataDir(config.paths.dataDir);
+  for (const w of config.warnings) log.warn(w);
+  if (config.api_key) log.addSecret(config.api_key);
+  const dispatcher = createDispatcher(config);
+  const store = await createTokenStore({ config, log });
+  const tokens = createTokenManager({ config, store, dispatcher, log, env: opts.env, autoSignIn: opts.autoSignIn, retryDelaysMs: opts.retryDelaysMs });
+  let proxy: ProxyHandle;
+  try {
+    proxy = await startProxy({ config, log, tokens, dispatcher });
+  } catch (err) {
+    tokens.stop();
+    await dispatcher.close().catch(() => undefined);
+    throw err;
+  }
+  await tokens.start();
+  let done: Promise<void> | undefined;
+  return {
+    config,
+    log,
+    store,
+    tokens,
+    dispatcher,
+    proxy,
+    shutdown(deadlineMs) {
+      done ??= (async () => {
+        await proxy.stop(deadlineMs);
+        tokens.stop();
+        await dispatcher.destroy().catch(() => undefined);
+      })();
+      return done;
+    },
+  };
+}
+
+/** `github-copilot-svcs run`: serve in the foreground until SIGINT/SIGTERM, then stop gracefully. */
+export async function runCommand(flags: ConfigFlags): Promise<void> {
+  const config = loadConfig({ flags });
+  const log = createLogger({ level: config.log_level, file: config.paths.logFile, scope: 'proxy' });
+  let runtime: ProxyRuntime;
+  try {
+    runtime = await startRuntime({ config, log, autoSignIn: true });
+  } catch (err) {
+    if (err instanceof ListenError) throw new ExitError(err.message, 1);
+    throw err;
+  }
+  const s = runtime.tokens.snapshot();
+  log.info(`github-copilot-svcs listening on ${runtime.proxy.url}/v1 (token: ${s.health}, store: ${s.store}, API: ${s.apiBase})`);
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) {
+        log.warn(`${sig} again: exiting now`);
+        process.exit(1);
+      }
+      signalled = true;
+      log.info(`${sig}: stopping; waiting up to ${config.timeouts.shutdown} s for ${runtime.proxy.ctx.stats.inFlight} in-flight request(s)`);
+      runtime.shutdown().then(resolve, resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  log.info('stopped');
+}

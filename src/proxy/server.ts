@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { ResolvedConfig } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { ProxyStats } from './context.ts';
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  port: number;
+  /** Stop accepting, let in-flight requests finish up to `deadlineMs`, then cut the rest. Idempotent. */
+  close(deadlineMs: number): Promise<{ cut: number }>;
+}
+
+export class ListenError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export async function startServer(app: Express, config: ResolvedConfig, stats: ProxyStats, log: Logger): Promise<RunningServer> {
+  const server = http.createServer(app);
+  const t = config.timeouts;
+  // The Go tool's server_* timeouts: reading a request, idle keep-alive, socket inactivity while writing.
+  server.requestTimeout = t.server_read * 1000;
+  server.headersTimeout = Math.min(t.server_read * 1000, 60_000);
+  server.keepAliveTimeout = t.server_idle * 1000;
+  server.timeout = t.server_write * 1000;
+  // Headers over 16 KiB get 431 from Node itself.
+  server.maxHeadersCount = 200;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const code = err.code ?? 'ELISTEN';
+      const message =
+        code === 'EADDRINUSE'
+          ? `Port ${config.port} on ${config.host} is already in use by another program. Stop it, or choose another port with --port or GITHUB_COPILOT_SVCS_PORT.`
+          : code === 'EACCES'
+            ? `Not allowed to listen on ${config.host}:${config.port}. Choose a port above 1024.`
+            : `Cannot listen on ${config.host}:${config.port}: ${err.message}`;
+      reject(new ListenError(code, message));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(config.port, config.host);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl}:${port}`;
+
+  let closing: Promise<{ cut: number }> | undefined;
+  return {
+    server,
+    url,
+    port,
+    close(deadlineMs) {
+      closing ??= new Promise((resolve) => {
+        server.close();
+        server.closeIdleConnections();
+        const started = Date.now();
+        const tick = setInterval(() => {
+          server.closeIdleConnections();
+          if (stats.inFlight === 0 || Date.now() - started >= deadlineMs) {
+            clearInterval(tick);
+            const cut = stats.inFlight;
+            if (cut > 0) log.warn(`shutdown deadline reached: cutting ${cut} request(s) still in flight`);
+            server.closeAllConnections();
+            resolve({ cut });
+          }
+        }, 50);
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Dispatcher } from 'undici';
+import type { TokenManager } from '../auth/types.ts';
+import type { ResolvedConfig } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
+import { createGateway, type CopilotGateway } from '../upstream/gateway.ts';
+import { createCachedFetcher } from './cache.ts';
+import type { ProxyContext } from './context.ts';
+import { createApp } from './create-app.ts';
+import { startServer, type RunningServer } from './server.ts';
+import { VERSION } from '../version.ts';
+
+export const MODELS_TTL_MS = 5 * 60 * 1000;
+
+export interface ProxyDeps {
+  config: ResolvedConfig;
+  log: Logger;
+  tokens: TokenManager;
+  dispatcher: Dispatcher;
+  now?: () => number;
+  /** Wraps the default gateway (resilience, metrics); default: plain auth-aware gateway. */
+  gateway?: CopilotGateway;
+}
+
+export interface ProxyHandle {
+  url: string;
+  port: number;
+  ctx: ProxyContext;
+  server: RunningServer;
+  /** Graceful: stop accepting, let in-flight requests finish up to the deadline. Idempotent. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/** Build the context, the app and the listening server. The token manager is started by the caller. */
+export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
+  const now = deps.now ?? Date.now;
+  const gateway = deps.gateway ?? createGateway({ tokens: deps.tokens, log: deps.log });
+  const stats = { inFlight: 0, inFlightStreams: 0, requestsTotal: 0 };
+  const models = createCachedFetcher<CopilotModel[]>(
+    () => gateway.call('models', undefined, (auth, signal) => listModels(deps.dispatcher, { auth, signal })),
+    MODELS_TTL_MS,
+    now,
+  );
+  const ctx: ProxyContext = {
+    config: deps.config,
+    tokens: deps.tokens,
+    dispatcher: deps.dispatcher,
+    gateway,
+    log: deps.log,
+    version: VERSION,
+    startedAt: now(),
+    now,
+    models,
+    stats,
+  };
+  const app = createApp(ctx);
+  const server = await startServer(app, deps.config, stats, deps.log);
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: server.port,
+    ctx,
+    server,
+    stop(deadlineMs = deps.config.timeouts.shutdown * 1000) {
+      stopping ??= server.close(deadlineMs).then(() => undefined);
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { Request, Response } from 'express';
+import { AppError } from '../errors.ts';
+
+export class ClientClosedError extends AppError {
+  constructor() {
+    super('client closed the connection', { code: 'client_closed', status: 499 });
+  }
+}
+
+/**
+ * A signal that fires when the client goes away before the response finished
+ * (so the upstream request is aborted at once), or when `maxMs` passes.
+ */
+export function requestSignal(_req: Request, res: Response, maxMs: number): { signal: AbortSignal; clientGone: () => boolean } {
+  const ac = new AbortController();
+  let gone = false;
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      gone = true;
+      ac.abort(new ClientClosedError());
+    }
+  });
+  const timeout = AbortSignal.timeout(maxMs);
+  return { signal: AbortSignal.any([ac.signal, timeout]), clientGone: () => gone };
+}
+
+export function startSse(res: Response): void {
+  res.status(200);
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('connection', 'keep-alive');
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+}
+
+/** Write and respect back-pressure: a slow client slows the upstream read, nothing piles up in memory. */
+export function write(res: Response, text: string): Promise<void> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve();
+  if (res.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Decodes an upstream body as UTF-8 text chunks, keeping multi-byte characters whole across chunks. */
+export async function* textChunks(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of body) {
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    if (text) yield text;
+  }
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}

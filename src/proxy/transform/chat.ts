@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { InvalidRequestError } from '../../errors.ts';
+
+/**
+ * Pure transforms between OpenAI Chat Completions clients and Copilot's
+ * /chat/completions, which speaks the same shape with a few quirks.
+ */
+
+const contentPart = z.object({ type: z.string() }).passthrough();
+const message = z
+  .object({
+    role: z.string({ error: 'each message needs a role' }),
+    content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+  })
+  .passthrough();
+
+export const chatRequestSchema = z
+  .object({
+    model: z.string({ error: 'model is required and must be a string' }).min(1, 'model must not be empty'),
+    messages: z.array(message, { error: 'messages must be an array' }).min(1, 'messages must not be empty'),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
+  })
+  .passthrough();
+
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+export interface PreparedChat {
+  upstreamBody: Record<string, unknown>;
+  model: string;
+  stream: boolean;
+  clientWantsUsage: boolean;
+  initiator: 'user' | 'agent';
+  vision: boolean;
+}
+
+export function parseChatRequest(body: unknown): ChatRequest {
+  const r = chatRequestSchema.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const param = issue?.path.map(String).join('.') || null;
+    throw new InvalidRequestError(issue ? `${param ? `${param}: ` : ''}${issue.message}` : 'invalid request body', { param });
+  }
+  return r.data;
+}
+
+export function mapModel(model: string, modelMap: Record<string, string>): string {
+  return modelMap[model] ?? model;
+}
+
+/** Copilot bills a premium request per user-initiated turn: only a last message from the user is `user`. */
+export function initiatorOf(messages: ReadonlyArray<{ role: string }>): 'user' | 'agent' {
+  return messages.at(-1)?.role === 'user' ? 'user' : 'agent';
+}
+
+/** Copilot wants `Copilot-Vision-Request: true` when any image is present. */
+export function hasImage(messages: ReadonlyArray<{ content?: unknown }>): boolean {
+  return messages.some(
+    (m) =>
+      Array.isArray(m.content) &&
+      m.content.some((p: unknown) => typeof p === 'object' && p !== null && 'type' in p && (p.type === 'image_url' || p.type === 'input_image' || p.type === 'image')),
+  );
+}
+
+export function prepareChat(body: unknown, modelMap: Record<string, string>): PreparedChat {
+  const req = parseChatRequest(body);
+  const stream = req.stream === true;
+  const clientWantsUsage = stream && req.stream_options?.include_usage === true;
+  const model = mapModel(req.model, modelMap);
+  const upstreamBody: Record<string, unknown> = { ...req, model };
+  // Always ask for usage when streaming, so the request log can count tokens;
+  // the normaliser strips it again for clients that did not ask.
+  if (stream) upstreamBody.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
+  return { upstreamBody, model, stream, clientWantsUsage, initiator: initiatorOf(req.messages), vision: hasImage(req.messages) };
+}
+
+export interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  [k: string]: unknown;
+}
+
+const chunkSchema = z
+  .object({
+    id: z.string().nullish(),
+    model: z.string().nullish(),
+    created: z.number().nullish(),
+    object: z.string().nullish(),
+    choices: z.array(z.object({}).passthrough()).nullish(),
+    usage: z.object({}).passthrough().nullish(),
+  })
+  .passthrough();
+
+/**
+ * Normalises Copilot's stream into what OpenAI clients expect:
+ * - Copilot's first chunk has empty `choices`, `id: ""`, `created: 0` and no model
+ *   (it only carries `prompt_filter_results`): dropped.
+ * - Every chunk gets a stable `id`, `model`, `created` and `object`.
+ * - Usage may come in the finish chunk or in a trailing chunk with empty `choices`:
+ *   it is read before any chunk is skipped, and sent the OpenAI way (one last
+ *   chunk with `choices: []` and `usage`) only when the client asked for it.
+ */
+export class ChatChunkNormalizer {
+  private id: string | undefined;
+  private created: number | undefined;
+  private model: string;
+  private pendingUsage: Usage | undefined;
+  usage: Usage | undefined;
+
+  constructor(
+    private readonly opts: { clientWantsUsage: boolean; requestModel: string; now?: () => number; newId?: () => string },
+  ) {
+    this.model = opts.requestModel;
+  }
+
+  /** One upstream chunk in (already JSON-parsed); zero or more chunks out. */
+  push(raw: unknown): Record<string, unknown>[] {
+    const parsed = chunkSchema.safeParse(raw);
+    if (!parsed.success) return [];
+    const chunk: Record<string, unknown> = { ...parsed.data };
+    if (parsed.data.id) this.id ??= parsed.data.id;
+    if (parsed.data.model) this.model = parsed.data.model;
+    if (parsed.data.created) this.created ??= parsed.data.created;
+    if (parsed.data.usage) {
+      this.usage = parsed.data.usage as Usage;
+      this.pendingUsage = this.usage;
+    }
+    const choices = parsed.data.choices ?? [];
+    if (choices.length === 0) return []; // quirk chunk or usage-only chunk: usage kept above
+    delete chunk.usage; // OpenAI sends usage only in its own final chunk
+    return [this.stamp(chunk)];
+  }
+
+  /** Stream ended ([DONE] or EOF): the OpenAI-style usage chunk, if the client asked. */
+  finish(): Record<string, unknown>[] {
+    if (!this.opts.clientWantsUsage || !this.pendingUsage) return [];
+    const usage = this.pendingUsage;
+    this.pendingUsage = undefined;
+    return [this.stamp({ choices: [], usage })];
+  }
+
+  private stamp(chunk: Record<string, unknown>): Record<string, unknown> {
+    this.id ??= this.opts.newId?.() ?? `chatcmpl-${Math.random().toString(36).slice(2, 14)}`;
+    this.created ??= Math.floor((this.opts.now?.() ?? Date.now()) / 1000);
+    return { ...chunk, id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model };
+  }
+}
+
+/** Non-stream: fill the fields OpenAI clients rely on that Copilot may leave out. */
+export function normalizeChatCompletion(raw: unknown, requestModel: string, now: () => number = Date.now): Record<string, unknown> {
+  const parsed = chunkSchema.safeParse(raw);
+  if (!parsed.success) return { object: 'chat.completion', model: requestModel, choices: [] };
+  const r = parsed.data;
+  return {
+    ...r,
+    id: r.id || `chatcmpl-${Math.random().toString(36).slice(2, 14)}`,
+    object: 'chat.completion',
+    created: r.created || Math.floor(now() / 1000),
+    model: r.model || requestModel,
+    choices: r.choices ?? [],
+  };
+}

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import type { CopilotAuth } from '../auth/types.ts';
+import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
+import { COPILOT_INTEGRATION_ID, GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
+
+/** One function per Copilot endpoint. No retries here: callers compose them. */
+
+export interface CopilotCallOptions {
+  auth: CopilotAuth;
+  requestId?: string;
+  /** `user` only when the last message is the user's: it decides premium-request billing. */
+  initiator?: 'user' | 'agent';
+  vision?: boolean;
+  stream?: boolean;
+  signal?: AbortSignal;
+  /** Extra headers (e.g. anthropic-version for /v1/messages). */
+  extraHeaders?: Record<string, string>;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export function copilotHeaders(opts: CopilotCallOptions): Record<string, string> {
+  const h: Record<string, string> = {
+    authorization: `Bearer ${opts.auth.token}`,
+    'copilot-integration-id': COPILOT_INTEGRATION_ID,
+    ...editorHeaders(),
+    'openai-intent': 'conversation-edits',
+    'x-github-api-version': GITHUB_API_VERSION,
+    'x-request-id': opts.requestId ?? randomUUID(),
+    accept: opts.stream ? 'text/event-stream' : 'application/json',
+  };
+  if (opts.initiator) h['x-initiator'] = opts.initiator;
+  if (opts.vision) h['copilot-vision-request'] = 'true';
+  return { ...h, ...opts.extraHeaders };
+}
+
+// Copilot's /models entry. Only what we read is required; everything else passes through.
+export const copilotModelSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().optional(),
+    object: z.string().optional(),
+    vendor: z.string().optional(),
+    version: z.string().optional(),
+    preview: z.boolean().optional(),
+    model_picker_enabled: z.boolean().optional(),
+    model_picker_category: z.string().optional(),
+    is_chat_default: z.boolean().optional(),
+    policy: z.object({ state: z.string(), terms: z.string().optional() }).passthrough().optional(),
+    supported_endpoints: z.array(z.string()).optional(),
+    billing: z
+      .object({ is_premium: z.boolean().optional(), multiplier: z.number().optional() })
+      .passthrough()
+      .optional(),
+    capabilities: z
+      .object({
+        family: z.string().optional(),
+        type: z.string().optional(),
+        tokenizer: z.string().optional(),
+        limits: z
+          .object({
+            max_context_window_tokens: z.number().optional(),
+            max_output_tokens: z.number().optional(),
+            max_prompt_tokens: z.number().optional(),
+          })
+          .passthrough()
+          .optional(),
+        supports: z
+          .object({
+            streaming: z.boolean().optional(),
+            tool_calls: z.boolean().optional(),
+            parallel_tool_calls: z.boolean().optional(),
+            vision: z.boolean().optional(),
+            structured_outputs: z.boolean().optional(),
+          })
+          .passthrough()
+          .optional(),
+      })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough();
+
+export type CopilotModel = z.infer<typeof copilotModelSchema>;
+
+const modelListSchema = z.object({ data: z.array(copilotModelSchema) }).passthrough();
+
+export async function listModels(dispatcher: Dispatcher, opts: CopilotCallOptions): Promise<CopilotModel[]> {
+  const res = await send(dispatcher, 'GET', '/models', undefined, opts);
+  const json = await readJson(res, '/models');
+  const parsed = modelListSchema.safeParse(json);
+  if (!parsed.success) throw new UpstreamHttpError(502, `Copilot /models returned an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data.data;
+}
+
+/** POST a JSON body to a Copilot endpoint; resolves once headers arrive with a 2xx, else throws UpstreamHttpError. */
+export function postCopilot(dispatcher: Dispatcher, path: string, body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse> {
+  return send(dispatcher, 'POST', path, JSON.stringify(body), opts);
+}
+
+export const createChatCompletion = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/chat/completions', body, o);
+export const createEmbeddings = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/embeddings', body, o);
+export const createResponse = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/responses', body, o);
+export const createMessages = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/v1/messages', body, o);
+
+async function send(
+  dispatcher: Dispatcher,
+  method: 'GET' | 'POST',
+  path: string,
+  body: string | undefined,
+  opts: CopilotCallOptions,
+): Promise<UpstreamResponse> {
+  const headers = copilotHeaders(opts);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
+  } catch (err) {
+    throw toNetworkError(err, path, opts.signal);
+  }
+  if (res.statusCode >= 400) {
+    const text = await res.body.text().catch(() => '');
+    throw upstreamError(res.statusCode, text, res.headers);
+  }
+  return { status: res.statusCode, headers: res.headers, body: res.body };
+}
+
+export async function readJson(res: UpstreamResponse, what: string): Promise<unknown> {
+  const text = await res.body.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UpstreamHttpError(502, `Copilot ${what} returned invalid JSON`);
+  }
+}
+
+/** Map a transport failure to our error classes; a caller's own abort passes through unchanged. */
+export function toNetworkError(err: unknown, what: string, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason ?? err;
+  if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamTimeoutError(`Copilot did not answer ${what} in time`);
+  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamTimeoutError(`Timed out connecting to Copilot for ${what}`);
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const msg = err instanceof Error ? err.message : String(err);
+  return new UpstreamNetworkError(`Cannot reach Copilot for ${what}: ${code || msg}`, err);
+}
+
+const openAiErrorBody = z.object({ error: z.object({ message: z.string(), code: z.string().nullish() }) });
+const messageBody = z.object({ message: z.string() });
+const stringErrorBody = z.object({ error: z.string() });
+
+/** Upstream errors keep their status; the message is the upstream's text, never JSON-in-a-string. */
+export function upstreamError(status: number, text: string, headers: Record<string, string | string[] | undefined>): UpstreamHttpError {
+  let message = text.trim();
+  let code: string | undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined; // plain-text body, e.g. "unauthorized: token expired"
+  }
+  const a = openAiErrorBody.safeParse(json);
+  const b = messageBody.safeParse(json);
+  const c = stringErrorBody.safeParse(json);
+  if (a.success) {
+    message = a.data.error.message;
+    code = a.data.error.code ?? undefined;
+  } else if (b.success) message = b.data.message;
+  else if (c.success) message = c.data.error;
+  if (!message) message = `Copilot returned HTTP ${status}`;
+  return new UpstreamHttpError(status, message.slice(0, 2000), { upstreamCode: code, retryAfterSec: parseRetryAfter(headers['retry-after']) });
+}
+
+export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s) return undefined;
+  const n = Number(s);
+  if (Number.isFinite(n) && n >= 0) return n;
+  const date = Date.parse(s);
+  if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return undefined;
+}
