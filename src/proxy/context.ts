@@ -3,6 +3,7 @@ import type { TokenManager } from '../auth/types.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { CopilotModel } from '../upstream/copilot-client.ts';
+import type { UsageSummary } from '../upstream/github-client.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { CachedFetcher } from './cache.ts';
 
@@ -17,6 +18,8 @@ export interface ProxyContext {
   startedAt: number;
   now: () => number;
   models: CachedFetcher<CopilotModel[]>;
+  /** Premium-request quota from GitHub's /copilot_internal/user, cached briefly. */
+  usage: CachedFetcher<UsageSummary>;
   stats: ProxyStats;
 }
 

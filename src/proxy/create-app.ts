@@ -7,6 +7,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
+import { usageRoutes } from './routes/usage.ts';
 
 /** The proxy's HTTP app: middleware, routes, then one error handler. No I/O at construction. */
 export function createApp(ctx: ProxyContext): Express {
@@ -20,6 +21,7 @@ export function createApp(ctx: ProxyContext): Express {
   app.use(chatRoutes(ctx));
   app.use(modelRoutes(ctx));
   app.use(adminRoutes(ctx));
+  app.use(usageRoutes(ctx));
   app.use((req, _res) => {
     throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
   });

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
 import { createGateway, type CopilotGateway } from '../upstream/gateway.ts';
+import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
 import { createCachedFetcher } from './cache.ts';
 import type { ProxyContext } from './context.ts';
 import { createApp } from './create-app.ts';
@@ -11,6 +12,7 @@ import { startServer, type RunningServer } from './server.ts';
 import { VERSION } from '../version.ts';
 
 export const MODELS_TTL_MS = 5 * 60 * 1000;
+export const USAGE_TTL_MS = 60 * 1000;
 
 export interface ProxyDeps {
   config: ResolvedConfig;
@@ -41,6 +43,11 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     MODELS_TTL_MS,
     now,
   );
+  const usage = createCachedFetcher<UsageSummary>(
+    async () => toUsageSummary(await getCopilotUser({ dispatcher: deps.dispatcher, config: deps.config }, await deps.tokens.getGithubToken())),
+    USAGE_TTL_MS,
+    now,
+  );
   const ctx: ProxyContext = {
     config: deps.config,
     tokens: deps.tokens,
@@ -51,6 +58,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     startedAt: now(),
     now,
     models,
+    usage,
     stats,
   };
   const app = createApp(ctx);

@@ -259,3 +259,25 @@ describe('error paths', () => {
     assert.equal(h.fake.counts.exchange - exchanges, 1);
   });
 });
+
+describe('usage', () => {
+  test('GET /usage returns the premium-request quota, cached, without any token', async () => {
+    const h = await startHarness();
+    try {
+      const res = await fetch(`${h.url}/usage`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { entitlement: number; remaining: number; percentRemaining: number; resetDate: string; unlimited: boolean };
+      assert.equal(body.entitlement, h.fake.quota.entitlement);
+      assert.equal(body.remaining, h.fake.quota.remaining);
+      assert.equal(body.resetDate, h.fake.quota.resetDate);
+      assert.equal(body.unlimited, false);
+      const before = h.fake.counts.user;
+      await Promise.all([fetch(`${h.url}/v1/usage`), fetch(`${h.url}/usage`)]);
+      assert.equal(h.fake.counts.user, before, 'cached');
+      const text = JSON.stringify(body);
+      assert.ok(!text.includes(h.githubToken));
+    } finally {
+      await h.close();
+    }
+  });
+});
