@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import { runCli, startCli } from '../helpers/cli.ts';
+import { fakeEnv, tempHome } from '../helpers/harness.ts';
+
+describe('github-copilot-svcs run (real process)', () => {
+  let fake: FakeUpstream;
+  const homes: string[] = [];
+  before(async () => {
+    fake = await startFakeUpstream();
+  });
+  after(async () => {
+    await fake.close();
+    for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
+  });
+  const home = () => {
+    const h = tempHome();
+    homes.push(h);
+    return h;
+  };
+
+  test('SIGTERM with a stream in flight: stops accepting, finishes the stream, exits 0', async () => {
+    const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: '0' };
+    const proc = startCli(['run'], env);
+    try {
+      const [, url] = await proc.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\/v1/);
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'dummy', maxRetries: 0 });
+      fake.chunkDelayMs = 100;
+      const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa';
+      const stream = await client.chat.completions.create({ model: 'gpt-4.1', stream: true, messages: [{ role: 'user', content: words }] });
+      let text = '';
+      let signalled = false;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        if (!signalled && text.length > 0) {
+          signalled = true;
+          proc.child.kill('SIGTERM');
+          await proc.waitFor(/SIGTERM: stopping/);
+          // New connections are refused while the stream finishes.
+          await assert.rejects(fetch(`${url}/health`));
+        }
+      }
+      assert.equal(text, `Echo: ${words}`);
+      const { code } = await proc.exited;
+      assert.equal(code, 0);
+    } finally {
+      fake.chunkDelayMs = 5;
+      proc.child.kill('SIGKILL');
+    }
+  });
+
+  test('a bad config.json stops start-up with one line per bad key; the file is untouched', async () => {
+    const h = home();
+    const file = path.join(h, 'config.json');
+    const text = JSON.stringify({ port: 'eighty', log_level: 'loud', timeouts: { server_read: 0 } });
+    fs.writeFileSync(file, text);
+    const r = await runCli(['run'], { GITHUB_COPILOT_SVCS_HOME: h });
+    assert.equal(r.code, 2);
+    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('config error:'));
+    assert.equal(lines.length, 3, r.stderr);
+    assert.ok(lines.every((l) => l.includes(file)));
+    assert.ok(lines.some((l) => l.includes('port: must be number')));
+    assert.ok(lines.some((l) => l.includes('log_level: must be one of "error", "warn", "info", "debug"')));
+    assert.ok(lines.some((l) => l.includes('timeouts.server_read: must be > 0')));
+    assert.equal(fs.readFileSync(file, 'utf8'), text);
+  });
+
+  test('a bad flag or env value is a usage error (exit 2) naming it', async () => {
+    const h = home();
+    const flag = await runCli(['run', '--port', 'abc'], { GITHUB_COPILOT_SVCS_HOME: h });
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /--port must be a whole number/);
+    const env = await runCli(['run'], { GITHUB_COPILOT_SVCS_HOME: h, GITHUB_COPILOT_SVCS_OAUTH_APP: 'emacs' });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /GITHUB_COPILOT_SVCS_OAUTH_APP: must be one of "vscode", "opencode"/);
+  });
+
+  test('port already taken: a clear message and exit 1', async () => {
+    const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: String(fake.port) };
+    const r = await runCli(['run', '--host', '127.0.0.1'], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`Port ${fake.port} on 127\\.0\\.0\\.1 is already in use by another program`));
+  });
+});
