@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, ExitError } from './errors.ts';
 import type { ConfigFlags } from './config/load.ts';
 import { VERSION } from './version.ts';
+import { registerCliCommands } from './cli/index.ts';
 
 /** Flags every server-ish command shares; names match config keys. */
 export function addServerFlags(cmd: Command): Command {
@@ -79,6 +80,30 @@ export function buildProgram(): Command {
     });
 
   // --- commands registered by src/cli/ and src/tray/ (keep this marker) ---
+  registerCliCommands(program);
+
+  addServerFlags(program.command('tray').description('start the tray icon; it runs the proxy as a supervised child process')).action(
+    async (opts: Record<string, unknown>) => {
+      const { runTray } = await import('./tray/tray-main.ts');
+      const code = await runTray({ flags: flagsFrom(opts) });
+      if (code !== 0) throw new ExitError('', code);
+    },
+  );
+
+  program
+    .command('autostart')
+    .description('start the tray at login: enable | disable | status')
+    .argument('<action>', 'enable, disable or status')
+    .action(async (action: string) => {
+      const autostart = await import('./tray/autostart.ts');
+      if (action !== 'enable' && action !== 'disable' && action !== 'status') {
+        throw new ExitError(`autostart: unknown action ${JSON.stringify(action)} (use enable, disable or status)`, 2);
+      }
+      const s =
+        action === 'enable' ? await autostart.enableAutostart() : action === 'disable' ? await autostart.disableAutostart() : await autostart.autostartStatus();
+      process.stdout.write(`${autostart.describeAutostart(s)}\n`);
+      if (!s.supported) throw new ExitError('', 1);
+    });
 
   return program;
 }

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * An IPC channel between an integration test and the tray process (not the
+ * proxy child). Active only when the tray was forked with an IPC channel and
+ * GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK=1. The tray then reports what it shows
+ * and what it would do outside itself (notifications, clipboard, browser)
+ * instead of doing it, and accepts clicks by item key, which go through the
+ * same handler as clicks from the systray binary.
+ */
+
+export const TEST_HOOK_ENV = 'GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK';
+
+export interface HookMenuItem {
+  key: string;
+  title: string;
+  enabled: boolean;
+  hidden: boolean;
+  checked: boolean;
+}
+
+export type TrayToTest =
+  | { type: 'tray-test-ui'; ui: 'ready' | 'headless'; reason: string | null; binPid: number | null }
+  | { type: 'tray-test-menu'; icon: string; tooltip: string; items: HookMenuItem[] }
+  | { type: 'tray-test-proxy'; status: string; childPid: number | null }
+  | { type: 'tray-test-clicked'; key: string; source: 'systray' | 'hook' }
+  | { type: 'tray-test-notify'; title: string; message: string }
+  | { type: 'tray-test-clipboard'; text: string }
+  | { type: 'tray-test-open'; target: string }
+  | { type: 'tray-test-exit'; code: number };
+
+export const testToTraySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('tray-test-click'), key: z.string() }),
+  z.object({ type: z.literal('tray-test-quit') }),
+]);
+export type TestToTray = z.infer<typeof testToTraySchema>;
+
+export function testHookActive(env: NodeJS.ProcessEnv): boolean {
+  return env[TEST_HOOK_ENV] === '1' && typeof process.send === 'function';
+}
+
+export function sendToTest(msg: TrayToTest): void {
+  if (typeof process.send === 'function' && process.connected) process.send(msg);
+}

@@ -1,0 +1,310 @@
+/**
+ * The tray with the REAL systray2 binary under Xvfb, with trayer as the tray
+ * host, a private D-Bus session bus (so nothing autolaunches one that outlives
+ * the test) and the fake GitHub/Copilot upstream. The tray runs in its own
+ * process (fixtures/run-tray.ts), forked with the test hook so the test sees
+ * its menu, notifications and clipboard, and can click items by key.
+ *
+ * TRAY_TEST_CHILD=fake runs it against fixtures/fake-child.ts instead of the
+ * real proxy child (src/proxy/child-main.ts).
+ */
+import assert from 'node:assert/strict';
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import type { HookMenuItem, TrayToTest } from '../../src/tray/test-hook.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const artifacts = path.join(root, 'test-artifacts');
+
+function which(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => {
+    try {
+      fs.accessSync(path.join(d, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+const TOOLS = ['Xvfb', 'trayer', 'xdotool', 'import'];
+const missing = process.platform === 'linux' ? TOOLS.filter((t) => !which(t)) : ['linux'];
+const skip = missing.length > 0 ? `needs ${missing.join(', ')} (apt-get install xvfb trayer xdotool imagemagick libayatana-appindicator3-1 dbus)` : false;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, timeout: 10_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function waitUntil<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function freeDisplay(): number {
+  for (let n = 90 + (process.pid % 50); n < 400; n++) {
+    if (!fs.existsSync(`/tmp/.X${n}-lock`) && !fs.existsSync(`/tmp/.X11-unix/X${n}`)) return n;
+  }
+  throw new Error('no free X display number');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); it holds nothing, but say it is gone only if reaped or a zombie.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function killAndWait(p: ChildProcess | null): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(t);
+}
+
+describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_000 }, () => {
+  const procs: ChildProcess[] = [];
+  let tmp = '';
+  let env: NodeJS.ProcessEnv = {};
+  let fake: FakeUpstream | null = null;
+  let tray: ChildProcess | null = null;
+  let githubToken = '';
+  let port = 0;
+  const events: TrayToTest[] = [];
+  let trayLog = '';
+
+  const lastMenu = (): HookMenuItem[] | null => {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      if (e.type === 'tray-test-menu') return e.items;
+    }
+    return null;
+  };
+  const item = (key: string): HookMenuItem | undefined => lastMenu()?.find((i) => i.key === key);
+  const click = (key: string) => tray?.send({ type: 'tray-test-click', key });
+  const health = async (): Promise<{ status: number; body: unknown } | null> => {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`);
+      return { status: r.status, body: await r.json() };
+    } catch {
+      return null;
+    }
+  };
+  const proxyPid = (): number | null => {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      if (e.type === 'tray-test-proxy' && e.status === 'running') return e.childPid;
+    }
+    return null;
+  };
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tray-it-'));
+    const display = `:${freeDisplay()}`;
+    const xvfb = spawn('Xvfb', [display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+    procs.push(xvfb);
+    await waitUntil('Xvfb', () => fs.existsSync(`/tmp/.X11-unix/X${display.slice(1)}`));
+
+    // A private session bus: without one, GTK/dbus autolaunch a daemon that outlives the test.
+    // Without dbus-daemon at all, appindicator falls back to the XEmbed tray anyway.
+    let dbusAddress = 'disabled:';
+    if (which('dbus-daemon')) {
+      const dbus = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      procs.push(dbus);
+      let out = '';
+      dbus.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      await waitUntil('dbus-daemon address', () => out.includes('\n'));
+      dbusAddress = out;
+    }
+
+    env = {
+      PATH: process.env.PATH,
+      HOME: tmp,
+      DISPLAY: display,
+      DBUS_SESSION_BUS_ADDRESS: dbusAddress.trim(),
+      NO_AT_BRIDGE: '1',
+      XDG_CONFIG_HOME: path.join(tmp, 'config'),
+      XDG_RUNTIME_DIR: tmp,
+    };
+    const trayer = spawn('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'pixel', '--width', '120', '--height', '32', '--transparent', 'false', '--tint', '0xffffff', '--SetDockType', 'true'], {
+      env,
+      stdio: 'ignore',
+    });
+    procs.push(trayer);
+    await waitUntil('trayer window', async () => (await run('xdotool', ['search', '--class', 'trayer'], env)).code === 0);
+
+    fake = await startFakeUpstream();
+    githubToken = fake.createGithubToken();
+    port = await freePort();
+    fs.mkdirSync(artifacts, { recursive: true });
+
+    tray = fork(path.join(here, 'fixtures', 'run-tray.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: {
+        ...env,
+        GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK: '1',
+        TRAY_TEST_CHILD: process.env.TRAY_TEST_CHILD ?? 'real',
+        GITHUB_COPILOT_SVCS_HOME: path.join(tmp, 'data'),
+        GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
+        GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
+        GITHUB_COPILOT_SVCS_COPILOT_API_URL: fake.url,
+        GITHUB_COPILOT_SVCS_GITHUB_TOKEN: githubToken,
+        GITHUB_COPILOT_SVCS_PORT: String(port),
+        GITHUB_COPILOT_SVCS_KEYCHAIN: 'off',
+        GITHUB_COPILOT_SVCS_LOG_LEVEL: 'debug',
+      },
+    });
+    tray.stdout?.on('data', (d: Buffer) => (trayLog += d.toString()));
+    tray.stderr?.on('data', (d: Buffer) => (trayLog += d.toString()));
+    tray.on('message', (m: TrayToTest) => events.push(m));
+  });
+
+  after(async () => {
+    if (tray && tray.exitCode === null) {
+      tray.send?.({ type: 'tray-test-quit' });
+      await Promise.race([new Promise((r) => tray!.once('exit', r)), sleep(5000)]);
+      await killAndWait(tray);
+    }
+    await fake?.close();
+    for (const p of procs.reverse()) await killAndWait(p);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (process.exitCode) process.stderr.write(`--- tray output ---\n${trayLog}\n`);
+  });
+
+  it('shows the tray icon and starts the proxy child, which answers /health', async () => {
+    const ui = await waitUntil('tray ui', () => events.find((e) => e.type === 'tray-test-ui'));
+    assert.equal(ui.type === 'tray-test-ui' && ui.ui, 'ready', `tray fell back to headless: ${ui.type === 'tray-test-ui' ? ui.reason : ''}\n${trayLog}`);
+    await waitUntil('proxy running', () => proxyPid());
+    const h = await waitUntil('/health', () => health());
+    assert.equal(h.status, 200);
+    const icon = await waitUntil('tray icon window', async () => {
+      const r = await run('xdotool', ['search', '--class', 'systray'], env);
+      return r.code === 0 && r.stdout.trim().split('\n')[0];
+    });
+    assert.ok(icon);
+  });
+
+  it('status line shows the healthy token and the proxy URL', async () => {
+    await waitUntil('healthy status', () => item('status')?.title.startsWith('✅ Token is healthy — expires in'));
+    assert.equal(item('proxy')?.title, `Proxy: http://localhost:${port}/v1 (running)`);
+    await waitUntil('models loaded', () => item('model-0')?.enabled);
+  });
+
+  it('clicking "Refresh token now" in the real menu causes a token exchange upstream', async () => {
+    const before = fake!.counts.exchange;
+    const win = (await run('xdotool', ['search', '--class', 'systray'], env)).stdout.trim().split('\n')[0]!;
+    // Open the menu on the icon, screenshot it, then walk to the item with the keyboard:
+    // GTK menus skip disabled, hidden and separator items, so count only the selectable ones.
+    await run('xdotool', ['mousemove', '--window', win, '8', '8', 'click', '1'], env);
+    await sleep(700);
+    const shot = path.join(artifacts, 'tray-menu.png');
+    const imp = await run('import', ['-window', 'root', shot], env);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.ok(fs.statSync(shot).size > 1000);
+    const menu = lastMenu()!;
+    const selectable = menu.filter((i) => !i.hidden && i.enabled && i.title !== '<SEPARATOR>' && !i.key.startsWith('model-'));
+    const steps = selectable.findIndex((i) => i.key === 'refresh') + 1;
+    assert.ok(steps > 0);
+    await run('xdotool', ['key', '--delay', '80', ...Array<string>(steps).fill('Down'), 'Return'], env);
+    const clicked = await waitUntil('click from the systray binary', () => events.find((e) => e.type === 'tray-test-clicked' && e.key === 'refresh'), 10_000);
+    assert.equal(clicked.type === 'tray-test-clicked' && clicked.source, 'systray');
+    await waitUntil('exchange at the fake upstream', () => fake!.counts.exchange > before);
+    await waitUntil('refresh finished', () => item('refresh')?.title === 'Refresh token now' && item('refresh')?.enabled);
+  });
+
+  it('the status line follows the token state', async () => {
+    fake!.revokeGithubToken(githubToken);
+    click('refresh');
+    await waitUntil('❌ status', () => item('status')?.title.startsWith('❌'));
+    assert.equal(item('sign-in')?.title, 'Sign in with GitHub…');
+    await waitUntil('error icon', () => {
+      for (let i = events.length - 1; i >= 0; i--) {
+        const e = events[i]!;
+        if (e.type === 'tray-test-menu') return e.icon === 'error';
+      }
+      return false;
+    });
+  });
+
+  it('Sign in with GitHub… copies the code, opens the browser, shows the code, then goes back to ✅', async () => {
+    fake!.deviceFlow.interval = 1;
+    const mark = events.length;
+    const since = () => events.slice(mark);
+    click('sign-in');
+    const code = await waitUntil('code in the menu', () => (item('sign-in-code')?.hidden === false && /^Enter code /.test(item('sign-in-code')!.title) ? item('sign-in-code') : null));
+    const copied = await waitUntil('code copied', () => since().find((e) => e.type === 'tray-test-clipboard'));
+    const opened = await waitUntil('browser opened', () => since().find((e) => e.type === 'tray-test-open'));
+    assert.ok(copied.type === 'tray-test-clipboard' && code.title.includes(copied.text), `${code.title} should show ${JSON.stringify(copied)}`);
+    assert.ok(opened.type === 'tray-test-open' && /^http:\/\/127\.0\.0\.1:\d+\/login\/device/.test(opened.target), JSON.stringify(opened));
+    await waitUntil('sign-in done notification', () => since().find((e) => e.type === 'tray-test-notify' && e.title === 'Signed in to GitHub Copilot'));
+    await waitUntil('✅ again', () => item('status')?.title.startsWith('✅ Token is healthy'));
+    assert.equal(item('sign-in-code')?.hidden, true);
+  });
+
+  it('restarts the proxy child after it is killed', async () => {
+    const first = proxyPid()!;
+    process.kill(first, 'SIGKILL');
+    await waitUntil('restarting', () => item('proxy')?.title.startsWith('Proxy: restarting'));
+    await waitUntil('crash notification', () => events.find((e) => e.type === 'tray-test-notify' && /crashed/.test(e.title)));
+    const second = await waitUntil('new child', () => {
+      const p = proxyPid();
+      return p !== null && p !== first && p;
+    });
+    assert.notEqual(second, first);
+    const h = await waitUntil('/health after restart', () => health());
+    assert.equal(h.status, 200);
+    await waitUntil('running again', () => item('proxy')?.title.endsWith('(running)'));
+  });
+
+  it('Quit stops the child and the tray binary and exits 0, leaving no process behind', async () => {
+    const childPid = proxyPid()!;
+    const ui = events.find((e) => e.type === 'tray-test-ui');
+    const binPid = ui?.type === 'tray-test-ui' ? ui.binPid : null;
+    assert.ok(binPid);
+    const trayPid = tray!.pid!;
+    const exited = new Promise<number | null>((r) => tray!.once('exit', (code) => r(code)));
+    click('quit');
+    assert.equal(await exited, 0);
+    for (const pid of [childPid, binPid, trayPid]) await waitUntil(`pid ${pid} gone`, () => !alive(pid), 5000);
+    assert.equal(await health(), null, 'nothing listens on the proxy port any more');
+  });
+});
