@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import electronLog from 'electron-log/node';
 import type { LogLevel } from './config/schema.ts';
 
@@ -19,6 +21,8 @@ export interface LoggerOptions {
   /** Tag printed in every line, e.g. "proxy" or "tray". */
   scope?: string;
   maxFileBytes?: number;
+  /** Rotated files kept beside the log (`name.1.log` newest … `name.N.log`); default 3. */
+  maxArchives?: number;
 }
 
 // Shapes of GitHub and Copilot credentials. Anything matching is cut before any transport sees it.
@@ -77,16 +81,30 @@ export function createLogger(opts: LoggerOptions): Logger {
     }
   }
   const fileT = log.transports.file as unknown as
-    | { level: LogLevel | false; format: string; resolvePathFn: () => string; maxSize: number }
+    | {
+        level: LogLevel | false;
+        format: string;
+        resolvePathFn: () => string;
+        maxSize: number;
+        writeOptions: { flag: string; mode: number; encoding: BufferEncoding };
+        archiveLogFn: (file: { toString(): string }) => void;
+      }
     | null
     | undefined;
   if (fileT) {
     if (opts.file) {
       const file = opts.file;
+      prepareLogFile(file);
       fileT.level = opts.level;
       fileT.format = format;
       fileT.resolvePathFn = () => file;
       fileT.maxSize = opts.maxFileBytes ?? 5 * 1024 * 1024;
+      // Created 0600 like every file in the data dir (electron-log's default is 0666 minus umask).
+      fileT.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
+      const keep = opts.maxArchives ?? 3;
+      // electron-log checks the size before each (synchronous) write and calls this, then
+      // writes the line to a fresh file: nothing is lost, and the last `keep` files are kept.
+      fileT.archiveLogFn = (f) => rotateLogFile(f.toString(), keep);
     } else fileT.level = false;
   }
   for (const name of Object.keys(log.transports)) {
@@ -109,6 +127,40 @@ export function createLogger(opts: LoggerOptions): Logger {
       if (s) secrets.add(s);
     },
   };
+}
+
+/** `dir/name.log` -> `dir/name.<n>.log` (n = 1 is the newest archive). */
+export function archivedLogPath(file: string, n: number): string {
+  const p = path.parse(file);
+  return path.join(p.dir, `${p.name}.${n}${p.ext}`);
+}
+
+/** Shift `name.1.log … name.(keep-1).log` up by one (the oldest falls off) and move the live file to `name.1.log`. */
+export function rotateLogFile(file: string, keep: number): void {
+  try {
+    if (keep <= 0) {
+      fs.rmSync(file, { force: true });
+      return;
+    }
+    fs.rmSync(archivedLogPath(file, keep), { force: true });
+    for (let n = keep - 1; n >= 1; n--) {
+      const from = archivedLogPath(file, n);
+      if (fs.existsSync(from)) fs.renameSync(from, archivedLogPath(file, n + 1));
+    }
+    fs.renameSync(file, archivedLogPath(file, 1));
+  } catch (err) {
+    process.stderr.write(`log rotation of ${file} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+}
+
+/** The log's dir 0700 and file 0600 before electron-log first opens it. */
+function prepareLogFile(file: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  } catch {
+    // electron-log reports its own write errors; a log file is never a reason to fail start-up.
+  }
 }
 
 /** A logger that drops everything: for unit tests and pure code paths. */

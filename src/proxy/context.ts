@@ -6,6 +6,7 @@ import type { CopilotModel } from '../upstream/copilot-client.ts';
 import type { UsageSummary } from '../upstream/github-client.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { CachedFetcher } from './cache.ts';
+import type { ProxyMetrics } from './metrics.ts';
 
 /** Everything a route needs, built once by the composition root (run / child-main). */
 export interface ProxyContext {
@@ -21,6 +22,8 @@ export interface ProxyContext {
   /** Premium-request quota from GitHub's /copilot_internal/user, cached briefly. */
   usage: CachedFetcher<UsageSummary>;
   stats: ProxyStats;
+  /** Prometheus registry for this app; createApp builds one when absent. */
+  metrics?: ProxyMetrics;
 }
 
 export interface ProxyStats {

@@ -2,11 +2,19 @@ import express, { type Express } from 'express';
 import { InvalidRequestError } from '../errors.ts';
 import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
+import { jsonBody } from './middleware/json.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { apiKeyAuth, browserGuard, hostCheck } from './middleware/security.ts';
+import { createProxyMetrics } from './metrics.ts';
+import { debugRoutes } from './routes/debug.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { embeddingsRoutes } from './routes/embeddings.ts';
 import { healthRoutes } from './routes/health.ts';
+import { messagesRoutes } from './routes/messages.ts';
 import { modelRoutes } from './routes/models.ts';
+import { responsesRoutes } from './routes/responses.ts';
 import { usageRoutes } from './routes/usage.ts';
 
 /** The proxy's HTTP app: middleware, routes, then one error handler. No I/O at construction. */
@@ -15,10 +23,20 @@ export function createApp(ctx: ProxyContext): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', false);
-  app.use(requestLog(ctx.log, ctx.stats, ctx.now));
-  app.use(express.json({ limit: ctx.config.max_body_bytes, type: ['application/json', '+json'], strict: true }));
+  const metrics = ctx.metrics ?? createProxyMetrics(ctx);
+  app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics));
+  // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
+  app.use(hostCheck(ctx.config.host));
+  app.use(browserGuard(ctx.config.cors_origins));
+  app.use(apiKeyAuth(ctx.config.api_key));
+  app.use(jsonBody(ctx.config.max_body_bytes));
   app.use(healthRoutes(ctx));
+  app.use(metricsRoutes(metrics));
+  if (ctx.config.debug_endpoints) app.use(debugRoutes(ctx));
   app.use(chatRoutes(ctx));
+  app.use(embeddingsRoutes(ctx));
+  app.use(responsesRoutes(ctx));
+  app.use(messagesRoutes(ctx));
   app.use(modelRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(usageRoutes(ctx));

@@ -3,9 +3,11 @@ import { ensureDataDir } from '../auth/config-file.ts';
 import { createTokenManager, type AutoSignInOptions, type ManagedTokenManager } from '../auth/token-manager.ts';
 import { createTokenStore, type TokenStore } from '../auth/token-store.ts';
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
+import { describeRepairs, removeStaleTempFiles, repairDataDirPermissions } from '../config/permissions.ts';
 import { isLoopbackHost, type ResolvedConfig } from '../config/schema.ts';
 import { ExitError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
+import type { ResilienceOptions } from '../upstream/gateway.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { ListenError } from './server.ts';
 import { startProxy, type ProxyHandle } from './start-proxy.ts';
@@ -29,6 +31,8 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Tests: shorter refresh retry delays. */
   retryDelaysMs?: readonly number[];
+  /** Upstream retry/breaker knobs beyond config.json (tests, benchmarks: short backoff). */
+  resilience?: Partial<ResilienceOptions>;
 }
 
 /** Refuses configurations that would expose the token to the network. */
@@ -46,7 +50,10 @@ export function assertSafeBinding(config: ResolvedConfig): void {
 export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> {
   const { config, log } = opts;
   assertSafeBinding(config);
+  // Before ensureDataDir, which would tighten the dir silently: a loosened mode is worth a warning.
+  for (const line of describeRepairs(repairDataDirPermissions(config.paths.dataDir))) log.warn(`permissions: ${line}`);
   ensureDataDir(config.paths.dataDir);
+  removeStaleTempFiles(config.paths.dataDir);
   for (const w of config.warnings) log.warn(w);
   if (config.api_key) log.addSecret(config.api_key);
   const dispatcher = createDispatcher(config);
@@ -54,7 +61,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> 
   const tokens = createTokenManager({ config, store, dispatcher, log, env: opts.env, autoSignIn: opts.autoSignIn, retryDelaysMs: opts.retryDelaysMs });
   let proxy: ProxyHandle;
   try {
-    proxy = await startProxy({ config, log, tokens, dispatcher });
+    proxy = await startProxy({ config, log, tokens, dispatcher, resilience: opts.resilience });
   } catch (err) {
     tokens.stop();
     await dispatcher.close().catch(() => undefined);

@@ -3,11 +3,13 @@ import type { TokenManager } from '../auth/types.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
-import { createGateway, type CopilotGateway } from '../upstream/gateway.ts';
+import { createGateway, type CopilotGateway, type ResilienceOptions } from '../upstream/gateway.ts';
 import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
 import { createCachedFetcher } from './cache.ts';
 import type { ProxyContext } from './context.ts';
 import { createApp } from './create-app.ts';
+import { hardenServer } from './middleware/client-error.ts';
+import { createProxyMetrics } from './metrics.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { VERSION } from '../version.ts';
 
@@ -22,6 +24,8 @@ export interface ProxyDeps {
   now?: () => number;
   /** Wraps the default gateway (resilience, metrics); default: plain auth-aware gateway. */
   gateway?: CopilotGateway;
+  /** Retry/breaker knobs beyond config.json for the default gateway (tests, benchmarks: short waits). */
+  resilience?: Partial<ResilienceOptions>;
 }
 
 export interface ProxyHandle {
@@ -36,7 +40,7 @@ export interface ProxyHandle {
 /** Build the context, the app and the listening server. The token manager is started by the caller. */
 export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
   const now = deps.now ?? Date.now;
-  const gateway = deps.gateway ?? createGateway({ tokens: deps.tokens, log: deps.log });
+  const gateway = deps.gateway ?? createGateway({ tokens: deps.tokens, log: deps.log, config: deps.config, resilience: deps.resilience });
   const stats = { inFlight: 0, inFlightStreams: 0, requestsTotal: 0 };
   const models = createCachedFetcher<CopilotModel[]>(
     () => gateway.call('models', undefined, (auth, signal) => listModels(deps.dispatcher, { auth, signal })),
@@ -61,8 +65,10 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     usage,
     stats,
   };
+  ctx.metrics = createProxyMetrics(ctx);
   const app = createApp(ctx);
   const server = await startServer(app, deps.config, stats, deps.log);
+  hardenServer(server.server);
   let stopping: Promise<void> | undefined;
   return {
     url: server.url,
@@ -70,7 +76,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     ctx,
     server,
     stop(deadlineMs = deps.config.timeouts.shutdown * 1000) {
-      stopping ??= server.close(deadlineMs).then(() => undefined);
+      stopping ??= server.close(deadlineMs).then(() => gateway.close?.());
       return stopping;
     },
   };

@@ -7,6 +7,7 @@ import type { FileConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRuntime, type ProxyRuntime } from '../../src/proxy/run.ts';
 import type { ProxyHandle } from '../../src/proxy/start-proxy.ts';
+import type { ResilienceOptions } from '../../src/upstream/gateway.ts';
 import { startFakeUpstream, type FakeOptions, type FakeUpstream } from '../fake-upstream/index.ts';
 
 export interface Harness {
@@ -33,7 +34,14 @@ export interface HarnessOptions {
   upstream?: FakeUpstream;
   /** Sign in as this GitHub token instead of a fresh one; null = not signed in. */
   githubToken?: string | null;
+  /**
+   * Upstream retry/breaker knobs. Tests default to short backoff (20/40/60 ms
+   * instead of 1/4/9 s) and wait out an upstream Retry-After only up to 5 s.
+   */
+  resilience?: Partial<ResilienceOptions>;
 }
+
+export const TEST_RESILIENCE: Partial<ResilienceOptions> = { retryDelaysMs: [20, 40, 60], retryAfterCapMs: 5000 };
 
 /** Env vars that point the app at a fake upstream and a temp data dir. */
 export function fakeEnv(fake: FakeUpstream, home: string, githubToken?: string | null): NodeJS.ProcessEnv {
@@ -61,7 +69,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const env = fakeEnv(fake, home, githubToken);
   const config = loadConfig({ env });
   const log = createLogger({ level: config.log_level, file: config.paths.logFile, console: process.env.TEST_LOG === '1', scope: 'proxy' });
-  const runtime = await startRuntime({ config, log, autoSignIn: false, env, retryDelaysMs: [10, 20, 30] });
+  const runtime = await startRuntime({ config, log, autoSignIn: false, env, retryDelaysMs: [10, 20, 30], resilience: { ...TEST_RESILIENCE, ...opts.resilience } });
   const url = runtime.proxy.url;
   const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: opts.config?.api_key ?? 'dummy', maxRetries: 0, timeout: 30_000 });
   return {

@@ -69,7 +69,16 @@ function bodyParserError(err: unknown): ErrorPayload | undefined {
   if (type === 'request.aborted') return { status: 400, message: 'Request aborted by client', code: 'request_aborted', param: null };
   if (type === 'request.size.invalid' || type === 'stream.encoding.set')
     return { status: 400, message: 'Malformed request body', code: 'invalid_body', param: null };
+  if (type === 'encoding.invalid') return { status: 400, message: 'Request body is not valid UTF-8', code: 'invalid_encoding', param: null };
+  if (type === 'nesting.too.deep') return { status: 400, message: err instanceof Error ? err.message : 'Request body is nested too deeply', code: 'invalid_body', param: null };
   return undefined;
+}
+
+/** Client errors raised by express's router and friends (http-errors: a 4xx `status`, e.g. an undecodable %-escape in the path). */
+function httpClientError(err: unknown): ErrorPayload | undefined {
+  if (!(err instanceof Error) || !('status' in err) || typeof err.status !== 'number') return undefined;
+  if (err.status < 400 || err.status > 499) return undefined;
+  return { status: err.status, message: err.message.slice(0, 200), code: 'invalid_request', param: null };
 }
 
 export function toErrorPayload(err: unknown): ErrorPayload {
@@ -81,6 +90,8 @@ export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof CircuitOpenError || err instanceof OverloadedError)
     return { status: err.status, message: err.message, code: err.code, param: null, retryAfterSec: err.retryAfterSec };
   if (err instanceof AppError) return { status: err.status, message: err.message, code: err.code, param: null };
+  const client = httpClientError(err);
+  if (client) return client;
   return { status: 500, message: 'Internal proxy error', code: 'internal_error', param: null };
 }
 

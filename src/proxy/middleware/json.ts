@@ -1,5 +1,56 @@
-import type { RequestHandler } from 'express';
+import { isUtf8 } from 'node:buffer';
+import express, { type RequestHandler } from 'express';
 import { InvalidRequestError } from '../../errors.ts';
+
+/** Deeper JSON than this is refused before parsing: JSON.stringify on the way upstream recurses and would overflow the stack. */
+export const MAX_JSON_DEPTH = 128;
+
+/** An error body-parser passes on as is (its `type` is mapped in errors.ts). */
+export class BodyRejectedError extends Error {
+  readonly type: string;
+  constructor(type: 'encoding.invalid' | 'nesting.too.deep', message: string) {
+    super(message);
+    this.type = type;
+  }
+}
+
+/** Pure: the deepest nesting of arrays/objects in a JSON text (brackets inside strings ignored), stopping once past `limit`. */
+export function jsonDepth(buf: Uint8Array, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * The JSON body parser: size limit, strict (object or array at the top), UTF-8
+ * only (invalid bytes are refused, not silently replaced) and bounded nesting.
+ */
+export function jsonBody(maxBytes: number): RequestHandler {
+  return express.json({
+    limit: maxBytes,
+    type: ['application/json', '+json'],
+    strict: true,
+    verify: (_req, _res, buf) => {
+      if (!isUtf8(buf)) throw new BodyRejectedError('encoding.invalid', 'Request body is not valid UTF-8');
+      if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new BodyRejectedError('nesting.too.deep', `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    },
+  });
+}
 
 /**
  * POST routes take JSON only. A body with another content type (a web page's

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
+import type { ProxyMetrics } from '../metrics.ts';
 
 /** What a route tells the request log about itself (never bodies, never tokens). */
 export interface RequestLogFields {
@@ -9,6 +10,7 @@ export interface RequestLogFields {
   startedAt: number;
   model?: string;
   streamed?: boolean;
+  /** Time to the first body byte the client got (first SSE event for streams); default: when headers went out. */
   ttfbMs?: number;
   promptTokens?: number;
   completionTokens?: number;
@@ -19,17 +21,63 @@ export function logFields(res: { locals: Record<string, unknown> }): RequestLogF
 }
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_VALUE = 200;
+/** Scrapers and health checks poll: their successes are logged at debug so they do not drown the requests that matter. */
+const QUIET_ROUTES = new Set(['/health', '/metrics']);
+
+/** One logfmt value: bare when safe, else JSON-quoted (so a path or model cannot forge fields or lines); clipped. */
+export function logfmtValue(v: string | number | boolean): string {
+  const s = String(v);
+  const clipped = s.length > MAX_VALUE ? `${s.slice(0, MAX_VALUE)}…` : s;
+  return /^[A-Za-z0-9._:/@+*?()[\]-]+$/.test(clipped) ? clipped : JSON.stringify(clipped);
+}
+
+/** Pure: `key=value` pairs in order, undefined values left out. */
+export function logfmt(fields: ReadonlyArray<readonly [string, string | number | boolean | undefined]>): string {
+  return fields
+    .filter((f): f is readonly [string, string | number | boolean] => f[1] !== undefined)
+    .map(([k, v]) => `${k}=${logfmtValue(v)}`)
+    .join(' ');
+}
+
+/** The route pattern that answered (bounded, for logs and metric labels), or "unmatched". */
+export function routeOf(req: Request): string {
+  const route: unknown = req.route;
+  if (typeof route !== 'object' || route === null || !('path' in route)) return 'unmatched';
+  const p: unknown = route.path;
+  const first = Array.isArray(p) ? p[0] : p;
+  return typeof first === 'string' ? first : 'unmatched';
+}
+
+/** Calls `fn` once, when the response's headers are written. */
+function onHeaders(res: Response, fn: () => void): void {
+  const original = res.writeHead;
+  let called = false;
+  res.writeHead = function writeHead(this: Response, ...args: unknown[]) {
+    if (!called) {
+      called = true;
+      fn();
+    }
+    return (original as (...a: unknown[]) => Response).apply(this, args);
+  } as Response['writeHead'];
+}
 
 /**
  * Gives each request an id (the client's X-Request-Id when sane, echoed back
- * and sent upstream) and writes one line when the response ends or the client goes away.
+ * and sent upstream) and writes one structured (logfmt) line when the response
+ * ends or the client goes away: method, route, path, status, model, stream,
+ * ttfb_ms, total_ms, prompt/completion tokens, id. Also feeds the metrics.
  */
-export function requestLog(log: Logger, stats: ProxyStats, now: () => number = Date.now): RequestHandler {
+export function requestLog(log: Logger, stats: ProxyStats, now: () => number = Date.now, metrics?: Pick<ProxyMetrics, 'observeRequest'>): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const fields: RequestLogFields = { requestId: incoming && VALID_ID.test(incoming) ? incoming : randomUUID(), startedAt: now() };
     res.locals.req = fields;
     res.setHeader('x-request-id', fields.requestId);
+    let headersMs: number | undefined;
+    onHeaders(res, () => {
+      headersMs = now() - fields.startedAt;
+    });
     stats.inFlight += 1;
     stats.requestsTotal += 1;
     let done = false;
@@ -37,16 +85,38 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
       if (done) return;
       done = true;
       stats.inFlight -= 1;
-      const ms = now() - fields.startedAt;
-      const status = res.writableFinished ? res.statusCode : `${res.statusCode}(client-closed)`;
-      const parts = [`${req.method} ${req.originalUrl.split('?')[0]}`, `status=${status}`, `ms=${ms}`];
-      if (fields.model) parts.push(`model=${fields.model}`);
-      if (fields.streamed !== undefined) parts.push(`streamed=${fields.streamed}`);
-      if (fields.ttfbMs !== undefined) parts.push(`ttfb=${fields.ttfbMs}`);
-      if (fields.promptTokens !== undefined || fields.completionTokens !== undefined)
-        parts.push(`tokens=${fields.promptTokens ?? '?'}+${fields.completionTokens ?? '?'}`);
-      parts.push(`id=${fields.requestId}`);
-      log.info(parts.join(' '));
+      const totalMs = now() - fields.startedAt;
+      const ttfbMs = fields.ttfbMs ?? headersMs;
+      const route = routeOf(req);
+      const clientClosed = !res.writableFinished;
+      const errorCode = res.locals.errorCode;
+      const line = logfmt([
+        ['method', req.method],
+        ['route', route],
+        ['path', req.originalUrl.split('?')[0] ?? ''],
+        ['status', res.statusCode],
+        ['client_closed', clientClosed ? true : undefined],
+        ['error', typeof errorCode === 'string' ? errorCode : undefined],
+        ['model', fields.model],
+        ['stream', fields.streamed],
+        ['ttfb_ms', ttfbMs],
+        ['total_ms', totalMs],
+        ['prompt_tokens', fields.promptTokens],
+        ['completion_tokens', fields.completionTokens],
+        ['id', fields.requestId],
+      ]);
+      if (QUIET_ROUTES.has(route) && res.statusCode < 400) log.debug(`request ${line}`);
+      else log.info(`request ${line}`);
+      metrics?.observeRequest({
+        method: req.method,
+        route,
+        status: res.statusCode,
+        model: fields.model,
+        ttfbMs,
+        totalMs,
+        promptTokens: fields.promptTokens,
+        completionTokens: fields.completionTokens,
+      });
     };
     res.on('finish', finish);
     res.on('close', finish);

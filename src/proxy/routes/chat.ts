@@ -1,12 +1,16 @@
 import { Router, type Response } from 'express';
-import { createChatCompletion, readJson, toNetworkError, type UpstreamResponse } from '../../upstream/copilot-client.ts';
+import { UpstreamNetworkError } from '../../errors.ts';
+import { readJsonBody, toBodyError } from '../../upstream/body.ts';
+import { createChatCompletion, type UpstreamResponse } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
-import { toErrorPayload, errorBody } from '../middleware/errors.ts';
+import { toErrorPayload, errorBody, type ErrorPayload } from '../middleware/errors.ts';
 import { logFields } from '../middleware/request-log.ts';
 import { requireJsonBody } from '../middleware/json.ts';
 import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat, type Usage } from '../transform/chat.ts';
 import { SseParser, formatSse } from '../transform/sse.ts';
 import { requestSignal, startSse, textChunks, write } from '../stream-util.ts';
+
+type ChatUpstream = (UpstreamResponse & { kind: 'stream' }) | { kind: 'json'; json: unknown };
 
 export function chatRoutes(ctx: ProxyContext): Router {
   const router = Router();
@@ -15,21 +19,26 @@ export function chatRoutes(ctx: ProxyContext): Router {
     const prep = prepareChat(req.body, ctx.config.model_map);
     fields.model = prep.model;
     fields.streamed = prep.stream;
+    const idleSec = ctx.config.timeouts.stream_idle;
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await ctx.gateway.call('chat', signal, (auth, sig) =>
-      createChatCompletion(ctx.dispatcher, prep.upstreamBody, {
+    // A whole JSON body is read inside the gateway call: a body cut short is retried
+    // like any failure before the headers, since nothing went to the client yet.
+    // A stream resolves at its headers and holds its concurrency slot until its body closes.
+    const upstream = await ctx.gateway.call('chat', signal, async (auth, sig): Promise<ChatUpstream> => {
+      const up = await createChatCompletion(ctx.dispatcher, prep.upstreamBody, {
         auth,
         requestId: fields.requestId,
         initiator: prep.initiator,
         vision: prep.vision,
         stream: prep.stream,
         signal: sig,
-      }),
-    );
-    const contentType = String(upstream.headers['content-type'] ?? '');
-    if (!prep.stream || !contentType.includes('text/event-stream')) {
-      const json = await readJson(upstream, '/chat/completions');
-      const out = normalizeChatCompletion(json, prep.model, ctx.now);
+      });
+      const contentType = String(up.headers['content-type'] ?? '');
+      if (prep.stream && contentType.includes('text/event-stream')) return { ...up, kind: 'stream' };
+      return { kind: 'json', json: await readJsonBody(up, '/chat/completions', sig, idleSec) };
+    });
+    if (upstream.kind === 'json') {
+      const out = normalizeChatCompletion(upstream.json, prep.model, ctx.now);
       recordUsage(fields, out.usage);
       fields.ttfbMs = ctx.now() - fields.startedAt;
       res.json(out);
@@ -97,21 +106,27 @@ async function relayChatStream(
     }
     if (malformed > 0) ctx.log.warn(`chat stream ${fields.requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
     recordUsage(fields, norm.usage);
-    if (!sawDone && !sawFinish) throw new Error('Copilot ended the stream before it finished');
+    if (!sawDone && !sawFinish) throw new UpstreamNetworkError('Copilot ended the stream before it finished');
     for (const out of norm.finish()) await emit(out);
     await write(res, 'data: [DONE]\n\n');
     res.end();
   } catch (err) {
     recordUsage(fields, norm.usage);
+    // Frees the upstream connection (and the concurrency slot) at once.
     upstream.body.destroy();
     if (clientGone()) return;
-    // Headers are gone already: tell the client in-band, then close cleanly.
-    const reason = signal.aborted && !clientGone() ? new Error(`stream exceeded timeouts.proxy_context (${ctx.config.timeouts.proxy_context} s)`) : err;
-    const mapped = toNetworkError(reason, '/chat/completions (mid-stream)');
-    const payload = toErrorPayload(mapped);
-    const message = reason instanceof Error && payload.status === 502 ? `Copilot stream broke: ${reason.message}` : payload.message;
-    ctx.log.warn(`chat stream ${fields.requestId} ended with an error: ${message}`);
-    await write(res, formatSse(errorBody('openai', { ...payload, message })));
+    // Headers are gone already: tell the client in-band, then close cleanly (never a hang).
+    const payload: ErrorPayload = signal.aborted
+      ? {
+          status: 504,
+          message: `The stream exceeded timeouts.proxy_context (${ctx.config.timeouts.proxy_context} s) and was ended`,
+          code: 'stream_timeout',
+          param: null,
+        }
+      : toErrorPayload(toBodyError(err, 'the stream', undefined, ctx.config.timeouts.stream_idle));
+    ctx.log.warn(`chat stream ${fields.requestId} ended with an error: ${payload.message}`);
+    res.locals.errorCode = payload.code;
+    await write(res, formatSse(errorBody('openai', payload)));
     res.end();
   }
 }

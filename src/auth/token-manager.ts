@@ -1,0 +1,570 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import { DEFAULT_COPILOT_API_URL, type ResolvedConfig } from '../config/schema.ts';
+import { AppError, AuthRequiredError, DeviceFlowError, GithubAuthRejectedError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { OAUTH_CLIENT_IDS, exchangeCopilotToken, type CopilotTokenResponse, type GithubDeps } from '../upstream/github-client.ts';
+import { runDeviceFlow, type DeviceCodePrompt, type DeviceFlowOptions } from './device-flow.ts';
+import type { StoredTokens, TokenStore } from './token-store.ts';
+import type { CopilotAuth, OAuthApp, TokenHealth, TokenManager, TokenSnapshot, TokenState } from './types.ts';
+
+export const ENV_GITHUB_TOKEN = 'GITHUB_COPILOT_SVCS_GITHUB_TOKEN';
+
+/** Failed refreshes are retried after these delays (DESIGN.md). */
+export const REFRESH_RETRY_DELAYS_MS = [2_000, 8_000, 18_000] as const;
+/** After the retries are spent, the next attempt comes this much later (not a storm). */
+const RETRY_LATER_MS = 60_000;
+/** A token with less than this left is not handed out: the request could outlive it. */
+const MIN_VALID_SEC = 30;
+/** Assumed lifetime when the store does not know when the token was obtained (Copilot's ~30 min). */
+const DEFAULT_LIFETIME_SEC = 1800;
+// setTimeout's limit; Copilot tokens live 30 min, but a hand-edited store could say anything.
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface AutoSignInOptions {
+  /** Open the verification page (tray); omitted = only log the URL and code (`run`). */
+  openBrowser?: (url: string) => Promise<void> | void;
+  /** Called with each new code (the tray shows it; `run` relies on the log line). */
+  onCode?: (prompt: DeviceCodePrompt) => void;
+}
+
+export interface TimerApi {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export interface TokenManagerDeps {
+  config: ResolvedConfig;
+  store: TokenStore;
+  dispatcher: Dispatcher;
+  log: Logger;
+  /** Defaults to process.env; only GITHUB_COPILOT_SVCS_GITHUB_TOKEN is read (used, never written). */
+  env?: NodeJS.ProcessEnv;
+  /** Epoch ms. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Refresh timers; the default ones are unref'd so they never keep a process alive. */
+  timers?: TimerApi;
+  retryDelaysMs?: readonly number[];
+  /**
+   * When GitHub rejects the token (or none is stored), start a device flow and
+   * log the URL and code once per code, re-issuing expired codes. `run` sets it.
+   */
+  autoSignIn?: boolean | AutoSignInOptions;
+  /** For tests: replace the exchange call. */
+  exchange?: (deps: GithubDeps, githubToken: string) => Promise<CopilotTokenResponse>;
+  /** For tests: replace the device flow. */
+  deviceFlow?: typeof runDeviceFlow;
+}
+
+/** The manager plus what the tray and `auth` need beyond the shared contract. */
+export interface ManagedTokenManager extends TokenManager {
+  /** Read the stored tokens (once) without refreshing; for one-shot CLI commands that only look. */
+  load(): Promise<TokenSnapshot>;
+  /** Start a device flow (single-flight); resolves when signed in, cancelled or failed. */
+  signIn(opts?: AutoSignInOptions): Promise<TokenSnapshot>;
+  cancelSignIn(): void;
+  /** Adopt a GitHub token (device flow result, `auth --token`): save it, and exchange it (vscode). */
+  setGithubToken(githubToken: string, oauthApp?: OAuthApp): Promise<TokenSnapshot>;
+}
+
+/** max(20 % of the lifetime, 5 min), in seconds. */
+export function refreshThresholdSec(lifetimeSec: number): number {
+  return Math.max(0.2 * lifetimeSec, 300);
+}
+
+/** Token health from expiry alone (same words in CLI, tray and /health). */
+export function computeHealth(input: {
+  hasGithubToken: boolean;
+  needsAuth: boolean;
+  oauthApp: OAuthApp;
+  expiresAt: number | null;
+  obtainedAt: number | null;
+  nowSec: number;
+}): TokenHealth {
+  if (!input.hasGithubToken) return 'not_signed_in';
+  if (input.needsAuth) return 'needs_refresh';
+  if (input.oauthApp === 'opencode') return 'healthy';
+  if (input.expiresAt === null) return 'needs_refresh';
+  const remaining = input.expiresAt - input.nowSec;
+  if (remaining <= 0) return 'needs_refresh';
+  const lifetime = input.obtainedAt !== null && input.expiresAt > input.obtainedAt ? input.expiresAt - input.obtainedAt : DEFAULT_LIFETIME_SEC;
+  return remaining > refreshThresholdSec(lifetime) ? 'healthy' : 'refresh_soon';
+}
+
+/**
+ * When to refresh (unix s): whichever comes first of `refresh_in` after the
+ * token was obtained and the threshold before expiry, but never sooner than
+ * half the lifetime (a token shorter-lived than the threshold must not spin).
+ */
+export function refreshAtSec(t: { expiresAt: number; obtainedAt: number | null; refreshIn: number | null }): number {
+  const obtained = t.obtainedAt ?? t.expiresAt - DEFAULT_LIFETIME_SEC;
+  const lifetime = Math.max(0, t.expiresAt - obtained);
+  let at = t.expiresAt - refreshThresholdSec(lifetime);
+  if (t.refreshIn !== null && t.refreshIn > 0) at = Math.min(at, obtained + t.refreshIn);
+  return Math.max(at, obtained + lifetime / 2);
+}
+
+const unrefTimers: TimerApi = {
+  set(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clear(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};
+
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
+
+/**
+ * One per process; owns the GitHub token and the Copilot token. Refresh is
+ * single-flight; timer callbacks never throw.
+ */
+export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager {
+  const { config, store, log } = deps;
+  const env = deps.env ?? process.env;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? defaultSleep;
+  const timers = deps.timers ?? unrefTimers;
+  const retryDelays = deps.retryDelaysMs ?? REFRESH_RETRY_DELAYS_MS;
+  const exchange = deps.exchange ?? exchangeCopilotToken;
+  const deviceFlow = deps.deviceFlow ?? runDeviceFlow;
+  const autoSignIn: AutoSignInOptions | null = deps.autoSignIn ? (deps.autoSignIn === true ? {} : deps.autoSignIn) : null;
+  const nowSec = () => Math.floor(now() / 1000);
+
+  let tokens: StoredTokens | null = null;
+  let fromEnv = false;
+  let state: TokenState = 'not_signed_in';
+  let lastError: string | null = null;
+  let pendingSignIn: TokenSnapshot['pendingSignIn'] = null;
+  let loaded: Promise<void> | null = null;
+  let flight: Promise<CopilotAuth> | null = null;
+  let signInFlight: Promise<TokenSnapshot> | null = null;
+  let signInAbort: AbortController | null = null;
+  let timer: unknown = null;
+  let stopped = false;
+  let lifetime = new AbortController();
+  const listeners = new Set<(s: TokenSnapshot) => void>();
+
+  const oauthApp = (): OAuthApp => tokens?.oauth_app ?? config.oauth_app;
+  const apiBase = (): string => config.copilot_api_url ?? (oauthApp() === 'vscode' ? tokens?.api_base : undefined) ?? DEFAULT_COPILOT_API_URL;
+  const githubDeps = (signal?: AbortSignal): GithubDeps => ({ dispatcher: deps.dispatcher, config, signal });
+
+  function snapshot(): TokenSnapshot {
+    const app = oauthApp();
+    const hasGithubToken = tokens !== null;
+    return {
+      state,
+      health: computeHealth({
+        hasGithubToken,
+        needsAuth: state === 'needs_auth',
+        oauthApp: app,
+        expiresAt: tokens?.copilot_token ? (tokens.expires_at ?? null) : null,
+        obtainedAt: tokens?.obtained_at ?? null,
+        nowSec: nowSec(),
+      }),
+      expiresAt: app === 'vscode' && tokens?.copilot_token ? (tokens.expires_at ?? null) : null,
+      refreshIn: app === 'vscode' && tokens?.copilot_token ? (tokens.refresh_in ?? null) : null,
+      hasGithubToken,
+      oauthApp: app,
+      store: fromEnv ? 'env' : store.kind,
+      apiBase: apiBase(),
+      lastError,
+      pendingSignIn,
+    };
+  }
+
+  function emit(): void {
+    const s = snapshot();
+    for (const l of listeners) {
+      try {
+        l(s);
+      } catch (err) {
+        log.warn(`token listener failed: ${message(err)}`);
+      }
+    }
+  }
+
+  function authRequired(): AuthRequiredError {
+    const how = pendingSignIn
+      ? `Open ${pendingSignIn.verificationUri} and enter the code ${pendingSignIn.userCode}, or run \`github-copilot-svcs auth\`.`
+      : 'Run `github-copilot-svcs auth` (or use "Sign in with GitHub…" in the tray).';
+    if (state === 'needs_auth') return new AuthRequiredError(`GitHub rejected the stored GitHub token; sign in again. ${how}`);
+    return new AuthRequiredError(`Not signed in to GitHub Copilot. ${how}`);
+  }
+
+  function remember(t: StoredTokens | null): void {
+    tokens = t;
+    if (t) {
+      log.addSecret(t.github_token);
+      if (t.copilot_token) log.addSecret(t.copilot_token);
+    }
+  }
+
+  /** Read the env token or the store (once, or again with `force`). */
+  async function load(force = false): Promise<void> {
+    if (loaded && !force) return loaded;
+    loaded = (async () => {
+      const envToken = env[ENV_GITHUB_TOKEN];
+      if (envToken) {
+        fromEnv = true;
+        // Keep a Copilot token already exchanged for this same env token.
+        const keep = tokens && tokens.github_token === envToken ? tokens : null;
+        remember(keep ?? { github_token: envToken, oauth_app: config.oauth_app, ...(config.enterprise_url ? { enterprise_url: config.enterprise_url } : {}) });
+      } else {
+        let t: StoredTokens | null = null;
+        try {
+          t = await store.load();
+        } catch (err) {
+          log.warn(`Cannot read the token store: ${message(err)}`);
+        }
+        if (t && (t.enterprise_url ?? undefined) !== (config.enterprise_url ?? undefined)) {
+          lastError = `The stored sign-in is for ${t.enterprise_url ?? 'github.com'}, not ${config.enterprise_url ?? 'github.com'}; run \`github-copilot-svcs auth\``;
+          log.warn(lastError);
+          t = null;
+        }
+        if (t && t.oauth_app !== config.oauth_app) {
+          log.warn(`The stored GitHub token comes from the ${t.oauth_app} app, not ${config.oauth_app}; using it as a ${t.oauth_app} token`);
+        }
+        // Another process may have exchanged a newer token: keep ours if it is.
+        if (t && tokens && t.github_token === tokens.github_token && (tokens.expires_at ?? 0) > (t.expires_at ?? 0)) t = tokens;
+        if (t || !tokens || force) remember(t);
+      }
+      if (!tokens) state = 'not_signed_in';
+      else if (state === 'not_signed_in' || force) state = 'ok';
+    })();
+    return loaded;
+  }
+
+  function copilotValid(minSec = MIN_VALID_SEC): boolean {
+    if (!tokens) return false;
+    if (tokens.oauth_app === 'opencode') return true;
+    return Boolean(tokens.copilot_token) && (tokens.expires_at ?? 0) - nowSec() > minSec;
+  }
+
+  function currentAuth(): CopilotAuth {
+    if (!tokens) throw authRequired();
+    if (tokens.oauth_app === 'opencode') return { token: tokens.github_token, apiBase: apiBase() };
+    if (!tokens.copilot_token) throw new AuthRequiredError('No Copilot token yet.');
+    return { token: tokens.copilot_token, apiBase: apiBase() };
+  }
+
+  async function persist(): Promise<void> {
+    if (fromEnv || !tokens) return; // an env token is never written
+    try {
+      await store.save(tokens);
+    } catch (err) {
+      log.warn(`Cannot save the tokens: ${message(err)}`);
+    }
+  }
+
+  function schedule(ms: number): void {
+    if (timer !== null) timers.clear(timer);
+    timer = null;
+    if (stopped) return;
+    timer = timers.set(() => {
+      timer = null;
+      // A timer callback never throws: errors are logged and the state says what happened.
+      void joinFlight().catch((err: unknown) => {
+        if (!(err instanceof AuthRequiredError)) log.warn(`Scheduled token refresh failed: ${message(err)}`);
+      });
+    }, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+  }
+
+  function scheduleNext(): void {
+    if (!tokens || tokens.oauth_app === 'opencode' || state === 'needs_auth') return;
+    if (!tokens.copilot_token || tokens.expires_at === undefined) return schedule(0);
+    const at = refreshAtSec({ expiresAt: tokens.expires_at, obtainedAt: tokens.obtained_at ?? null, refreshIn: tokens.refresh_in ?? null });
+    schedule(at * 1000 - now());
+  }
+
+  function enterNeedsAuth(err: GithubAuthRejectedError | string): void {
+    const first = state !== 'needs_auth';
+    state = 'needs_auth';
+    lastError = typeof err === 'string' ? err : err.message;
+    if (tokens) tokens = { ...tokens, copilot_token: undefined, expires_at: undefined, refresh_in: undefined, obtained_at: undefined };
+    if (timer !== null) timers.clear(timer);
+    timer = null;
+    if (first) {
+      log.error(
+        `${lastError}. Requests get 401 until you sign in again: run \`github-copilot-svcs auth\`${autoSignIn ? ' (a sign-in has been started, see below)' : ''}.`,
+      );
+    }
+    emit();
+    if (autoSignIn && !stopped) void startSignIn(autoSignIn);
+  }
+
+  /** One exchange (with retries) at a time; everyone waiting shares it. */
+  function joinFlight(signal?: AbortSignal): Promise<CopilotAuth> {
+    flight ??= doRefresh().finally(() => {
+      flight = null;
+    });
+    return signal ? raceAbort(flight, signal) : flight;
+  }
+
+  async function doRefresh(): Promise<CopilotAuth> {
+    await load();
+    if (!tokens) {
+      state = 'not_signed_in';
+      emit();
+      throw authRequired();
+    }
+    if (state === 'needs_auth') throw authRequired();
+    if (tokens.oauth_app === 'opencode') {
+      state = 'ok';
+      return currentAuth();
+    }
+    const githubToken = tokens.github_token;
+    state = 'refreshing';
+    emit();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await exchange(githubDeps(lifetime.signal), githubToken);
+        if (!tokens || tokens.github_token !== githubToken) throw authRequired(); // signed out meanwhile
+        log.addSecret(r.token);
+        tokens = {
+          ...tokens,
+          copilot_token: r.token,
+          expires_at: r.expires_at,
+          refresh_in: r.refresh_in,
+          obtained_at: nowSec(),
+          ...(r.endpoints?.api ? { api_base: r.endpoints.api.replace(/\/+$/, '') } : {}),
+        };
+        state = 'ok';
+        lastError = null;
+        await persist();
+        scheduleNext();
+        emit();
+        log.debug(`Copilot token refreshed; expires in ${r.expires_at - nowSec()} s`);
+        return currentAuth();
+      } catch (err) {
+        if (err instanceof GithubAuthRejectedError) {
+          enterNeedsAuth(err);
+          throw authRequired();
+        }
+        if (err instanceof AuthRequiredError) throw err;
+        const delayMs = retryDelays[attempt];
+        const retryable = err instanceof AppError && err.isRetryable;
+        if (stopped || !retryable || delayMs === undefined) {
+          state = 'error';
+          lastError = `Copilot token refresh failed: ${message(err)}`;
+          log.warn(`${lastError}${stopped ? '' : '; trying again in 60 s'}`);
+          if (!stopped) schedule(RETRY_LATER_MS);
+          emit();
+          throw err;
+        }
+        log.warn(`Copilot token refresh failed (${message(err)}); retry ${attempt + 1}/${retryDelays.length} in ${delayMs / 1000} s`);
+        try {
+          await sleep(delayMs, lifetime.signal);
+        } catch {
+          state = 'error';
+          lastError = 'token manager stopped';
+          throw err;
+        }
+      }
+    }
+  }
+
+  async function startSignIn(opts: AutoSignInOptions = {}): Promise<TokenSnapshot> {
+    if (signInFlight) return signInFlight;
+    const ac = new AbortController();
+    signInAbort = ac;
+    const signal = AbortSignal.any([ac.signal, lifetime.signal]);
+    const app = config.oauth_app;
+    signInFlight = (async (): Promise<TokenSnapshot> => {
+      for (;;) {
+        try {
+          const flowOpts: DeviceFlowOptions = {
+            config,
+            dispatcher: deps.dispatcher,
+            clientId: OAUTH_CLIENT_IDS[app],
+            onCode: (p) => {
+              pendingSignIn = { verificationUri: p.verificationUri, userCode: p.userCode, expiresAt: p.expiresAt };
+              log.warn(`To sign in to GitHub Copilot, open ${p.verificationUri} and enter the code ${p.userCode} (valid for ${Math.round((p.expiresAt - now()) / 60_000)} min).`);
+              emit();
+              opts.onCode?.(p);
+            },
+            signal,
+            now,
+            sleep,
+          };
+          if (opts.openBrowser) flowOpts.openBrowser = opts.openBrowser;
+          const result = await deviceFlow(flowOpts);
+          pendingSignIn = null;
+          log.info('Signed in to GitHub.');
+          return await adopt(result.accessToken, app);
+        } catch (err) {
+          pendingSignIn = null;
+          if (err instanceof DeviceFlowError && err.reason === 'expired_token' && !signal.aborted) {
+            log.info('The sign-in code expired; issuing a new one.');
+            continue;
+          }
+          if (signal.aborted || (err instanceof DeviceFlowError && err.reason === 'aborted')) {
+            emit();
+            return snapshot();
+          }
+          if (err instanceof AppError && err.isRetryable && autoSignIn) {
+            log.warn(`Cannot start a sign-in (${message(err)}); trying again in 60 s.`);
+            emit();
+            try {
+              await sleep(RETRY_LATER_MS, signal);
+            } catch {
+              return snapshot();
+            }
+            continue;
+          }
+          lastError = message(err);
+          log.error(`Sign-in failed: ${lastError}`);
+          emit();
+          return snapshot();
+        }
+      }
+    })().finally(() => {
+      signInFlight = null;
+      signInAbort = null;
+    });
+    return signInFlight;
+  }
+
+  /** A new GitHub token: remember, save, exchange (vscode). */
+  async function adopt(githubToken: string, app: OAuthApp): Promise<TokenSnapshot> {
+    await load();
+    fromEnv = false;
+    remember({ github_token: githubToken, oauth_app: app, ...(config.enterprise_url ? { enterprise_url: config.enterprise_url } : {}) });
+    state = 'ok';
+    lastError = null;
+    if (flight) await flight.catch(() => undefined); // let a refresh of the old token finish first
+    await persist();
+    if (app === 'vscode') {
+      try {
+        await joinFlight();
+      } catch {
+        /* state and lastError say what happened */
+      }
+    } else emit();
+    return snapshot();
+  }
+
+  const manager: ManagedTokenManager = {
+    async getAuth(signal) {
+      signal?.throwIfAborted();
+      await load();
+      if (!tokens || state === 'needs_auth') throw authRequired();
+      if (copilotValid()) return currentAuth();
+      return joinFlight(signal);
+    },
+
+    async handleUnauthorized(failed) {
+      await load();
+      if (!tokens || state === 'needs_auth') throw authRequired();
+      if (tokens.oauth_app === 'opencode') {
+        // No exchange to redo: the only fix is a different GitHub token, perhaps signed in by another process.
+        await load(true);
+        if (tokens && tokens.github_token !== failed.token) return currentAuth();
+        enterNeedsAuth('The Copilot API rejected the GitHub token');
+        throw authRequired();
+      }
+      // Someone already refreshed since `failed` was handed out.
+      if (tokens.copilot_token !== failed.token && copilotValid()) return currentAuth();
+      if (flight) return flight;
+      if (tokens.copilot_token === failed.token) tokens = { ...tokens, copilot_token: undefined, expires_at: undefined };
+      return joinFlight();
+    },
+
+    async refresh() {
+      // Re-read the store: `auth` in another process may have signed in meanwhile.
+      if (!flight) {
+        await load(true);
+        if (state === 'needs_auth' && tokens) state = 'ok';
+      }
+      try {
+        await joinFlight();
+      } catch {
+        /* state and lastError say what happened */
+      }
+      return snapshot();
+    },
+
+    async getGithubToken() {
+      await load();
+      if (!tokens || state === 'needs_auth') throw authRequired();
+      return tokens.github_token;
+    },
+
+    snapshot,
+
+    async load() {
+      await load();
+      return snapshot();
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async start() {
+      stopped = false;
+      if (lifetime.signal.aborted) lifetime = new AbortController();
+      await load();
+      if (!tokens) {
+        if (lastError === null) log.warn('Not signed in to GitHub Copilot. Run `github-copilot-svcs auth`.');
+        if (autoSignIn) void startSignIn(autoSignIn);
+        emit();
+        return;
+      }
+      if (tokens.oauth_app === 'vscode' && !copilotValid()) {
+        // In the background: start-up never waits for GitHub.
+        void joinFlight().catch((err: unknown) => {
+          if (!(err instanceof AuthRequiredError)) log.warn(`Initial token refresh failed: ${message(err)}`);
+        });
+      } else scheduleNext();
+      emit();
+    },
+
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer !== null) timers.clear(timer);
+      timer = null;
+      lifetime.abort();
+    },
+
+    signIn(opts) {
+      return startSignIn(opts);
+    },
+
+    cancelSignIn() {
+      signInAbort?.abort();
+    },
+
+    async setGithubToken(githubToken, app) {
+      return adopt(githubToken, app ?? config.oauth_app);
+    },
+  };
+  return manager;
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

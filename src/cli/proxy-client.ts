@@ -1,0 +1,130 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import type { TokenSnapshot } from '../auth/types.ts';
+import type { ResolvedConfig } from '../config/schema.ts';
+import { AppError, UpstreamHttpError } from '../errors.ts';
+
+/**
+ * Talking to a running proxy over loopback (`status`, `refresh`, `models`,
+ * `usage`). Its own plain Agent: HTTP(S)_PROXY must not catch loopback calls.
+ */
+
+export interface RunningProxy {
+  /** `http://127.0.0.1:8081`, no trailing slash. */
+  url: string;
+  version: string;
+  snapshot: TokenSnapshot;
+}
+
+const healthSchema = z.object({
+  version: z.string(),
+  token: z.object({
+    state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
+    health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
+    expires_at: z.number().nullable(),
+    refresh_in: z.number().nullable(),
+    has_github_token: z.boolean(),
+    oauth_app: z.enum(['vscode', 'opencode']),
+    store: z.enum(['keychain', 'file', 'env', 'none']),
+    api_base: z.string(),
+    last_error: z.string().nullable(),
+    sign_in: z.object({ verification_uri: z.string(), user_code: z.string() }).nullable().optional(),
+  }),
+});
+
+export const tokenSnapshotSchema = z.object({
+  state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
+  health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
+  expiresAt: z.number().nullable(),
+  refreshIn: z.number().nullable(),
+  hasGithubToken: z.boolean(),
+  oauthApp: z.enum(['vscode', 'opencode']),
+  store: z.enum(['keychain', 'file', 'env', 'none']),
+  apiBase: z.string(),
+  lastError: z.string().nullable(),
+  pendingSignIn: z.object({ verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }).nullable(),
+});
+
+export function createLoopbackClient(): Dispatcher {
+  return new Agent({ connect: { timeout: 1000 }, headersTimeout: 0, bodyTimeout: 0 });
+}
+
+/** Where a CLI on this machine reaches the proxy: a wildcard listen address is reached on 127.0.0.1. */
+export function proxyOrigin(config: Pick<ResolvedConfig, 'host' | 'port'>): string {
+  const h = config.host;
+  if (h === '0.0.0.0' || h === '::' || h === '[::]' || h === '') return `http://127.0.0.1:${config.port}`;
+  if (h.includes(':') && !h.startsWith('[')) return `http://[${h}]:${config.port}`;
+  return `http://${h}:${config.port}`;
+}
+
+/** GET /health with a short timeout; null when nothing (or something else) answers. */
+export async function findRunningProxy(
+  config: Pick<ResolvedConfig, 'host' | 'port'>,
+  dispatcher: Dispatcher,
+  timeoutMs = 800,
+): Promise<RunningProxy | null> {
+  const url = proxyOrigin(config);
+  try {
+    const res = await request(`${url}/health`, { dispatcher, signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return null;
+    const parsed = healthSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) return null;
+    const t = parsed.data.token;
+    return {
+      url,
+      version: parsed.data.version,
+      snapshot: {
+        state: t.state,
+        health: t.health,
+        expiresAt: t.expires_at,
+        refreshIn: t.refresh_in,
+        hasGithubToken: t.has_github_token,
+        oauthApp: t.oauth_app,
+        store: t.store,
+        apiBase: t.api_base,
+        lastError: t.last_error,
+        pendingSignIn: t.sign_in ? { verificationUri: t.sign_in.verification_uri, userCode: t.sign_in.user_code, expiresAt: 0 } : null,
+      },
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Call the running proxy; JSON answer, or an error carrying the proxy's message. */
+export async function proxyJson(
+  proxy: RunningProxy,
+  dispatcher: Dispatcher,
+  path: string,
+  opts: { method?: 'GET' | 'POST'; apiKey?: string; timeoutMs?: number } = {},
+): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(`${proxy.url}${path}`, {
+      method: opts.method ?? 'GET',
+      headers,
+      dispatcher,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+    });
+  } catch (err) {
+    throw new AppError(`The proxy at ${proxy.url} did not answer ${path}: ${err instanceof Error ? err.message : String(err)}`, {
+      code: 'proxy_unreachable',
+      status: 502,
+    });
+  }
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (res.statusCode >= 400) {
+    const m = z.object({ error: z.object({ message: z.string() }) }).safeParse(json);
+    throw new UpstreamHttpError(res.statusCode, m.success ? m.data.error.message : `The proxy answered ${res.statusCode} to ${path}`);
+  }
+  return json;
+}

@@ -1,0 +1,56 @@
+import { Command } from 'commander';
+import { HEALTH_TEXT, type TokenSnapshot } from '../auth/types.ts';
+import { ExitError } from '../errors.ts';
+import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
+import { formatDuration } from './format.ts';
+import { proxyJson, tokenSnapshotSchema } from './proxy-client.ts';
+
+export type RefreshOptions = CommonOptions & { json?: boolean };
+
+/** Lines after a refresh; identical for the proxy's answer and a local refresh. Pure. */
+export function refreshLines(s: TokenSnapshot, nowSec: number, via: string): string[] {
+  const lines = [`Refreshed by ${via}.`];
+  if (s.oauthApp === 'opencode') lines.push('Token expires: never (the GitHub token is used directly)');
+  else if (s.expiresAt !== null) lines.push(`Token expires: in ${formatDuration(s.expiresAt - nowSec)} (${s.expiresAt - nowSec} seconds)`);
+  lines.push(`Status: ${HEALTH_TEXT[s.health]}`);
+  return lines;
+}
+
+/**
+ * Force a refresh. With a proxy running, that proxy refreshes (POST
+ * /admin/refresh, loopback only, answers a token-free snapshot), so its next
+ * request uses the new token; else the stored tokens are refreshed here.
+ */
+export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Promise<void> {
+  await withCliContext(deps, commonFlags(options), async (ctx) => {
+    const running = await ctx.proxy();
+    let snapshot: TokenSnapshot;
+    let via: string;
+    if (running) {
+      const json = await proxyJson(running, ctx.loopback(), '/admin/refresh', { method: 'POST', ...(ctx.config.api_key ? { apiKey: ctx.config.api_key } : {}) });
+      const parsed = tokenSnapshotSchema.safeParse(json);
+      if (!parsed.success) throw new ExitError(`The proxy at ${running.url} gave an unexpected answer to /admin/refresh`, 1);
+      snapshot = parsed.data;
+      via = `the running proxy on ${running.url}`;
+    } else {
+      const tm = await ctx.tokens();
+      const before = await tm.load();
+      if (!before.hasGithubToken) throw new ExitError(`Not signed in to GitHub Copilot. Run 'github-copilot-svcs auth' first.`, 1);
+      snapshot = await tm.refresh();
+      via = before.store === 'env' ? 'this command (token from the environment, nothing saved)' : `this command (saved to the ${before.store === 'keychain' ? 'OS keychain' : 'token file'})`;
+    }
+    if (options.json) ctx.out(JSON.stringify(snapshot, null, 2));
+    if (snapshot.state !== 'ok') {
+      const why = snapshot.lastError ?? (snapshot.hasGithubToken ? 'unknown error' : 'not signed in');
+      throw new ExitError(`Refresh failed: ${why}${snapshot.state === 'needs_auth' || !snapshot.hasGithubToken ? `\nRun 'github-copilot-svcs auth' to sign in again.` : ''}`, 1);
+    }
+    if (!options.json) for (const line of refreshLines(snapshot, Math.floor(Date.now() / 1000), via)) ctx.out(line);
+  });
+}
+
+export function refreshCommand(deps: CliDeps = {}): Command {
+  const cmd = new Command('refresh')
+    .description('refresh the Copilot token now (through the running proxy when there is one)')
+    .option('--json', 'print the resulting token state as JSON (never the token)');
+  return addCommonOptions(cmd).action(async (opts: RefreshOptions) => refresh(opts, deps));
+}

@@ -1,0 +1,116 @@
+import { Command } from 'commander';
+import { HEALTH_TEXT, type TokenSnapshot } from '../auth/types.ts';
+import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
+import { formatDuration, paint } from './format.ts';
+
+export interface StatusOptions extends CommonOptions {
+  json?: boolean;
+}
+
+/** Everything `status` shows; the same whether it came from a running proxy or from the store. */
+export interface StatusView {
+  configFile: string;
+  tokenFile: string;
+  port: number;
+  snapshot: TokenSnapshot;
+  proxy: { running: boolean; url: string; version: string | null };
+}
+
+const STORE_TEXT: Record<TokenSnapshot['store'], string> = {
+  keychain: 'OS keychain (service github-copilot-svcs)',
+  file: 'file',
+  env: 'environment (GITHUB_COPILOT_SVCS_GITHUB_TOKEN, never written)',
+  none: 'none',
+};
+
+/** The Go tool's status lines, then ours (store, app, API base, proxy). Pure. */
+export function statusLines(view: StatusView, nowSec: number, colour: boolean, argv0 = 'github-copilot-svcs'): string[] {
+  const s = view.snapshot;
+  const lines = [`Configuration file: ${view.configFile}`, `Port: ${view.port}`];
+  const healthColour = s.health === 'healthy' ? 'green' : s.health === 'refresh_soon' ? 'yellow' : 'red';
+  if (!s.hasGithubToken) {
+    lines.push(`Authentication: ${paint(colour, 'red', '✗ Not authenticated')}`);
+    lines.push(`Run '${argv0} auth' to authenticate`);
+  } else if (s.state === 'needs_auth') {
+    lines.push(`Authentication: ${paint(colour, 'red', '✗ GitHub rejected the GitHub token')}`);
+    lines.push(`Status: ${paint(colour, 'red', HEALTH_TEXT[s.health])}`);
+    lines.push(`Run '${argv0} auth' to sign in again`);
+    lines.push('Has GitHub token: true');
+  } else {
+    lines.push(`Authentication: ${paint(colour, 'green', '✓ Authenticated')}`);
+    if (s.oauthApp === 'opencode') {
+      lines.push('Token expires: never (the GitHub token is used directly)');
+    } else if (s.expiresAt === null) {
+      lines.push('Token expires: no Copilot token yet');
+    } else {
+      const left = s.expiresAt - nowSec;
+      if (left > 0) lines.push(`Token expires: in ${formatDuration(left)} (${left} seconds)`);
+      else lines.push(`Token expires: ${paint(colour, 'red', `⚠️  EXPIRED (${-left} seconds ago)`)}`);
+    }
+    lines.push(`Status: ${paint(colour, healthColour, HEALTH_TEXT[s.health])}`);
+    lines.push('Has GitHub token: true');
+    if (s.refreshIn !== null && s.refreshIn > 0) lines.push(`Refresh interval: ${s.refreshIn} seconds`);
+  }
+  lines.push(`Token store: ${s.store === 'file' ? `file (${view.tokenFile})` : STORE_TEXT[s.store]}`);
+  lines.push(`OAuth app: ${s.oauthApp}`);
+  lines.push(`API base: ${s.apiBase}`);
+  lines.push(
+    view.proxy.running
+      ? `Proxy: ${paint(colour, 'green', 'running')} on ${view.proxy.url}${view.proxy.version ? ` (version ${view.proxy.version})` : ''}`
+      : `Proxy: not running on port ${view.port}`,
+  );
+  if (s.pendingSignIn) lines.push(`Sign in: open ${s.pendingSignIn.verificationUri} and enter the code ${s.pendingSignIn.userCode}`);
+  if (s.lastError) lines.push(`Last error: ${s.lastError}`);
+  return lines;
+}
+
+/** `status --json`: stable snake_case keys for scripts. Pure. */
+export function statusJson(view: StatusView, nowSec: number): Record<string, unknown> {
+  const s = view.snapshot;
+  return {
+    config_file: view.configFile,
+    port: view.port,
+    authenticated: s.hasGithubToken && s.state !== 'needs_auth',
+    has_github_token: s.hasGithubToken,
+    state: s.state,
+    health: s.health,
+    health_text: HEALTH_TEXT[s.health],
+    expires_at: s.expiresAt,
+    expires_in: s.expiresAt === null ? null : s.expiresAt - nowSec,
+    refresh_in: s.refreshIn,
+    token_store: s.store,
+    token_file: s.store === 'file' ? view.tokenFile : null,
+    oauth_app: s.oauthApp,
+    api_base: s.apiBase,
+    proxy_running: view.proxy.running,
+    proxy_url: view.proxy.url,
+    proxy_version: view.proxy.version,
+    sign_in: s.pendingSignIn ? { verification_uri: s.pendingSignIn.verificationUri, user_code: s.pendingSignIn.userCode } : null,
+    last_error: s.lastError,
+  };
+}
+
+export async function status(options: StatusOptions, deps: CliDeps = {}): Promise<void> {
+  await withCliContext(deps, commonFlags(options), async (ctx) => {
+    const running = await ctx.proxy();
+    // A running proxy owns the token: ask it rather than reading the store (and probing a keychain).
+    const snapshot = running ? running.snapshot : await (await ctx.tokens()).load();
+    const view: StatusView = {
+      configFile: ctx.config.paths.configFile,
+      tokenFile: ctx.config.paths.tokenFile,
+      port: ctx.config.port,
+      snapshot,
+      proxy: { running: running !== null, url: running?.url ?? `http://127.0.0.1:${ctx.config.port}`, version: running?.version ?? null },
+    };
+    const nowSec = Math.floor(Date.now() / 1000);
+    if (options.json) ctx.out(JSON.stringify(statusJson(view, nowSec), null, 2));
+    else for (const line of statusLines(view, nowSec, ctx.colour)) ctx.out(line);
+  });
+}
+
+export function statusCommand(deps: CliDeps = {}): Command {
+  const cmd = new Command('status')
+    .description('show sign-in and token health, the token store, and whether a proxy is running')
+    .option('--json', 'print JSON for scripts');
+  return addCommonOptions(cmd).action(async (opts: StatusOptions) => status(opts, deps));
+}

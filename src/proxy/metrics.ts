@@ -1,0 +1,178 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TokenHealth, TokenManager } from '../auth/types.ts';
+import type { CopilotGateway, GatewayState } from '../upstream/gateway.ts';
+import type { ProxyStats } from './context.ts';
+
+/**
+ * Prometheus metrics for one app. Each app has its own Registry (never the
+ * global default), so tests and the tray's restarts can run several side by side.
+ * Label values are bounded: routes are the route patterns (or "unmatched"),
+ * models only come from successful requests, methods from a fixed list.
+ */
+
+export interface RequestObservation {
+  method: string;
+  route: string;
+  status: number;
+  model?: string;
+  ttfbMs?: number;
+  totalMs: number;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+export interface ProxyMetrics {
+  registry: Registry;
+  observeRequest(o: RequestObservation): void;
+}
+
+export interface MetricsSources {
+  gateway: Pick<CopilotGateway, 'state'>;
+  tokens: Pick<TokenManager, 'snapshot'>;
+  stats: ProxyStats;
+  now: () => number;
+  version: string;
+  /** process_* and nodejs_* metrics (default true). */
+  processMetrics?: boolean;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const CIRCUIT_STATES: ReadonlyArray<GatewayState['circuit']> = ['closed', 'open', 'half_open'];
+const HEALTHS: readonly TokenHealth[] = ['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in'];
+const SANE_MODEL = /^[A-Za-z0-9._:/@-]{1,100}$/;
+
+export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'gcs_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern, model and status',
+    labelNames: ['method', 'route', 'model', 'status'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'gcs_http_request_duration_seconds',
+    help: 'Time from request to the end of the response (whole stream included)',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const ttfb = new Histogram({
+    name: 'gcs_http_time_to_first_byte_seconds',
+    help: 'Time from request to the first byte of the response body (first SSE event for streams)',
+    labelNames: ['method', 'route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const tokensUsed = new Counter({
+    name: 'gcs_tokens_total',
+    help: 'Tokens reported by Copilot, by model and kind (prompt, completion)',
+    labelNames: ['model', 'kind'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'gcs_http_requests_in_flight',
+    help: 'HTTP requests being served',
+    registers,
+    collect() {
+      this.set(src.stats.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'gcs_http_streams_in_flight',
+    help: 'Streaming (SSE) responses being relayed',
+    registers,
+    collect() {
+      this.set(src.stats.inFlightStreams);
+    },
+  });
+  new Counter({
+    name: 'gcs_upstream_retries_total',
+    help: 'Upstream requests retried after a retryable failure',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.gateway.state().retries);
+    },
+  });
+  new Gauge({
+    name: 'gcs_upstream_circuit_state',
+    help: 'Circuit breaker around the Copilot API: 1 for the current state',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const current = src.gateway.state().circuit;
+      for (const s of CIRCUIT_STATES) this.set({ state: s }, s === current ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'gcs_upstream_consecutive_failures',
+    help: 'Consecutive failed upstream calls (the breaker opens at its threshold)',
+    registers,
+    collect() {
+      this.set(src.gateway.state().consecutiveFailures);
+    },
+  });
+  new Gauge({
+    name: 'gcs_upstream_requests_in_flight',
+    help: 'Upstream calls in progress',
+    registers,
+    collect() {
+      this.set(src.gateway.state().inFlight);
+    },
+  });
+  new Gauge({
+    name: 'gcs_upstream_requests_queued',
+    help: 'Requests waiting for an upstream slot (max_concurrency)',
+    registers,
+    collect() {
+      this.set(src.gateway.state().queued);
+    },
+  });
+  new Gauge({
+    name: 'gcs_copilot_token_expiry_seconds',
+    help: 'Seconds until the Copilot token expires (negative: expired; absent: no token or no expiry)',
+    registers,
+    collect() {
+      this.reset();
+      const exp = src.tokens.snapshot().expiresAt;
+      if (exp !== null) this.set(exp - Math.floor(src.now() / 1000));
+    },
+  });
+  new Gauge({
+    name: 'gcs_token_health',
+    help: 'Token health: 1 for the current state (healthy, refresh_soon, needs_refresh, not_signed_in)',
+    labelNames: ['health'] as const,
+    registers,
+    collect() {
+      const current = src.tokens.snapshot().health;
+      for (const h of HEALTHS) this.set({ health: h }, h === current ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'gcs_build_info',
+    help: 'Always 1; the version as a label',
+    labelNames: ['version'] as const,
+    registers,
+  }).set({ version: src.version }, 1);
+  if (src.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  return {
+    registry,
+    observeRequest(o) {
+      const method = METHODS.has(o.method) ? o.method : 'other';
+      const status = String(o.status);
+      // Only successful requests name a model: a client cannot grow the label set with made-up names.
+      const model = o.status < 400 && o.model && SANE_MODEL.test(o.model) ? o.model : '';
+      requests.inc({ method, route: o.route, model, status });
+      duration.observe({ method, route: o.route, status }, o.totalMs / 1000);
+      if (o.ttfbMs !== undefined) ttfb.observe({ method, route: o.route }, o.ttfbMs / 1000);
+      if (model) {
+        if (o.promptTokens) tokensUsed.inc({ model, kind: 'prompt' }, o.promptTokens);
+        if (o.completionTokens) tokensUsed.inc({ model, kind: 'completion' }, o.completionTokens);
+      }
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody, shapeFor, type ErrorPayload } from './errors.ts';
+
+/**
+ * Requests that never reach express (Node's HTTP parser refuses them: random
+ * bytes, oversized headers, a bad method or chunk) and CONNECT, which Node
+ * hands to a 'connect' listener or drops silently. They still get a 4xx in the
+ * caller's error shape, then the connection is closed.
+ */
+
+/** Status and message for an llhttp / server error code. */
+export function clientErrorPayload(code: string | undefined): ErrorPayload {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, message: 'Request headers are too large', code: 'headers_too_large', param: null };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, message: 'Chunk extensions are too large', code: 'request_too_large', param: null };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, message: 'The request took too long to arrive', code: 'request_timeout', param: null };
+    case 'HPE_INVALID_METHOD':
+      return { status: 400, message: 'Unsupported or malformed HTTP method', code: 'invalid_method', param: null };
+    default:
+      return { status: 400, message: 'Malformed HTTP request', code: 'bad_request', param: null };
+  }
+}
+
+/** The path of a raw request line, when one can be read (picks the error shape). */
+export function pathFromRaw(raw: Buffer | undefined): string {
+  if (!raw) return '/';
+  const m = /^[A-Za-z]{1,20} (\/[^\s?]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
+  return m?.[1] ?? '/';
+}
+
+export function rawErrorResponse(status: number, body: Record<string, unknown>): string {
+  const text = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+    'X-Content-Type-Options: nosniff\r\n' +
+    'Connection: close\r\n\r\n' +
+    text
+  );
+}
+
+interface ParserError extends Error {
+  code?: string;
+  rawPacket?: Buffer;
+}
+
+/** Socket fields Node keeps on the connection; `_httpMessage` is the response in progress, if any. */
+interface HttpSocket extends Duplex {
+  _httpMessage?: { headersSent?: boolean } | null;
+}
+
+export function onClientError(err: ParserError, socket: HttpSocket): void {
+  // Node's own rule: only answer when nothing of a response has been written yet.
+  const answerable = err.code !== 'ECONNRESET' && socket.writable && !socket._httpMessage?.headersSent;
+  if (!answerable) {
+    socket.destroy();
+    return;
+  }
+  const p = clientErrorPayload(err.code);
+  socket.end(rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p)));
+}
+
+export function onConnect(req: http.IncomingMessage, socket: Duplex): void {
+  const p: ErrorPayload = { status: 405, message: 'CONNECT is not supported: this is not a forward proxy', code: 'method_not_allowed', param: null };
+  socket.on('error', () => socket.destroy());
+  socket.end(rawErrorResponse(405, errorBody(shapeFor(req.url ?? '/'), p)));
+}
+
+/** Attach both to the proxy's HTTP server. */
+export function hardenServer(server: http.Server): void {
+  server.on('clientError', onClientError);
+  server.on('connect', onConnect);
+}

@@ -1,0 +1,84 @@
+import type { Response } from 'express';
+import { toNetworkError, type UpstreamResponse } from '../../upstream/copilot-client.ts';
+import type { ProxyContext } from '../context.ts';
+import { toErrorPayload, type ErrorPayload } from '../middleware/errors.ts';
+import { logFields } from '../middleware/request-log.ts';
+import { SseParser, type SseEvent } from '../transform/sse.ts';
+import { startSse, textChunks, write } from '../stream-util.ts';
+
+/** What a route plugs into relaySse: how each upstream event becomes client SSE text. */
+export interface SseTranslator {
+  /** One upstream SSE event in; SSE text for the client out (may be none). */
+  event(ev: SseEvent): string[];
+  /** Upstream ended: trailing SSE text. Throws when the stream stopped before it finished. */
+  end(): string[];
+  /** An in-band error in the client's dialect (the headers are gone already). */
+  error(p: ErrorPayload): string;
+  /** Token counts seen so far, for the request log. */
+  usage(): { prompt?: number; completion?: number };
+}
+
+/**
+ * Relay an upstream SSE body to the client event by event as it arrives, with
+ * back-pressure (a slow client slows the upstream read). A broken or timed-out
+ * stream ends with an in-band error event, then a clean close; a client that
+ * went away aborts the upstream read at once (via `signal`).
+ */
+export async function relaySse(
+  ctx: ProxyContext,
+  upstream: UpstreamResponse,
+  res: Response,
+  what: string,
+  signal: AbortSignal,
+  clientGone: () => boolean,
+  t: SseTranslator,
+): Promise<void> {
+  const fields = logFields(res);
+  const parser = new SseParser();
+  const emit = async (texts: string[]) => {
+    for (const text of texts) {
+      if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
+      await write(res, text);
+    }
+  };
+  const recordUsage = () => {
+    const u = t.usage();
+    if (u.prompt !== undefined) fields.promptTokens = u.prompt;
+    if (u.completion !== undefined) fields.completionTokens = u.completion;
+  };
+  ctx.stats.inFlightStreams += 1;
+  startSse(res);
+  try {
+    for await (const text of textChunks(upstream.body)) {
+      for (const ev of parser.push(text)) await emit(t.event(ev));
+    }
+    for (const ev of parser.end()) await emit(t.event(ev));
+    recordUsage();
+    await emit(t.end());
+    res.end();
+  } catch (err) {
+    recordUsage();
+    upstream.body.destroy();
+    if (clientGone()) return;
+    const reason = signal.aborted ? new Error(`stream exceeded timeouts.proxy_context (${ctx.config.timeouts.proxy_context} s)`) : err;
+    const payload = toErrorPayload(toNetworkError(reason, `${what} (mid-stream)`));
+    const message = reason instanceof Error && payload.status === 502 ? `Copilot stream broke: ${reason.message}` : payload.message;
+    ctx.log.warn(`${what} stream ${fields.requestId} ended with an error: ${message}`);
+    await write(res, t.error({ ...payload, message }));
+    res.end();
+  } finally {
+    ctx.stats.inFlightStreams -= 1;
+  }
+}
+
+export type EventData = { kind: 'json'; value: unknown } | { kind: 'done' } | { kind: 'malformed' };
+
+/** An SSE event's data: JSON, the `[DONE]` sentinel, or something to drop (a malformed line does not end the stream). */
+export function eventData(ev: SseEvent): EventData {
+  if (ev.data === '[DONE]') return { kind: 'done' };
+  try {
+    return { kind: 'json', value: JSON.parse(ev.data) as unknown };
+  } catch {
+    return { kind: 'malformed' };
+  }
+}

@@ -1,0 +1,78 @@
+import { Router } from 'express';
+import { createResponse, readJson } from '../../upstream/copilot-client.ts';
+import type { ProxyContext } from '../context.ts';
+import { errorBody } from '../middleware/errors.ts';
+import { requireJsonBody } from '../middleware/json.ts';
+import { logFields } from '../middleware/request-log.ts';
+import { requestSignal } from '../stream-util.ts';
+import { ResponsesIdNormalizer, normalizeResponse, prepareResponses, readResponsesUsage } from '../transform/responses.ts';
+import { formatSse } from '../transform/sse.ts';
+import { eventData, relaySse, type SseTranslator } from './event-relay.ts';
+
+export function responsesRoutes(ctx: ProxyContext): Router {
+  const router = Router();
+  router.post(['/v1/responses', '/responses'], requireJsonBody, async (req, res) => {
+    const fields = logFields(res);
+    const prep = prepareResponses(req.body, ctx.config.model_map);
+    fields.model = prep.model;
+    fields.streamed = prep.stream;
+    const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
+    const upstream = await ctx.gateway.call('responses', signal, (auth, sig) =>
+      createResponse(ctx.dispatcher, prep.upstreamBody, {
+        auth,
+        requestId: fields.requestId,
+        initiator: prep.initiator,
+        vision: prep.vision,
+        stream: prep.stream,
+        signal: sig,
+      }),
+    );
+    const contentType = String(upstream.headers['content-type'] ?? '');
+    if (!prep.stream || !contentType.includes('text/event-stream')) {
+      const out = normalizeResponse(await readJson(upstream, '/responses'), prep.model);
+      const usage = readResponsesUsage(out);
+      fields.promptTokens = usage?.input_tokens;
+      fields.completionTokens = usage?.output_tokens;
+      fields.ttfbMs = ctx.now() - fields.startedAt;
+      res.json(out);
+      return;
+    }
+    await relaySse(ctx, upstream, res, '/responses', signal, clientGone, responsesTranslator(ctx, fields.requestId));
+  });
+  return router;
+}
+
+/** Relays Responses events as they come (`event: type` + `data`), with consistent item ids. */
+function responsesTranslator(ctx: ProxyContext, requestId: string): SseTranslator {
+  const norm = new ResponsesIdNormalizer();
+  let malformed = 0;
+  let seq = 0;
+  return {
+    event(ev) {
+      const d = eventData(ev);
+      if (d.kind === 'done') return []; // not part of the Responses protocol; clients end on response.completed
+      if (d.kind === 'malformed') {
+        malformed += 1;
+        return [];
+      }
+      const out = norm.push(d.value);
+      const type = typeof out === 'object' && out !== null && 'type' in out && typeof out.type === 'string' ? out.type : ev.event;
+      if (typeof out === 'object' && out !== null && 'sequence_number' in out && typeof out.sequence_number === 'number') seq = out.sequence_number + 1;
+      return [formatSse(out, type)];
+    },
+    end() {
+      if (malformed > 0) ctx.log.warn(`responses stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
+      if (!norm.finished) throw new Error('Copilot ended the stream before response.completed');
+      return [];
+    },
+    error(p) {
+      // OpenAI's in-stream error event (type/code/message/param), plus the `error`
+      // envelope that makes the OpenAI SDKs raise an APIError instead of yielding it.
+      const { error } = errorBody('openai', p);
+      return formatSse({ type: 'error', code: p.code, message: p.message, param: p.param, sequence_number: seq, error }, 'error');
+    },
+    usage() {
+      return { prompt: norm.usage?.input_tokens, completion: norm.usage?.output_tokens };
+    },
+  };
+}

@@ -1,0 +1,358 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { StoredTokens } from '../../src/auth/token-store.ts';
+import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import { runCli, startCli, type CliResult } from '../helpers/cli.ts';
+import { tempHome } from '../auth/helpers.ts';
+
+// Every command through the real binary (bin/github-copilot-svcs.js) against the fake GitHub/Copilot.
+
+let fake: FakeUpstream;
+const cleanups: Array<() => void> = [];
+before(async () => {
+  fake = await startFakeUpstream();
+});
+after(async () => {
+  await fake.close();
+  for (const c of cleanups) c();
+});
+afterEach(() => {
+  fake.clear();
+  fake.clearInjections();
+  fake.deviceFlow.script = [];
+  fake.deviceFlow.interval = 0;
+});
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address();
+  await new Promise<void>((r) => srv.close(() => r()));
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  return addr.port;
+}
+
+async function setup(extra: Record<string, string> = {}) {
+  const h = tempHome();
+  cleanups.push(h.cleanup);
+  fake.deviceFlow.interval = 0; // real time in a spawned CLI: poll at once
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    GITHUB_COPILOT_SVCS_HOME: h.dir,
+    GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
+    GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
+    GITHUB_COPILOT_SVCS_COPILOT_API_URL: fake.url,
+    GITHUB_COPILOT_SVCS_KEYCHAIN: 'off',
+    GITHUB_COPILOT_SVCS_PORT: String(port),
+    ...extra,
+  };
+  const tokenFile = path.join(h.dir, 'tokens.json');
+  const configFile = path.join(h.dir, 'config.json');
+  return {
+    home: h.dir,
+    env,
+    port,
+    tokenFile,
+    configFile,
+    cli: (args: string[], opts: { input?: string } = {}) => runCli(args, env, opts),
+    writeTokens(t: StoredTokens) {
+      fs.writeFileSync(tokenFile, JSON.stringify(t), { mode: 0o600 });
+    },
+    readTokens(): StoredTokens {
+      return JSON.parse(fs.readFileSync(tokenFile, 'utf8')) as StoredTokens;
+    },
+  };
+}
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+const lines = (r: CliResult) => r.stdout.trimEnd().split('\n');
+
+function assertNoSecrets(r: CliResult, ...secrets: string[]) {
+  for (const s of secrets) {
+    assert.ok(!r.stdout.includes(s), 'a token leaked to stdout');
+    assert.ok(!r.stderr.includes(s), 'a token leaked to stderr');
+  }
+  assert.doesNotMatch(r.stdout + r.stderr, /tid=/);
+}
+
+describe('auth', () => {
+  test('device flow (vscode): shows the code, saves the token 0600, records oauth_app', async () => {
+    const s = await setup();
+    fake.deviceFlow.script = ['authorization_pending', 'authorization_pending', 'ok'];
+    const r = await s.cli(['auth', '--no-browser']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`open ${fake.url}/login/device and enter the code: ABCD-1234`));
+    assert.match(r.stdout, /✓ Signed in to GitHub Copilot \(OAuth app: vscode\)/);
+    assert.match(r.stdout, /Copilot token expires: in (29m 5\ds|30m 0s)/);
+    const gh = fake.deviceFlow.issuedTokens[0] ?? '';
+    const saved = s.readTokens();
+    assert.equal(saved.github_token, gh);
+    assert.match(saved.copilot_token ?? '', /^tid=/);
+    assert.equal(fs.statSync(s.tokenFile).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(s.home).mode & 0o777, 0o700);
+    assert.deepEqual(JSON.parse(fs.readFileSync(s.configFile, 'utf8')), { oauth_app: 'vscode' });
+    assert.equal(fs.statSync(s.configFile).mode & 0o777, 0o600);
+    assert.equal(fake.counts.exchange, 1);
+    assertNoSecrets(r, gh, saved.copilot_token ?? 'x');
+  });
+
+  test('device flow (opencode): its client id, no exchange, recorded in config.json; status agrees', async () => {
+    const s = await setup();
+    const r = await s.cli(['auth', '--no-browser', '--oauth-app', 'opencode']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((fake.requests.find((q) => q.path === '/login/device/code')?.body as { client_id?: string }).client_id, 'Ov23li8tweQw6odWQebz');
+    assert.equal(fake.counts.exchange, 0);
+    assert.equal(JSON.parse(fs.readFileSync(s.configFile, 'utf8')).oauth_app, 'opencode');
+    const st = await s.cli(['status']);
+    assert.match(st.stdout, /OAuth app: opencode/);
+    assert.match(st.stdout, /Token expires: never/);
+    assert.match(st.stdout, /Status: ✅ Token is healthy/);
+  });
+
+  test('expired_token and access_denied end with exit 1 and a clear message', async () => {
+    const s = await setup();
+    fake.deviceFlow.script = ['authorization_pending', 'expired_token'];
+    const r1 = await s.cli(['auth', '--no-browser']);
+    assert.equal(r1.code, 1);
+    assert.match(r1.stderr, /code expired/);
+    fake.deviceFlow.script = ['access_denied'];
+    const r2 = await s.cli(['auth', '--no-browser']);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /denied/);
+    assert.equal(fs.existsSync(s.tokenFile), false);
+  });
+
+  test('--token imports a token (also from stdin); a rejected token is not saved and never printed', async () => {
+    const s = await setup();
+    const good = fake.createGithubToken();
+    const r = await s.cli(['auth', '--token', good]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.readTokens().github_token, good);
+    assertNoSecrets(r, good);
+
+    const viaStdin = fake.createGithubToken();
+    const r2 = await s.cli(['auth', '--token', '-'], { input: `${viaStdin}\n` });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(s.readTokens().github_token, viaStdin);
+
+    const bad = fake.createGithubToken();
+    fake.revokeGithubToken(bad);
+    const r3 = await s.cli(['auth', '--token', bad]);
+    assert.equal(r3.code, 1);
+    assert.match(r3.stderr, /not saved.*401/);
+    assert.equal(s.readTokens().github_token, viaStdin, 'the working token stays');
+    assertNoSecrets(r3, bad);
+  });
+
+  test('SIGINT stops a waiting device flow cleanly', async () => {
+    const s = await setup();
+    fake.deviceFlow.interval = 1;
+    fake.deviceFlow.script = Array.from({ length: 100 }, () => 'authorization_pending' as const);
+    const p = startCli(['auth', '--no-browser'], s.env);
+    await p.waitFor(/enter the code/);
+    p.child.kill('SIGINT');
+    const ended = await p.exited;
+    assert.equal(ended.code, 1);
+    assert.match(p.output(), /Sign-in cancelled/);
+  });
+
+  test('usage errors exit 2', async () => {
+    const s = await setup();
+    const r = await s.cli(['auth', '--oauth-app', 'nope']);
+    assert.equal(r.code, 2);
+    const r2 = await s.cli(['status', '--port', 'abc']);
+    assert.equal(r2.code, 2);
+  });
+});
+
+describe('status', () => {
+  test('healthy: the Go tool lines, plus store, app, API base and proxy', async () => {
+    const s = await setup();
+    const gh = fake.createGithubToken();
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode', copilot_token: 'tid=abc;exp=1', expires_at: nowSec() + 1793, refresh_in: 1500, obtained_at: nowSec() - 7, api_base: 'https://api.individual.githubcopilot.com' });
+    const r = await s.cli(['status']);
+    assert.equal(r.code, 0, r.stderr);
+    const l = lines(r);
+    assert.equal(l[0], `Configuration file: ${s.configFile}`);
+    assert.equal(l[1], `Port: ${s.port}`);
+    assert.equal(l[2], 'Authentication: ✓ Authenticated');
+    // The Go tool's format; the exact seconds depend on how long the CLI took to start.
+    const m = /^Token expires: in (\d+)m (\d+)s \((\d+) seconds\)$/.exec(l[3] ?? '');
+    assert.ok(m, l[3]);
+    assert.equal(Number(m[1]) * 60 + Number(m[2]), Number(m[3]));
+    assert.ok(Number(m[3]) <= 1793 && Number(m[3]) > 1700);
+    assert.equal(l[4], 'Status: ✅ Token is healthy');
+    assert.equal(l[5], 'Has GitHub token: true');
+    assert.equal(l[6], 'Refresh interval: 1500 seconds');
+    assert.equal(l[7], `Token store: file (${s.tokenFile})`);
+    assert.equal(l[8], 'OAuth app: vscode');
+    assert.equal(l[9], `API base: ${fake.url}`, 'copilot_api_url from the env wins');
+    assert.equal(l[10], `Proxy: not running on port ${s.port}`);
+    assertNoSecrets(r, gh);
+    assert.doesNotMatch(r.stdout, /\u001b\[/, 'no colour when not a TTY');
+  });
+
+  test('refresh soon and expired', async () => {
+    const s = await setup();
+    const base = { github_token: fake.createGithubToken(), oauth_app: 'vscode' as const, copilot_token: 'tid=x', refresh_in: 1500 };
+    s.writeTokens({ ...base, expires_at: nowSec() + 200, obtained_at: nowSec() - 1600 });
+    const soon = await s.cli(['status']);
+    assert.match(soon.stdout, /^Status: ⚠️ Token will be refreshed soon$/m);
+    s.writeTokens({ ...base, expires_at: nowSec() - 60, obtained_at: nowSec() - 1860 });
+    const expired = await s.cli(['status']);
+    assert.match(expired.stdout, /^Token expires: ⚠️ {2}EXPIRED \(6\d seconds ago\)$/m);
+    assert.match(expired.stdout, /^Status: ❌ Token needs refresh$/m);
+    assert.equal(fake.counts.exchange, 0, 'status only looks');
+  });
+
+  test('not signed in, and --json', async () => {
+    const s = await setup();
+    const r = await s.cli(['status']);
+    assert.match(r.stdout, /^Authentication: ✗ Not authenticated$/m);
+    assert.match(r.stdout, /^Run 'github-copilot-svcs auth' to authenticate$/m);
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode', copilot_token: 'tid=x', expires_at: nowSec() + 1000, refresh_in: 1500, obtained_at: nowSec() - 800 });
+    const j = await s.cli(['status', '--json']);
+    const parsed = JSON.parse(j.stdout) as Record<string, unknown>;
+    assert.equal(parsed.authenticated, true);
+    assert.equal(parsed.health, 'healthy');
+    assert.equal(parsed.token_store, 'file');
+    assert.equal(parsed.oauth_app, 'vscode');
+    assert.equal(parsed.proxy_running, false);
+    assert.equal(parsed.refresh_in, 1500);
+    assert.doesNotMatch(j.stdout, /gho_|tid=/);
+  });
+
+  test('a token from the environment', async () => {
+    const gh = fake.createGithubToken();
+    const s = await setup({ GITHUB_COPILOT_SVCS_GITHUB_TOKEN: gh });
+    const r = await s.cli(['status']);
+    assert.match(r.stdout, /Token store: environment/);
+    assertNoSecrets(r, gh);
+  });
+});
+
+describe('refresh, models, usage, config (no proxy running)', () => {
+  test('refresh exchanges and saves a new Copilot token', async () => {
+    const s = await setup();
+    const gh = fake.createGithubToken();
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode', copilot_token: 'tid=old', expires_at: nowSec() + 100, refresh_in: 1500 });
+    const r = await s.cli(['refresh']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Refreshed by this command \(saved to the token file\)/);
+    assert.match(r.stdout, /Status: ✅ Token is healthy/);
+    assert.equal(fake.counts.exchange, 1);
+    assert.notEqual(s.readTokens().copilot_token, 'tid=old');
+    assertNoSecrets(r, gh);
+  });
+
+  test('refresh with a rejected GitHub token: exit 1, says to sign in', async () => {
+    const s = await setup();
+    const gh = fake.createGithubToken();
+    fake.revokeGithubToken(gh);
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode' });
+    const r = await s.cli(['refresh']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /auth/);
+    assertNoSecrets(r, gh);
+    const none = await setup();
+    const r2 = await none.cli(['refresh']);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /Not signed in/);
+  });
+
+  test('models: a table and --json', async () => {
+    const s = await setup();
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    const r = await s.cli(['models']);
+    assert.equal(r.code, 0, r.stderr);
+    const l = lines(r);
+    assert.match(l[0] ?? '', /^ID\s+VENDOR\s+NAME\s+CONTEXT\s+MAX OUTPUT\s+TOOLS\s+VISION\s+PREMIUM\s+ENABLED$/);
+    const first = fake.models[0];
+    assert.ok(first);
+    assert.ok(l.some((x) => x.startsWith(`${first.id} `)));
+    const j = await s.cli(['models', '--json']);
+    const rows = JSON.parse(j.stdout) as Array<{ id: string; contextWindow: number | null }>;
+    assert.equal(rows.length, new Set(fake.models.map((m) => m.id)).size);
+    assert.equal(rows.find((x) => x.id === first.id)?.contextWindow, first.capabilities.limits?.max_context_window_tokens ?? null);
+  });
+
+  test('usage: entitlement, remaining, percent, reset date', async () => {
+    const s = await setup();
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    const r = await s.cli(['usage']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r), ['Plan: individual', 'Premium requests: 240 of 300 remaining (80%)', 'Resets: 2026-12-01']);
+    const j = await s.cli(['usage', '--json']);
+    assert.deepEqual(JSON.parse(j.stdout), { plan: 'individual', entitlement: 300, remaining: 240, percentRemaining: 80, unlimited: false, resetDate: '2026-12-01' });
+    const none = await setup();
+    const r2 = await none.cli(['usage']);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /Not signed in/);
+  });
+
+  test('config: sources per key, secrets masked', async () => {
+    const gh = 'gho_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123wxyz';
+    const s = await setup({ GITHUB_COPILOT_SVCS_API_KEY: 'sk-local-secret-key-9876', GITHUB_COPILOT_SVCS_GITHUB_TOKEN: gh });
+    fs.writeFileSync(s.configFile, JSON.stringify({ max_queue: 12, timeouts: { http_client: 99 } }), { mode: 0o600 });
+    const r = await s.cli(['config', '--log-level', 'warn']);
+    assert.equal(r.code, 0, r.stderr);
+    const row = (key: string) => lines(r).find((l) => l.startsWith(`${key} `)) ?? '';
+    assert.match(row('max_queue'), /\b12\s+file$/);
+    assert.match(row('timeouts.http_client'), /\b99\s+file$/);
+    assert.match(row('port'), /\benv$/);
+    assert.match(row('log_level'), /warn\s+flag$/);
+    assert.match(row('host'), /127\.0\.0\.1\s+default$/);
+    assert.match(row('github_token'), /gho_…wxyz\s+env$/);
+    assert.match(row('api_key'), /…9876\s+env$/);
+    assertNoSecrets(r, gh, 'sk-local-secret-key-9876');
+    const j = JSON.parse((await s.cli(['config', '--json'])).stdout) as Record<string, { value: unknown; source: string }>;
+    assert.deepEqual(j.max_queue, { value: 12, source: 'file' });
+  });
+
+  test('--help on every command', async () => {
+    const s = await setup();
+    for (const cmd of ['auth', 'status', 'refresh', 'models', 'config', 'usage']) {
+      const r = await s.cli([cmd, '--help']);
+      assert.equal(r.code, 0, `${cmd} --help`);
+      assert.match(r.stdout, new RegExp(`^Usage: github-copilot-svcs ${cmd}`));
+    }
+  });
+});
+
+describe('through a running proxy', () => {
+  test('status, refresh, models and usage print the same as without one', async () => {
+    const s = await setup();
+    const gh = fake.createGithubToken();
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode' });
+    // Direct first (this also exchanges and stores a Copilot token the proxy then reuses).
+    const directModels = await s.cli(['models']);
+    const directUsage = await s.cli(['usage']);
+    assert.equal(directModels.code, 0, directModels.stderr);
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const st = await s.cli(['status']);
+      assert.equal(st.code, 0, st.stderr);
+      assert.match(st.stdout, new RegExp(`^Proxy: running on http://127\\.0\\.0\\.1:${s.port}`, 'm'));
+      assert.match(st.stdout, /^Status: ✅ Token is healthy$/m);
+      assert.match(st.stdout, /^Token store: file/m);
+      const viaModels = await s.cli(['models']);
+      assert.equal(viaModels.stdout, directModels.stdout);
+      const viaUsage = await s.cli(['usage']);
+      assert.equal(viaUsage.stdout, directUsage.stdout);
+      const before = fake.counts.exchange;
+      const ref = await s.cli(['refresh']);
+      assert.equal(ref.code, 0, ref.stderr);
+      assert.match(ref.stdout, new RegExp(`Refreshed by the running proxy on http://127\\.0\\.0\\.1:${s.port}`));
+      assert.equal(fake.counts.exchange, before + 1, 'the proxy did the exchange');
+      for (const r of [st, viaModels, viaUsage, ref]) assertNoSecrets(r, gh);
+      assert.ok(!proxy.output().includes(gh), 'the proxy never logs the token');
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+});

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { archivedLogPath, createLogger } from '../../src/log.ts';
+import { logfmt } from '../../src/proxy/middleware/request-log.ts';
+import { startHarness, tempHome, type Harness } from '../helpers/harness.ts';
+import { eventually, request } from './util.ts';
+
+/** Parses `request k=v k="quoted v" …` (the request log line) into a record. */
+function parseLogfmt(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g;
+  for (const m of line.matchAll(re)) {
+    const [, k = '', v = ''] = m;
+    out[k] = v.startsWith('"') ? (JSON.parse(v) as string) : v;
+  }
+  return out;
+}
+
+describe('structured request log', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { log_level: 'info' } });
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  const lineFor = (id: string) =>
+    eventually(() => fs.readFileSync(h.logFile, 'utf8').split('\n').find((l) => l.includes(`id=${id}`)), `log line for ${id}`);
+
+  test('one logfmt line per request: method, route, model, status, ttfb, total, tokens, id', async () => {
+    const r = await request(h.url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'log-test-1' },
+      body: JSON.stringify({ model: 'gpt-4.1', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'four words right here' }] }),
+    });
+    assert.equal(r.status, 200);
+    const f = parseLogfmt(await lineFor('log-test-1'));
+    assert.equal(f.method, 'POST');
+    assert.equal(f.route, '/v1/chat/completions');
+    assert.equal(f.path, '/v1/chat/completions');
+    assert.equal(f.status, '200');
+    assert.equal(f.model, 'gpt-4.1');
+    assert.equal(f.stream, 'true');
+    assert.match(f.ttfb_ms ?? '', /^\d+$/);
+    assert.match(f.total_ms ?? '', /^\d+$/);
+    assert.ok(Number(f.total_ms) >= Number(f.ttfb_ms));
+    assert.ok(Number(f.prompt_tokens) > 0);
+    assert.equal(f.completion_tokens, '5'); // "Echo: four words right here"
+  });
+
+  test('errors carry their code; hostile paths cannot forge fields or lines', async () => {
+    await request(h.url, { path: '/x%20status=200%0Aforged', headers: { 'x-request-id': 'log-test-2' } });
+    const line = await lineFor('log-test-2');
+    const f = parseLogfmt(line);
+    assert.equal(f.status, '404');
+    assert.equal(f.error, 'unknown_route');
+    assert.equal(f.route, 'unmatched');
+    assert.equal(f.path, '/x%20status=200%0Aforged');
+    assert.ok(!fs.readFileSync(h.logFile, 'utf8').split('\n').some((l) => l.startsWith('forged')));
+  });
+
+  test('/health and /metrics successes are debug-level (not in an info log)', async () => {
+    await request(h.url, { path: '/health', headers: { 'x-request-id': 'log-test-3' } });
+    await request(h.url, { path: '/v1/models', headers: { 'x-request-id': 'log-test-4' } });
+    await lineFor('log-test-4');
+    assert.ok(!fs.readFileSync(h.logFile, 'utf8').includes('id=log-test-3'));
+  });
+
+  test('logfmt quotes what needs quoting and clips long values', () => {
+    assert.equal(logfmt([['a', 'x y'], ['b', 1], ['c', undefined], ['d', 'q"=']]), 'a="x y" b=1 d="q\\"="');
+    assert.ok(logfmt([['m', 'x'.repeat(1000)]]).length < 260);
+  });
+});
+
+describe('log_level and rotation', () => {
+  const homes: string[] = [];
+  after(() => {
+    for (const d of homes) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  test('log_level debug writes debug lines; info does not', async () => {
+    const d = tempHome();
+    homes.push(d);
+    const file = path.join(d, 'a.log');
+    const info = createLogger({ level: 'info', file, console: false });
+    info.debug('hidden-debug-line');
+    info.info('shown-info-line');
+    const debug = createLogger({ level: 'debug', file, console: false });
+    debug.debug('shown-debug-line');
+    const text = fs.readFileSync(file, 'utf8');
+    assert.ok(!text.includes('hidden-debug-line'));
+    assert.ok(text.includes('shown-info-line') && text.includes('shown-debug-line'));
+  });
+
+  test('the log file is created 0600 in a 0700 dir', { skip: process.platform === 'win32' }, () => {
+    const d = path.join(tempHome(), 'fresh');
+    homes.push(path.dirname(d));
+    const file = path.join(d, 'x.log');
+    createLogger({ level: 'info', file, console: false }).info('hello');
+    assert.equal(fs.statSync(d).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  });
+
+  test('rotation keeps every line: each one is in the live file or an archive, once, in order', () => {
+    const d = tempHome();
+    homes.push(d);
+    const file = path.join(d, 'rot.log');
+    const log = createLogger({ level: 'info', file, console: false, maxFileBytes: 4096, maxArchives: 5 });
+    const N = 250; // ~80 bytes a line: ~20 KB, so 4 rotations, within the 5 archives kept
+    for (let i = 0; i < N; i++) log.info(`line-${String(i).padStart(5, '0')} ${'x'.repeat(40)}`);
+    const files = [5, 4, 3, 2, 1].map((n) => archivedLogPath(file, n)).filter((f) => fs.existsSync(f));
+    assert.ok(files.length >= 3, `rotated several times (${files.length} archives)`);
+    for (const f of [...files, file]) {
+      assert.equal(fs.statSync(f).mode & 0o777, 0o600, `${path.basename(f)} is 0600`);
+      assert.ok(fs.statSync(f).size <= 4096 + 200, `${path.basename(f)} near the size cap`);
+    }
+    const seen = [...files, file].flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')).flatMap((l) => /line-(\d{5})/.exec(l)?.[1] ?? []);
+    assert.deepEqual(
+      seen.map(Number),
+      Array.from({ length: N }, (_, i) => i),
+    );
+  });
+
+  test('the oldest archive falls off beyond maxArchives', () => {
+    const d = tempHome();
+    homes.push(d);
+    const file = path.join(d, 'rot.log');
+    const log = createLogger({ level: 'info', file, console: false, maxFileBytes: 1024, maxArchives: 2 });
+    for (let i = 0; i < 200; i++) log.info(`line ${i} ${'y'.repeat(40)}`);
+    assert.ok(fs.existsSync(archivedLogPath(file, 2)));
+    assert.ok(!fs.existsSync(archivedLogPath(file, 3)));
+    assert.ok(fs.readFileSync(file, 'utf8').includes('line 199 '));
+  });
+});
