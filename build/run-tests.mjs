@@ -48,7 +48,8 @@ child.on('exit', (code, signal) => {
   }
   const count = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   const pass = count('pass');
-  const fail = count('fail');
+  // A test cancelled because its suite's hook failed did not pass either.
+  const fail = count('fail') + count('cancelled');
   const skipped = count('skipped') + count('todo');
   let exit = code ?? (signal ? 1 : 0);
   if (process.env.CI === 'true' && skipped > 0) {

@@ -32,18 +32,7 @@ const healthSchema = z.object({
   }),
 });
 
-export const tokenSnapshotSchema = z.object({
-  state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
-  health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
-  expiresAt: z.number().nullable(),
-  refreshIn: z.number().nullable(),
-  hasGithubToken: z.boolean(),
-  oauthApp: z.enum(['vscode', 'opencode']),
-  store: z.enum(['keychain', 'file', 'env', 'none']),
-  apiBase: z.string(),
-  lastError: z.string().nullable(),
-  pendingSignIn: z.object({ verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }).nullable(),
-});
+export { tokenSnapshotSchema } from '../ipc/messages.ts';
 
 export function createLoopbackClient(): Dispatcher {
   return new Agent({ connect: { timeout: 1000 }, headersTimeout: 0, bodyTimeout: 0 });

@@ -6,7 +6,8 @@ import { z } from 'zod';
  * Nothing here ever carries a token.
  */
 
-const tokenSnapshot = z.object({
+/** A token-free TokenSnapshot (src/auth/types.ts); also what `POST /admin/refresh` returns. */
+export const tokenSnapshotSchema = z.object({
   state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
   health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
   expiresAt: z.number().nullable(),
@@ -25,7 +26,7 @@ const modelSummary = z.object({ id: z.string(), name: z.string(), vendor: z.stri
 export const childMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), url: z.string(), port: z.number(), pid: z.number() }),
   z.object({ type: z.literal('listen-failed'), code: z.string(), message: z.string() }),
-  z.object({ type: z.literal('token'), snapshot: tokenSnapshot }),
+  z.object({ type: z.literal('token'), snapshot: tokenSnapshotSchema }),
   z.object({ type: z.literal('models'), requestId: z.string(), models: z.array(modelSummary).nullable(), error: z.string().nullable() }),
   z.object({
     type: z.literal('usage'),
@@ -51,7 +52,7 @@ export const trayMessageSchema = z.discriminatedUnion('type', [
 
 export type ChildMessage = z.infer<typeof childMessageSchema>;
 export type TrayMessage = z.infer<typeof trayMessageSchema>;
-export type IpcTokenSnapshot = z.infer<typeof tokenSnapshot>;
+export type IpcTokenSnapshot = z.infer<typeof tokenSnapshotSchema>;
 
 export function parseChildMessage(raw: unknown): ChildMessage | null {
   const r = childMessageSchema.safeParse(raw);

@@ -47,7 +47,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
-async function waitUntil<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+async function waitUntil<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 45_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -57,11 +57,16 @@ async function waitUntil<T>(what: string, fn: () => T | undefined | null | false
   }
 }
 
-function freeDisplay(): number {
-  for (let n = 90 + (process.pid % 50); n < 400; n++) {
-    if (!fs.existsSync(`/tmp/.X${n}-lock`) && !fs.existsSync(`/tmp/.X11-unix/X${n}`)) return n;
-  }
-  throw new Error('no free X display number');
+/** Start Xvfb on a display it picks itself (-displayfd), so parallel runs never share one. */
+async function startXvfb(procs: ChildProcess[]): Promise<string> {
+  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  procs.push(xvfb);
+  let out = '';
+  let err = '';
+  (xvfb.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (out += d.toString()));
+  xvfb.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const n = await waitUntil('Xvfb display number', () => (/^\d+\n/.test(out) ? out.trim() : xvfb.exitCode !== null ? Promise.reject(new Error(`Xvfb exited: ${err}`)) : undefined), 60_000);
+  return `:${n}`;
 }
 
 function freePort(): Promise<number> {
@@ -137,10 +142,7 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tray-it-'));
-    const display = `:${freeDisplay()}`;
-    const xvfb = spawn('Xvfb', [display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
-    procs.push(xvfb);
-    await waitUntil('Xvfb', () => fs.existsSync(`/tmp/.X11-unix/X${display.slice(1)}`));
+    const display = await startXvfb(procs);
 
     // A private session bus: without one, GTK/dbus autolaunch a daemon that outlives the test.
     // Without dbus-daemon at all, appindicator falls back to the XEmbed tray anyway.
@@ -168,7 +170,8 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
       stdio: 'ignore',
     });
     procs.push(trayer);
-    await waitUntil('trayer window', async () => (await run('xdotool', ['search', '--class', 'trayer'], env)).code === 0);
+    // Generous: on a loaded 2-core CI box trayer can take a while to map its window.
+    await waitUntil('trayer window', async () => (await run('xdotool', ['search', '--class', 'trayer'], env)).code === 0, 60_000);
 
     fake = await startFakeUpstream();
     githubToken = fake.createGithubToken();

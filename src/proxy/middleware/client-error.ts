@@ -28,7 +28,8 @@ export function clientErrorPayload(code: string | undefined): ErrorPayload {
 /** The path of a raw request line, when one can be read (picks the error shape). */
 export function pathFromRaw(raw: Buffer | undefined): string {
   if (!raw) return '/';
-  const m = /^[A-Za-z]{1,20} (\/[^\s?]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
+  // Printable ASCII only: a control byte in the target ends the path (it is what made the parser fail).
+  const m = /^[A-Za-z]{1,20} (\/[!->@-~]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
   return m?.[1] ?? '/';
 }
 

@@ -117,6 +117,10 @@ export function browserGuard(corsOrigins: readonly string[]): RequestHandler {
       const site = req.headers['sec-fetch-site'];
       if (site === 'cross-site' || site === 'same-site') throw new ForbiddenError('Cross-site browser request refused', 'origin_not_allowed');
     }
+    if (req.method === 'OPTIONS') {
+      // Only a CORS preflight (answered above) means something here; express would otherwise answer any OPTIONS with 200.
+      throw new InvalidRequestError('OPTIONS is only answered as a CORS preflight from an origin in cors_origins', { code: 'method_not_allowed', status: 405 });
+    }
     if (!SAFE_METHODS.has(req.method)) {
       // A page may POST text/plain or a form without a preflight: never let such a body near a route.
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
