@@ -1,14 +1,15 @@
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { UpstreamNetworkError } from '../../errors.ts';
-import { readJsonBody, toBodyError } from '../../upstream/body.ts';
+import { readJsonBody } from '../../upstream/body.ts';
 import { createChatCompletion, type UpstreamResponse } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
-import { toErrorPayload, errorBody, type ErrorPayload } from '../middleware/errors.ts';
+import { errorBody } from '../middleware/errors.ts';
 import { logFields } from '../middleware/request-log.ts';
 import { requireJsonBody } from '../middleware/json.ts';
 import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat, type Usage } from '../transform/chat.ts';
-import { SseParser, formatSse } from '../transform/sse.ts';
-import { requestSignal, startSse, textChunks, write } from '../stream-util.ts';
+import { formatSse } from '../transform/sse.ts';
+import { requestSignal } from '../stream-util.ts';
+import { eventData, relaySse, type SseTranslator } from './event-relay.ts';
 
 type ChatUpstream = (UpstreamResponse & { kind: 'stream' }) | { kind: 'json'; json: unknown };
 
@@ -44,12 +45,7 @@ export function chatRoutes(ctx: ProxyContext): Router {
       res.json(out);
       return;
     }
-    ctx.stats.inFlightStreams += 1;
-    try {
-      await relayChatStream(ctx, upstream, res, prep, signal, clientGone);
-    } finally {
-      ctx.stats.inFlightStreams -= 1;
-    }
+    await relaySse(ctx, upstream, res, 'chat', signal, clientGone, chatTranslator(ctx, fields.requestId, prep));
   });
   return router;
 }
@@ -61,72 +57,32 @@ function recordUsage(fields: ReturnType<typeof logFields>, usage: unknown): void
   if (typeof u.completion_tokens === 'number') fields.completionTokens = u.completion_tokens;
 }
 
-/** Relay Copilot's SSE to the client event by event, normalising quirk chunks. */
-async function relayChatStream(
-  ctx: ProxyContext,
-  upstream: UpstreamResponse,
-  res: Response,
-  prep: PreparedChat,
-  signal: AbortSignal,
-  clientGone: () => boolean,
-): Promise<void> {
-  const fields = logFields(res);
-  const parser = new SseParser();
+/** Copilot's chat SSE -> OpenAI's, through the shared relay: quirk chunks normalised, usage kept, `[DONE]` last. */
+function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat): SseTranslator {
   const norm = new ChatChunkNormalizer({ clientWantsUsage: prep.clientWantsUsage, requestModel: prep.model, now: ctx.now });
   let sawDone = false;
   let sawFinish = false;
   let malformed = 0;
-  startSse(res);
-  const emit = async (chunk: Record<string, unknown>) => {
-    if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
-    const choices = chunk.choices;
-    if (Array.isArray(choices) && choices.some((c: unknown) => typeof c === 'object' && c !== null && 'finish_reason' in c && c.finish_reason)) sawFinish = true;
-    await write(res, formatSse(chunk));
+  const out = (chunks: Record<string, unknown>[]) =>
+    chunks.map((chunk) => {
+      const choices = chunk.choices;
+      if (Array.isArray(choices) && choices.some((c: unknown) => typeof c === 'object' && c !== null && 'finish_reason' in c && c.finish_reason)) sawFinish = true;
+      return formatSse(chunk);
+    });
+  return {
+    event(ev) {
+      if (sawDone) return [];
+      const d = eventData(ev);
+      if (d.kind === 'done') sawDone = true;
+      if (d.kind === 'malformed') malformed += 1; // dropped; the stream goes on
+      return d.kind === 'json' ? out(norm.push(d.value)) : [];
+    },
+    end() {
+      if (malformed > 0) ctx.log.warn(`chat stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
+      if (!sawDone && !sawFinish) throw new UpstreamNetworkError('Copilot ended the stream before it finished');
+      return [...out(norm.finish()), 'data: [DONE]\n\n'];
+    },
+    error: (p) => formatSse(errorBody('openai', p)),
+    usage: () => ({ prompt: norm.usage?.prompt_tokens, completion: norm.usage?.completion_tokens }),
   };
-  try {
-    for await (const text of textChunks(upstream.body)) {
-      for (const ev of parser.push(text)) {
-        if (sawDone) continue;
-        if (ev.data === '[DONE]') {
-          sawDone = true;
-          continue;
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(ev.data);
-        } catch {
-          malformed += 1;
-          continue; // a malformed line is dropped, the stream goes on
-        }
-        for (const out of norm.push(json)) await emit(out);
-      }
-    }
-    for (const ev of parser.end()) {
-      if (ev.data === '[DONE]') sawDone = true;
-    }
-    if (malformed > 0) ctx.log.warn(`chat stream ${fields.requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
-    recordUsage(fields, norm.usage);
-    if (!sawDone && !sawFinish) throw new UpstreamNetworkError('Copilot ended the stream before it finished');
-    for (const out of norm.finish()) await emit(out);
-    await write(res, 'data: [DONE]\n\n');
-    res.end();
-  } catch (err) {
-    recordUsage(fields, norm.usage);
-    // Frees the upstream connection (and the concurrency slot) at once.
-    upstream.body.destroy();
-    if (clientGone()) return;
-    // Headers are gone already: tell the client in-band, then close cleanly (never a hang).
-    const payload: ErrorPayload = signal.aborted
-      ? {
-          status: 504,
-          message: `The stream exceeded timeouts.proxy_context (${ctx.config.timeouts.proxy_context} s) and was ended`,
-          code: 'stream_timeout',
-          param: null,
-        }
-      : toErrorPayload(toBodyError(err, 'the stream', undefined, ctx.config.timeouts.stream_idle));
-    ctx.log.warn(`chat stream ${fields.requestId} ended with an error: ${payload.message}`);
-    res.locals.errorCode = payload.code;
-    await write(res, formatSse(errorBody('openai', payload)));
-    res.end();
-  }
 }

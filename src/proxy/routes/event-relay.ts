@@ -1,5 +1,6 @@
 import type { Response } from 'express';
-import { toNetworkError, type UpstreamResponse } from '../../upstream/copilot-client.ts';
+import { toBodyError } from '../../upstream/body.ts';
+import type { UpstreamResponse } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { toErrorPayload, type ErrorPayload } from '../middleware/errors.ts';
 import { logFields } from '../middleware/request-log.ts';
@@ -58,13 +59,21 @@ export async function relaySse(
     res.end();
   } catch (err) {
     recordUsage();
+    // Frees the upstream connection (and the concurrency slot) at once.
     upstream.body.destroy();
     if (clientGone()) return;
-    const reason = signal.aborted ? new Error(`stream exceeded timeouts.proxy_context (${ctx.config.timeouts.proxy_context} s)`) : err;
-    const payload = toErrorPayload(toNetworkError(reason, `${what} (mid-stream)`));
-    const message = reason instanceof Error && payload.status === 502 ? `Copilot stream broke: ${reason.message}` : payload.message;
-    ctx.log.warn(`${what} stream ${fields.requestId} ended with an error: ${message}`);
-    await write(res, t.error({ ...payload, message }));
+    // Headers are gone already: tell the client in-band, then close cleanly (never a hang).
+    const payload: ErrorPayload = signal.aborted
+      ? {
+          status: 504,
+          message: `The stream exceeded timeouts.proxy_context (${ctx.config.timeouts.proxy_context} s) and was ended`,
+          code: 'stream_timeout',
+          param: null,
+        }
+      : toErrorPayload(toBodyError(err, `the ${what} stream`, undefined, ctx.config.timeouts.stream_idle));
+    ctx.log.warn(`${what} stream ${fields.requestId} ended with an error: ${payload.message}`);
+    res.locals.errorCode = payload.code;
+    await write(res, t.error(payload));
     res.end();
   } finally {
     ctx.stats.inFlightStreams -= 1;
