@@ -30,6 +30,7 @@ const KEYS = [
   'max_queue',
   'log_level',
   'debug_endpoints',
+  'allowed_models',
 ] as const satisfies ReadonlyArray<keyof ResolvedConfig>;
 
 /** Effective configuration with where each value came from. Pure; never holds a secret in full. */
@@ -40,6 +41,9 @@ export function configEntries(config: ResolvedConfig, env: NodeJS.ProcessEnv): C
     if (SECRET_KEYS.has(key)) value = value === undefined ? null : maskSecret(String(value));
     if (key === 'copilot_api_url' && value === undefined) value = `(token endpoints.api, else ${DEFAULT_COPILOT_API_URL})`;
     out.push({ key, value: value ?? null, source: config.sources[key] ?? 'default' });
+  }
+  for (const [k, v] of Object.entries(config.headers)) {
+    out.push({ key: `headers.${k}`, value: v, source: config.sources.headers ?? 'default' });
   }
   for (const key of Object.keys(TIMEOUT_DEFAULTS)) {
     const k = key as keyof typeof TIMEOUT_DEFAULTS;

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { ExitError } from '../errors.ts';
-import { toOpenAIModelList } from '../proxy/transform/models.ts';
+import { toOpenAIModelList, allowedModels } from '../proxy/transform/models.ts';
 import { listModels } from '../upstream/copilot-client.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatCount, table } from './format.ts';
@@ -98,14 +98,14 @@ export async function models(options: ModelsOptions, deps: CliDeps = {}): Promis
       let auth = await tm.getAuth();
       let list;
       try {
-        list = await listModels(dispatcher, { auth });
+        list = await listModels(dispatcher, { auth }, ctx.config.headers);
       } catch (err) {
         // A 401 from Copilot: refresh once and retry, as the proxy does.
         if (!(err instanceof Error && 'status' in err && err.status === 401)) throw err;
         auth = await tm.handleUnauthorized(auth);
-        list = await listModels(dispatcher, { auth });
+        list = await listModels(dispatcher, { auth }, ctx.config.headers);
       }
-      json = toOpenAIModelList(list);
+      json = toOpenAIModelList(allowedModels(list, ctx.config.allowed_models));
     }
     const rows = toModelRows(json);
     if (options.json) ctx.out(JSON.stringify(rows, null, 2));

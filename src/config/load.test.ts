@@ -147,3 +147,35 @@ test('config.example.json is valid and equals the defaults', () => {
   const strip = (c: typeof defaults) => ({ ...c, paths: undefined, sources: undefined });
   assert.deepEqual(strip(fromExample), strip(defaults));
 });
+
+test("a config.json exactly as the Go tool writes it loads: headers and allowed_models honoured, CORS '*' refused", () => {
+  // json.Encoder output of the Go tool's Config struct (every field, zero values included).
+  const goFile = {
+    port: 8082,
+    github_token: 'gho_fromthegotool0000000000',
+    copilot_token: '',
+    expires_at: 0,
+    refresh_in: 0,
+    allowed_models: ['gpt-4.1', 'claude-sonnet-4'],
+    headers: {
+      user_agent: 'GitHubCopilotChat/0.29.1',
+      editor_version: 'vscode/1.102.3',
+      editor_plugin_version: 'copilot-chat/0.29.1',
+      copilot_integration_id: 'vscode-chat',
+      openai_intent: 'conversation-edits',
+      x_initiator: 'user',
+    },
+    cors: { allowed_origins: ['*', 'http://localhost:3000'], allowed_headers: ['*'] },
+    timeouts: { http_client: 300, server_read: 30, server_write: 300, server_idle: 120, proxy_context: 300, circuit_breaker: 30, keep_alive: 30, tls_handshake: 10, dial_timeout: 10, idle_conn_timeout: 90 },
+  };
+  const c = loadConfig({ env: home(goFile) });
+  assert.equal(c.port, 8082);
+  assert.deepEqual(c.allowed_models, ['gpt-4.1', 'claude-sonnet-4']);
+  assert.equal(c.headers.editor_version, 'vscode/1.102.3');
+  assert.equal(c.headers.user_agent, 'GitHubCopilotChat/0.29.1');
+  assert.deepEqual(c.cors_origins, ['http://localhost:3000']);
+  assert.ok(c.warnings.some((w) => w.includes('cors.allowed_origins "*"')), c.warnings.join('\n'));
+  assert.equal(c.legacy_tokens.github_token, 'gho_fromthegotool0000000000');
+  assert.equal(c.legacy_tokens.copilot_token, undefined);
+  assert.equal(loadConfig({ env: home({ allowed_models: null }) }).allowed_models.length, 0);
+});

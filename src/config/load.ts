@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { resolvePaths } from './paths.ts';
+import { DEFAULT_EDITOR_IDENTITY, type EditorIdentity } from '../upstream/editor-headers.ts';
 import {
   DEFAULTS,
   DEFAULT_COPILOT_API_URL,
@@ -77,6 +78,22 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   if (sources.copilot_api_url === 'default' && enterprise) sources.copilot_api_url = sources.enterprise_url ?? 'default';
 
   const host = pick('host') ?? DEFAULTS.host;
+
+  const headersIn = pick('headers') ?? {};
+  const headers: EditorIdentity = { ...DEFAULT_EDITOR_IDENTITY };
+  for (const k of Object.keys(DEFAULT_EDITOR_IDENTITY) as Array<keyof EditorIdentity>) {
+    const v = headersIn[k];
+    if (v !== undefined) headers[k] = v;
+  }
+
+  // cors_origins, plus explicit origins from the Go tool's cors.allowed_origins.
+  // Its default ["*"] would let every web page spend the subscription: never honoured.
+  const corsOrigins = [...(pick('cors_origins') ?? DEFAULTS.cors_origins)];
+  for (const o of pick('cors')?.allowed_origins ?? []) {
+    if (o === '*' || o === '') warnings.push('cors.allowed_origins "*" (the Go tool\'s default) is ignored: list explicit origins in cors_origins');
+    else if (!/^https?:\/\/[^/]+$/.test(o)) warnings.push(`cors.allowed_origins "${o}" is not an origin such as http://localhost:3000; ignored`);
+    else if (!corsOrigins.includes(o)) corsOrigins.push(o);
+  }
   const debugEndpoints = pick('debug_endpoints') ?? isLoopbackHost(host);
 
   const config: ResolvedConfig = {
@@ -89,7 +106,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     copilot_api_url: copilotApiUrl,
     keychain: pick('keychain') ?? DEFAULTS.keychain,
     api_key: pick('api_key'),
-    cors_origins: pick('cors_origins') ?? DEFAULTS.cors_origins,
+    cors_origins: corsOrigins,
     model_map: pick('model_map') ?? DEFAULTS.model_map,
     max_body_bytes: pick('max_body_bytes') ?? DEFAULTS.max_body_bytes,
     max_concurrency: pick('max_concurrency') ?? DEFAULTS.max_concurrency,
@@ -97,6 +114,8 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     log_level: pick('log_level') ?? DEFAULTS.log_level,
     debug_endpoints: debugEndpoints,
     timeouts,
+    allowed_models: pick('allowed_models') ?? [],
+    headers,
     paths,
     sources,
     legacy_tokens: {},

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EditorIdentity } from '../upstream/editor-headers.ts';
 
 /**
  * The config.json contract. The Go tool's keys (`port`, `github_token`,
@@ -67,6 +68,23 @@ export const fileConfigSchema = z.object({
   log_level: z.enum(LOG_LEVELS).optional(),
   debug_endpoints: z.boolean().optional(),
   timeouts: timeoutsSchema.optional(),
+  // The Go tool's own blocks, honoured so its users' files keep working.
+  /** Only these models are listed by /v1/models (the Go tool's filter); null or [] lists all. */
+  allowed_models: z.array(z.string().min(1)).nullish(),
+  /** Editor identity sent to GitHub and Copilot. x_initiator is accepted but computed per request (see README). */
+  headers: z
+    .object({
+      user_agent: emptyAsUnset(z.string()),
+      editor_version: emptyAsUnset(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must look like vscode/1.104.1')),
+      editor_plugin_version: emptyAsUnset(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must look like copilot-chat/0.31.2')),
+      copilot_integration_id: emptyAsUnset(z.string()),
+      openai_intent: emptyAsUnset(z.string()),
+      x_initiator: emptyAsUnset(z.string()),
+    })
+    .strict()
+    .optional(),
+  /** The Go tool's CORS block; its default ["*"] is not honoured (see cors_origins). */
+  cors: z.object({ allowed_origins: z.array(z.string()).nullish(), allowed_headers: z.array(z.string()).nullish() }).strict().optional(),
   // The Go tool kept tokens in config.json; they are read once and moved to the token store.
   github_token: emptyAsUnset(z.string()),
   copilot_token: emptyAsUnset(z.string()),
@@ -116,6 +134,10 @@ export interface ResolvedConfig {
   log_level: LogLevel;
   debug_endpoints: boolean;
   timeouts: Record<TimeoutKey, number>;
+  /** Models listed by /v1/models; empty = all (the Go tool's `allowed_models`). */
+  allowed_models: string[];
+  /** Editor identity for GitHub and Copilot calls (the Go tool's `headers` block over the defaults). */
+  headers: EditorIdentity;
   paths: ConfigPaths;
   /** Where each top-level key (and `timeouts.x`) came from. */
   sources: Record<string, ConfigSource>;

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { TokenManager } from '../auth/types.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import type { CopilotModel } from '../upstream/copilot-client.ts';
+import type { CopilotClient, CopilotModel } from '../upstream/copilot-client.ts';
 import type { UsageSummary } from '../upstream/github-client.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { CachedFetcher } from './cache.ts';
@@ -13,6 +13,8 @@ export interface ProxyContext {
   config: ResolvedConfig;
   tokens: TokenManager;
   dispatcher: Dispatcher;
+  /** The Copilot API on `dispatcher`, with the configured editor identity. */
+  copilot: CopilotClient;
   gateway: CopilotGateway;
   log: Logger;
   version: string;

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { TokenManager } from '../auth/types.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
+import { createCopilotClient, type CopilotModel } from '../upstream/copilot-client.ts';
 import { createGateway, type CopilotGateway, type ResilienceOptions } from '../upstream/gateway.ts';
 import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
 import { createCachedFetcher } from './cache.ts';
@@ -42,8 +42,9 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
   const now = deps.now ?? Date.now;
   const gateway = deps.gateway ?? createGateway({ tokens: deps.tokens, log: deps.log, config: deps.config, resilience: deps.resilience });
   const stats = { inFlight: 0, inFlightStreams: 0, requestsTotal: 0 };
+  const copilot = createCopilotClient(deps.dispatcher, deps.config.headers);
   const models = createCachedFetcher<CopilotModel[]>(
-    () => gateway.call('models', undefined, (auth, signal) => listModels(deps.dispatcher, { auth, signal })),
+    () => gateway.call('models', undefined, (auth, signal) => copilot.listModels({ auth, signal })),
     MODELS_TTL_MS,
     now,
   );
@@ -56,6 +57,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     config: deps.config,
     tokens: deps.tokens,
     dispatcher: deps.dispatcher,
+    copilot,
     gateway,
     log: deps.log,
     version: VERSION,

@@ -3,7 +3,7 @@ import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { CopilotAuth } from '../auth/types.ts';
 import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
-import { COPILOT_INTEGRATION_ID, GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
+import { DEFAULT_EDITOR_IDENTITY, GITHUB_API_VERSION, editorHeaders, type EditorIdentity } from './editor-headers.ts';
 
 /** One function per Copilot endpoint. No retries here: callers compose them. */
 
@@ -25,12 +25,12 @@ export interface UpstreamResponse {
   body: Dispatcher.ResponseData['body'];
 }
 
-export function copilotHeaders(opts: CopilotCallOptions): Record<string, string> {
+export function copilotHeaders(opts: CopilotCallOptions, id: EditorIdentity = DEFAULT_EDITOR_IDENTITY): Record<string, string> {
   const h: Record<string, string> = {
     authorization: `Bearer ${opts.auth.token}`,
-    'copilot-integration-id': COPILOT_INTEGRATION_ID,
-    ...editorHeaders(),
-    'openai-intent': 'conversation-edits',
+    'copilot-integration-id': id.copilot_integration_id,
+    ...editorHeaders(id),
+    'openai-intent': id.openai_intent,
     'x-github-api-version': GITHUB_API_VERSION,
     'x-request-id': opts.requestId ?? randomUUID(),
     accept: opts.stream ? 'text/event-stream' : 'application/json',
@@ -91,23 +91,33 @@ export type CopilotModel = z.infer<typeof copilotModelSchema>;
 
 const modelListSchema = z.object({ data: z.array(copilotModelSchema) }).passthrough();
 
-export async function listModels(dispatcher: Dispatcher, opts: CopilotCallOptions): Promise<CopilotModel[]> {
-  const res = await send(dispatcher, 'GET', '/models', undefined, opts);
+/** The Copilot API bound to one connection pool and one editor identity (config `headers`). */
+export interface CopilotClient {
+  listModels(opts: CopilotCallOptions): Promise<CopilotModel[]>;
+  createChatCompletion(body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse>;
+  createEmbeddings(body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse>;
+  createResponse(body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse>;
+  createMessages(body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse>;
+}
+
+export function createCopilotClient(dispatcher: Dispatcher, identity: EditorIdentity = DEFAULT_EDITOR_IDENTITY): CopilotClient {
+  const post = (path: string) => (body: unknown, opts: CopilotCallOptions) => send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity);
+  return {
+    listModels: (opts) => listModels(dispatcher, opts, identity),
+    createChatCompletion: post('/chat/completions'),
+    createEmbeddings: post('/embeddings'),
+    createResponse: post('/responses'),
+    createMessages: post('/v1/messages'),
+  };
+}
+
+export async function listModels(dispatcher: Dispatcher, opts: CopilotCallOptions, identity?: EditorIdentity): Promise<CopilotModel[]> {
+  const res = await send(dispatcher, 'GET', '/models', undefined, opts, identity);
   const json = await readJson(res, '/models');
   const parsed = modelListSchema.safeParse(json);
   if (!parsed.success) throw new UpstreamHttpError(502, `Copilot /models returned an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data.data;
 }
-
-/** POST a JSON body to a Copilot endpoint; resolves once headers arrive with a 2xx, else throws UpstreamHttpError. */
-export function postCopilot(dispatcher: Dispatcher, path: string, body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse> {
-  return send(dispatcher, 'POST', path, JSON.stringify(body), opts);
-}
-
-export const createChatCompletion = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/chat/completions', body, o);
-export const createEmbeddings = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/embeddings', body, o);
-export const createResponse = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/responses', body, o);
-export const createMessages = (d: Dispatcher, body: unknown, o: CopilotCallOptions) => postCopilot(d, '/v1/messages', body, o);
 
 async function send(
   dispatcher: Dispatcher,
@@ -115,8 +125,9 @@ async function send(
   path: string,
   body: string | undefined,
   opts: CopilotCallOptions,
+  identity?: EditorIdentity,
 ): Promise<UpstreamResponse> {
-  const headers = copilotHeaders(opts);
+  const headers = copilotHeaders(opts, identity);
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Dispatcher.ResponseData;
   try {

@@ -1,18 +1,31 @@
 /**
  * The editor identity Copilot expects. A missing Editor-Version or
- * Copilot-Integration-Id gets 403; a too-old editor version gets 466.
- * Values follow VS Code's Copilot Chat extension.
+ * Copilot-Integration-Id gets 400; a too-old editor version gets 466. Values
+ * follow VS Code's Copilot Chat extension; the Go tool's `headers` block in
+ * config.json overrides them (e.g. a newer editor_version after a 466).
  */
-export const EDITOR_VERSION = 'vscode/1.104.1';
-export const EDITOR_PLUGIN_VERSION = 'copilot-chat/0.31.2';
-export const COPILOT_USER_AGENT = 'GitHubCopilotChat/0.31.2';
-export const COPILOT_INTEGRATION_ID = 'vscode-chat';
+export interface EditorIdentity {
+  user_agent: string;
+  editor_version: string;
+  editor_plugin_version: string;
+  copilot_integration_id: string;
+  openai_intent: string;
+}
+
+export const DEFAULT_EDITOR_IDENTITY: EditorIdentity = {
+  user_agent: 'GitHubCopilotChat/0.31.2',
+  editor_version: 'vscode/1.104.1',
+  editor_plugin_version: 'copilot-chat/0.31.2',
+  copilot_integration_id: 'vscode-chat',
+  openai_intent: 'conversation-edits',
+};
+
 export const GITHUB_API_VERSION = '2025-05-01';
 
-export function editorHeaders(): Record<string, string> {
+export function editorHeaders(id: EditorIdentity = DEFAULT_EDITOR_IDENTITY): Record<string, string> {
   return {
-    'editor-version': EDITOR_VERSION,
-    'editor-plugin-version': EDITOR_PLUGIN_VERSION,
-    'user-agent': COPILOT_USER_AGENT,
+    'editor-version': id.editor_version,
+    'editor-plugin-version': id.editor_plugin_version,
+    'user-agent': id.user_agent,
   };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { GithubAuthRejectedError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
 import { redact } from '../log.ts';
-import { GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
+import { DEFAULT_EDITOR_IDENTITY, GITHUB_API_VERSION, editorHeaders, type EditorIdentity } from './editor-headers.ts';
 
 /**
  * One function per GitHub call used for sign-in and the token lifecycle.
@@ -12,13 +12,13 @@ import { GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
 
 export interface GithubDeps {
   dispatcher: Dispatcher;
-  config: Pick<ResolvedConfig, 'github_url' | 'github_api_url'>;
+  config: Pick<ResolvedConfig, 'github_url' | 'github_api_url'> & { headers?: EditorIdentity };
   signal?: AbortSignal;
 }
 
 /** VS Code Copilot Chat's identity; GitHub answers 403 to the exchange without an editor. */
-export function exchangeHeaders(): Record<string, string> {
-  return { ...editorHeaders(), 'x-github-api-version': GITHUB_API_VERSION };
+export function exchangeHeaders(id: EditorIdentity = DEFAULT_EDITOR_IDENTITY): Record<string, string> {
+  return { ...editorHeaders(id), 'x-github-api-version': GITHUB_API_VERSION };
 }
 
 export const OAUTH_CLIENT_IDS = {
@@ -100,7 +100,7 @@ export async function requestDeviceCode(deps: GithubDeps, clientId: string): Pro
   const url = `${deps.config.github_url}/login/device/code`;
   const res = await send(deps, url, {
     method: 'POST',
-    headers: jsonHeaders(),
+    headers: jsonHeaders(deps),
     body: JSON.stringify({ client_id: clientId, scope: 'read:user' }),
   });
   if (res.status !== 200) throw httpError(res, 'requesting a device code');
@@ -112,7 +112,7 @@ export async function pollAccessToken(deps: GithubDeps, opts: { clientId: string
   const url = `${deps.config.github_url}/login/oauth/access_token`;
   const res = await send(deps, url, {
     method: 'POST',
-    headers: jsonHeaders(),
+    headers: jsonHeaders(deps),
     body: JSON.stringify({ client_id: opts.clientId, device_code: opts.deviceCode, grant_type: DEVICE_GRANT_TYPE }),
   });
   const json = parseJsonText(res.text);
@@ -141,7 +141,7 @@ export async function pollAccessToken(deps: GithubDeps, opts: { clientId: string
 /** GET {github_api_url}/copilot_internal/v2/token: GitHub token -> short-lived Copilot token (vscode app only). */
 export async function exchangeCopilotToken(deps: GithubDeps, githubToken: string): Promise<CopilotTokenResponse> {
   const url = `${deps.config.github_api_url}/copilot_internal/v2/token`;
-  const res = await send(deps, url, { method: 'GET', headers: githubAuthHeaders(githubToken) });
+  const res = await send(deps, url, { method: 'GET', headers: githubAuthHeaders(deps, githubToken) });
   if (res.status === 401 || res.status === 403 || res.status === 404) throw rejected(res, 'the Copilot token exchange');
   if (res.status !== 200) throw httpError(res, 'exchanging the GitHub token for a Copilot token');
   return parse(copilotTokenSchema, res, 'Copilot token');
@@ -150,7 +150,7 @@ export async function exchangeCopilotToken(deps: GithubDeps, githubToken: string
 /** GET {github_api_url}/copilot_internal/user: plan and quotas. */
 export async function getCopilotUser(deps: GithubDeps, githubToken: string): Promise<CopilotUser> {
   const url = `${deps.config.github_api_url}/copilot_internal/user`;
-  const res = await send(deps, url, { method: 'GET', headers: githubAuthHeaders(githubToken) });
+  const res = await send(deps, url, { method: 'GET', headers: githubAuthHeaders(deps, githubToken) });
   if (res.status === 401 || res.status === 403 || res.status === 404) throw rejected(res, 'the Copilot user lookup');
   if (res.status !== 200) throw httpError(res, 'reading the Copilot plan and quota');
   return parse(copilotUserSchema, res, 'Copilot user');
@@ -193,12 +193,12 @@ interface RawResponse {
   text: string;
 }
 
-function jsonHeaders(): Record<string, string> {
-  return { accept: 'application/json', 'content-type': 'application/json', 'user-agent': editorHeaders()['user-agent'] ?? 'GitHubCopilotChat' };
+function jsonHeaders(deps: GithubDeps): Record<string, string> {
+  return { accept: 'application/json', 'content-type': 'application/json', 'user-agent': (deps.config.headers ?? DEFAULT_EDITOR_IDENTITY).user_agent };
 }
 
-function githubAuthHeaders(githubToken: string): Record<string, string> {
-  return { ...exchangeHeaders(), accept: 'application/json', authorization: `token ${githubToken}` };
+function githubAuthHeaders(deps: GithubDeps, githubToken: string): Record<string, string> {
+  return { ...exchangeHeaders(deps.config.headers), accept: 'application/json', authorization: `token ${githubToken}` };
 }
 
 async function send(deps: GithubDeps, url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<RawResponse> {

@@ -281,3 +281,27 @@ describe('usage', () => {
     }
   });
 });
+
+describe("the Go tool's headers and allowed_models", () => {
+  test('headers override the editor identity sent to Copilot and to the token exchange; allowed_models filters /v1/models', async () => {
+    const h = await startHarness({
+      config: {
+        headers: { editor_version: 'vscode/1.999.0', editor_plugin_version: 'copilot-chat/9.9.9', user_agent: 'GitHubCopilotChat/9.9.9' },
+        allowed_models: ['gpt-4.1'],
+      },
+    });
+    try {
+      await h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] });
+      const up = h.fake.last('/chat/completions');
+      assert.equal(up?.headers['editor-version'], 'vscode/1.999.0');
+      assert.equal(up?.headers['editor-plugin-version'], 'copilot-chat/9.9.9');
+      assert.equal(up?.headers['user-agent'], 'GitHubCopilotChat/9.9.9');
+      assert.equal(h.fake.last('/copilot_internal/v2/token')?.headers['editor-version'], 'vscode/1.999.0');
+      const list = await h.openai.models.list();
+      assert.deepEqual(list.data.map((m) => m.id), ['gpt-4.1']);
+      await assert.rejects(h.openai.models.retrieve('gpt-4o'), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { UpstreamNetworkError } from '../../errors.ts';
 import { readJsonBody } from '../../upstream/body.ts';
-import { createChatCompletion, type UpstreamResponse } from '../../upstream/copilot-client.ts';
+import { type UpstreamResponse } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { logFields } from '../middleware/request-log.ts';
@@ -26,7 +26,7 @@ export function chatRoutes(ctx: ProxyContext): Router {
     // like any failure before the headers, since nothing went to the client yet.
     // A stream resolves at its headers and holds its concurrency slot until its body closes.
     const upstream = await ctx.gateway.call('chat', signal, async (auth, sig): Promise<ChatUpstream> => {
-      const up = await createChatCompletion(ctx.dispatcher, prep.upstreamBody, {
+      const up = await ctx.copilot.createChatCompletion(prep.upstreamBody, {
         auth,
         requestId: fields.requestId,
         initiator: prep.initiator,

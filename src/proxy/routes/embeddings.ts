@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { createEmbeddings, readJson } from '../../upstream/copilot-client.ts';
+import { readJson } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { requireJsonBody } from '../middleware/json.ts';
 import { logFields } from '../middleware/request-log.ts';
@@ -15,7 +15,7 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
     fields.streamed = false;
     const { signal } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
     const upstream = await ctx.gateway.call('embeddings', signal, (auth, sig) =>
-      createEmbeddings(ctx.dispatcher, prep.upstreamBody, { auth, requestId: fields.requestId, signal: sig }),
+      ctx.copilot.createEmbeddings(prep.upstreamBody, { auth, requestId: fields.requestId, signal: sig }),
     );
     const out = normalizeEmbeddings(await readJson(upstream, '/embeddings'), prep.model, prep.format);
     fields.promptTokens = out.usage.prompt_tokens;

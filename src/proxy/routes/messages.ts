@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { createChatCompletion, createMessages, readJson } from '../../upstream/copilot-client.ts';
+import { readJson } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
@@ -70,7 +70,7 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
   const fields = logFields(res);
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
   const upstream = await ctx.gateway.call('messages', signal, (auth, sig) =>
-    createMessages(ctx.dispatcher, { ...prep.req, model: prep.model }, {
+    ctx.copilot.createMessages({ ...prep.req, model: prep.model }, {
       auth,
       requestId: fields.requestId,
       initiator: prep.initiator,
@@ -122,7 +122,7 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
   const body = toChatRequest(treq, prep.model);
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
   const upstream = await ctx.gateway.call('messages', signal, (auth, sig) =>
-    createChatCompletion(ctx.dispatcher, body, {
+    ctx.copilot.createChatCompletion(body, {
       auth,
       requestId: fields.requestId,
       initiator: prep.initiator,

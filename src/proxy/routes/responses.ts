@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { createResponse, readJson } from '../../upstream/copilot-client.ts';
+import { readJson } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
@@ -18,7 +18,7 @@ export function responsesRoutes(ctx: ProxyContext): Router {
     fields.streamed = prep.stream;
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
     const upstream = await ctx.gateway.call('responses', signal, (auth, sig) =>
-      createResponse(ctx.dispatcher, prep.upstreamBody, {
+      ctx.copilot.createResponse(prep.upstreamBody, {
         auth,
         requestId: fields.requestId,
         initiator: prep.initiator,

@@ -48,3 +48,10 @@ export function toOpenAIModelList(models: CopilotModel[]): { object: 'list'; dat
   }
   return { object: 'list', data };
 }
+
+/** The Go tool's `allowed_models`: an empty list allows every model. */
+export function allowedModels<T extends { id: string }>(models: T[], allowed: readonly string[]): T[] {
+  if (allowed.length === 0) return models;
+  const set = new Set(allowed);
+  return models.filter((m) => set.has(m.id));
+}
