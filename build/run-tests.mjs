@@ -29,6 +29,30 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The integration suites use real system parts (a Secret Service, an X server, a tray host).
+// Say up front what is missing rather than failing deep inside a test.
+const SYSTEM_TOOLS = {
+  'dbus-run-session': 'dbus',
+  'dbus-daemon': 'dbus',
+  'gnome-keyring-daemon': 'gnome-keyring',
+  Xvfb: 'xvfb',
+  trayer: 'trayer',
+  xdotool: 'xdotool',
+  xclip: 'xclip',
+  import: 'imagemagick',
+};
+if (process.platform === 'linux') {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  const missing = Object.entries(SYSTEM_TOOLS).filter(([bin]) => !dirs.some((d) => fs.existsSync(path.join(d, bin))));
+  const needed = files.some((f) => /^test\/(tray|auth)\//.test(f));
+  if (missing.length > 0 && needed) {
+    const pkgs = [...new Set(missing.map(([, pkg]) => pkg)), 'libsecret-1-dev', 'libayatana-appindicator3-1'];
+    console.error(`missing system tools: ${missing.map(([b]) => b).join(', ')}`);
+    console.error(`install them with: sudo apt-get install ${pkgs.join(' ')}   (or run: bash .ci/run)`);
+    process.exit(1);
+  }
+}
+
 const tapFile = path.join(os.tmpdir(), `gcs-tests-${process.pid}.tap`);
 const args = [
   '--import', 'tsx',
