@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { InvalidRequestError } from '../errors.ts';
 import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
+import { debugBodies } from './middleware/debug-bodies.ts';
 import { jsonBody } from './middleware/json.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { apiKeyAuth, browserGuard, hostCheck } from './middleware/security.ts';
@@ -30,6 +31,7 @@ export function createApp(ctx: ProxyContext): Express {
   app.use(browserGuard(ctx.config.cors_origins));
   app.use(apiKeyAuth(ctx.config.api_key));
   app.use(jsonBody(ctx.config.max_body_bytes));
+  if (ctx.config.log_level === 'debug') app.use(debugBodies(ctx.log));
   app.use(healthRoutes(ctx));
   app.use(metricsRoutes(metrics));
   if (ctx.config.debug_endpoints) app.use(debugRoutes(ctx));
