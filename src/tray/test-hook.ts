@@ -3,10 +3,12 @@ import { z } from 'zod';
 /**
  * An IPC channel between an integration test and the tray process (not the
  * proxy child). Active only when the tray was forked with an IPC channel and
- * GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK=1. The tray then reports what it shows
- * and what it would do outside itself (notifications, clipboard, browser)
- * instead of doing it, and accepts clicks by item key, which go through the
- * same handler as clicks from the systray binary.
+ * GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK=1. The tray then reports what it shows,
+ * and accepts clicks by item key, which go through the same handler as clicks
+ * from the systray binary. What it does outside itself (notifications,
+ * clipboard, browser) still goes through the real libraries; the hook only
+ * reports each call once it was made, with its error if it failed. Tests stub
+ * the OS below those libraries (notify-send on PATH, BROWSER, a real X clipboard).
  */
 
 export const TEST_HOOK_ENV = 'GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK';
@@ -24,9 +26,9 @@ export type TrayToTest =
   | { type: 'tray-test-menu'; icon: string; tooltip: string; items: HookMenuItem[] }
   | { type: 'tray-test-proxy'; status: string; childPid: number | null }
   | { type: 'tray-test-clicked'; key: string; source: 'systray' | 'hook' }
-  | { type: 'tray-test-notify'; title: string; message: string }
-  | { type: 'tray-test-clipboard'; text: string }
-  | { type: 'tray-test-open'; target: string }
+  | { type: 'tray-test-notify'; title: string; message: string; error: string | null }
+  | { type: 'tray-test-clipboard'; text: string; error: string | null }
+  | { type: 'tray-test-open'; target: string; error: string | null }
   | { type: 'tray-test-exit'; code: number };
 
 export const testToTraySchema = z.discriminatedUnion('type', [

