@@ -4,6 +4,7 @@ import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { debugBodies } from './middleware/debug-bodies.ts';
 import { jsonBody } from './middleware/json.ts';
+import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { apiKeyAuth, browserGuard, hostCheck } from './middleware/security.ts';
 import { createProxyMetrics } from './metrics.ts';
@@ -42,6 +43,7 @@ export function createApp(ctx: ProxyContext): Express {
   app.use(modelRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(usageRoutes(ctx));
+  app.use(methodNotAllowed);
   app.use((req, _res) => {
     throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
   });

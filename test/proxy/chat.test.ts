@@ -217,6 +217,17 @@ describe('error paths', () => {
     assert.equal(body.error.type, 'not_found_error');
   });
 
+  test('a known route with the wrong method → 405 with Allow', async () => {
+    const res = await fetch(`${h.url}/v1/chat/completions`);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+    const body = (await res.json()) as { error: { code: string } };
+    assert.equal(body.error.code, 'method_not_allowed');
+    const del = await fetch(`${h.url}/v1/models`, { method: 'DELETE' });
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.get('allow'), 'GET, HEAD');
+  });
+
   test('missing fields → 400 naming the param; non-JSON content type → 415', async () => {
     const res = await post('/v1/chat/completions', JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }));
     assert.equal(res.status, 400);
