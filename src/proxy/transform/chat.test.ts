@@ -107,3 +107,17 @@ test('normalizeChatCompletion fills object, id, created and model', () => {
   assert.equal(out.created, 1_700_000_000);
   assert.match(String(out.id), /^chatcmpl-/);
 });
+
+test('Copilot reasoning_text is also offered as reasoning_content, stream and non-stream', () => {
+  const n = new ChatChunkNormalizer({ clientWantsUsage: false, requestModel: 'claude-sonnet-4', now: fixedNow });
+  const [chunk] = n.push({ id: 'x', choices: [{ index: 0, delta: { reasoning_text: 'Let me think', reasoning_opaque: 'abc' } }] });
+  const delta = (chunk?.choices as Array<{ delta: Record<string, unknown> }>)[0]?.delta;
+  assert.equal(delta?.reasoning_content, 'Let me think');
+  assert.equal(delta?.reasoning_opaque, 'abc');
+  const full = normalizeChatCompletion({ id: 'y', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', reasoning_text: 'hmm' } }] }, 'm', fixedNow);
+  const message = (full.choices as Array<{ message: Record<string, unknown> }>)[0]?.message;
+  assert.equal(message?.reasoning_content, 'hmm');
+  assert.equal(message?.content, 'Hi');
+  const plain = n.push({ id: 'x', choices: [{ index: 0, delta: { content: 'a' } }] });
+  assert.equal('reasoning_content' in ((plain[0]?.choices as Array<{ delta: object }>)[0]?.delta ?? {}), false);
+});

@@ -129,6 +129,7 @@ export class ChatChunkNormalizer {
     const choices = parsed.data.choices ?? [];
     if (choices.length === 0) return []; // quirk chunk or usage-only chunk: usage kept above
     delete chunk.usage; // OpenAI sends usage only in its own final chunk
+    chunk.choices = choices.map((c) => withReasoningContent(c, 'delta'));
     return [this.stamp(chunk)];
   }
 
@@ -158,6 +159,19 @@ export function normalizeChatCompletion(raw: unknown, requestModel: string, now:
     object: 'chat.completion',
     created: r.created || Math.floor(now() / 1000),
     model: r.model || requestModel,
-    choices: r.choices ?? [],
+    choices: (r.choices ?? []).map((c) => withReasoningContent(c, 'message')),
   };
+}
+
+/**
+ * Claude via Copilot puts its reasoning in `reasoning_text` (plus an opaque
+ * `reasoning_opaque`). Most OpenAI-compatible clients read `reasoning_content`
+ * (DeepSeek's name, adopted widely): add it alongside, keep Copilot's fields.
+ */
+export function withReasoningContent(choice: Record<string, unknown>, key: 'delta' | 'message'): Record<string, unknown> {
+  const part = choice[key];
+  if (typeof part !== 'object' || part === null || !('reasoning_text' in part)) return choice;
+  const p = part as Record<string, unknown>;
+  if (typeof p.reasoning_text !== 'string' || 'reasoning_content' in p) return choice;
+  return { ...choice, [key]: { ...p, reasoning_content: p.reasoning_text } };
 }
