@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import OpenAI from 'openai';
 import { loadConfig } from '../../src/config/load.ts';
 import type { FileConfig } from '../../src/config/schema.ts';
@@ -57,6 +58,19 @@ export function fakeEnv(fake: FakeUpstream, home: string, githubToken?: string |
 
 export function tempHome(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-test-'));
+}
+
+/** Call inside a describe: a maker of temp data dirs, all removed after the suite. */
+export function suiteHomes(): () => string {
+  const homes: string[] = [];
+  after(() => {
+    for (const d of homes.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = tempHome();
+    homes.push(d);
+    return d;
+  };
 }
 
 /** The fake upstream plus the real proxy runtime (same composition root as `run`) on free loopback ports. */

@@ -5,23 +5,17 @@ import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
-import { fakeEnv, tempHome } from '../helpers/harness.ts';
+import { fakeEnv, suiteHomes } from '../helpers/harness.ts';
 
 describe('github-copilot-svcs run (real process)', () => {
   let fake: FakeUpstream;
-  const homes: string[] = [];
+  const home = suiteHomes();
   before(async () => {
     fake = await startFakeUpstream();
   });
   after(async () => {
     await fake.close();
-    for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
   });
-  const home = () => {
-    const h = tempHome();
-    homes.push(h);
-    return h;
-  };
 
   test('SIGTERM with a stream in flight: stops accepting, finishes the stream, exits 0', async () => {
     const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: '0' };

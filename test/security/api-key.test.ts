@@ -10,7 +10,7 @@ import { keyMatches, presentedKeys } from '../../src/proxy/middleware/security.t
 import { assertSafeBinding } from '../../src/proxy/run.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { fakeEnv, startHarness, tempHome, type Harness } from '../helpers/harness.ts';
+import { fakeEnv, startHarness, suiteHomes, type Harness } from '../helpers/harness.ts';
 import { CHAT_BODY, assertAnthropicError, assertOpenAIError, request } from './util.ts';
 
 const KEY = 'local-key-7f3a9c2e51';
@@ -121,19 +121,13 @@ describe('without api_key', () => {
 
 describe('binding', () => {
   let fake: FakeUpstream;
-  const homes: string[] = [];
+  const home = suiteHomes();
   before(async () => {
     fake = await startFakeUpstream();
   });
   after(async () => {
     await fake.close();
-    for (const d of homes) fs.rmSync(d, { recursive: true, force: true });
   });
-  const home = () => {
-    const d = tempHome();
-    homes.push(d);
-    return d;
-  };
 
   test('`run --host 0.0.0.0` without api_key refuses to start (exit 2) and says why', async () => {
     const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: '0' };

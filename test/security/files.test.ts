@@ -9,20 +9,16 @@ import { removeStaleTempFiles, repairDataDirPermissions, requiredMode } from '..
 import { createLogger } from '../../src/log.ts';
 import { startRuntime } from '../../src/proxy/run.ts';
 import { startFakeUpstream } from '../fake-upstream/index.ts';
-import { fakeEnv, tempHome } from '../helpers/harness.ts';
+import { fakeEnv, suiteHomes } from '../helpers/harness.ts';
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 
 describe('data dir 0700, files 0600', { skip: process.platform === 'win32' ? 'no POSIX modes on Windows' : false }, () => {
-  const homes: string[] = [];
-  after(() => {
-    for (const d of homes) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const newHome = suiteHomes();
 
   test('start-up repairs a loosened dir and files, with a warning naming each', async () => {
     const fake = await startFakeUpstream();
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const cfg = path.join(home, 'config.json');
     fs.writeFileSync(cfg, JSON.stringify({ port: 0, log_level: 'warn' }));
     const tokens = path.join(home, 'tokens.json');
@@ -35,8 +31,7 @@ describe('data dir 0700, files 0600', { skip: process.platform === 'win32' ? 'no
     fs.chmodSync(path.join(home, 'sub', 'x'), 0o640);
     fs.chmodSync(home, 0o755);
     // A symlink pointing outside is never followed.
-    const outside = path.join(tempHome(), 'outside');
-    homes.push(path.dirname(outside));
+    const outside = path.join(newHome(), 'outside');
     fs.writeFileSync(outside, 'o', { mode: 0o644 });
     fs.symlinkSync(outside, path.join(home, 'link'));
 
@@ -73,14 +68,10 @@ describe('data dir 0700, files 0600', { skip: process.platform === 'win32' ? 'no
 });
 
 describe('config written atomically', () => {
-  const homes: string[] = [];
-  after(() => {
-    for (const d of homes) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const newHome = suiteHomes();
 
   test('a writer killed mid-rewrite (SIGKILL) never leaves a half config.json; its temp file is swept on start', async () => {
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const file = path.join(home, 'config.json');
     writeFileAtomic(file, `${JSON.stringify({ version: 0, pad: '' })}\n`);
     // A child rewrites the file as fast as it can, with ~1 MB bodies so a kill lands mid-write.
@@ -113,8 +104,7 @@ describe('config written atomically', () => {
   });
 
   test('a temp file of a live writer is left alone', () => {
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const live = path.join(home, `.config.json.${process.pid}.0badc0de.tmp`);
     fs.writeFileSync(live, 'x');
     const other = path.join(home, '.config.json.4242.deadbeef.tmp');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { archivedLogPath, createLogger } from '../../src/log.ts';
 import { logfmt } from '../../src/proxy/middleware/request-log.ts';
-import { startHarness, tempHome, type Harness } from '../helpers/harness.ts';
+import { startHarness, suiteHomes, type Harness } from '../helpers/harness.ts';
 import { eventually, request } from './util.ts';
 
 /** Parses `request k=v k="quoted v" …` (the request log line) into a record. */
@@ -77,14 +77,10 @@ describe('structured request log', () => {
 });
 
 describe('log_level and rotation', () => {
-  const homes: string[] = [];
-  after(() => {
-    for (const d of homes) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const newHome = suiteHomes();
 
   test('log_level debug writes debug lines; info does not', async () => {
-    const d = tempHome();
-    homes.push(d);
+    const d = newHome();
     const file = path.join(d, 'a.log');
     const info = createLogger({ level: 'info', file, console: false });
     info.debug('hidden-debug-line');
@@ -97,8 +93,7 @@ describe('log_level and rotation', () => {
   });
 
   test('the log file is created 0600 in a 0700 dir', { skip: process.platform === 'win32' }, () => {
-    const d = path.join(tempHome(), 'fresh');
-    homes.push(path.dirname(d));
+    const d = path.join(newHome(), 'fresh');
     const file = path.join(d, 'x.log');
     createLogger({ level: 'info', file, console: false }).info('hello');
     assert.equal(fs.statSync(d).mode & 0o777, 0o700);
@@ -106,8 +101,7 @@ describe('log_level and rotation', () => {
   });
 
   test('rotation keeps every line: each one is in the live file or an archive, once, in order', () => {
-    const d = tempHome();
-    homes.push(d);
+    const d = newHome();
     const file = path.join(d, 'rot.log');
     const log = createLogger({ level: 'info', file, console: false, maxFileBytes: 4096, maxArchives: 5 });
     const N = 250; // ~80 bytes a line: ~20 KB, so 4 rotations, within the 5 archives kept
@@ -126,8 +120,7 @@ describe('log_level and rotation', () => {
   });
 
   test('the oldest archive falls off beyond maxArchives', () => {
-    const d = tempHome();
-    homes.push(d);
+    const d = newHome();
     const file = path.join(d, 'rot.log');
     const log = createLogger({ level: 'info', file, console: false, maxFileBytes: 1024, maxArchives: 2 });
     for (let i = 0; i < 200; i++) log.info(`line ${i} ${'y'.repeat(40)}`);
