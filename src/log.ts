@@ -8,9 +8,14 @@ export interface Logger {
   warn(...args: unknown[]): void;
   info(...args: unknown[]): void;
   debug(...args: unknown[]): void;
-  /** Register a value (a token, an API key) that must never be written, whatever its shape. */
+  /** Register a value (a token, an API key) that must never be written, whatever its shape. Kept for the life of the process. */
   addSecret(secret: string): void;
+  /** Every secret registered so far, current and past (heap-snapshot redaction uses them). */
+  knownSecrets(): string[];
 }
+
+/** The app name electron-log needs for its path variables; given, never discovered from a package.json (none above `/`). */
+export const APP_NAME = 'github-copilot-svcs';
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -63,8 +68,21 @@ let instanceCounter = 0;
 
 export function createLogger(opts: LoggerOptions): Logger {
   instanceCounter += 1;
-  const log = electronLog.create({ logId: `github-copilot-svcs-${process.pid}-${instanceCounter}` });
+  // electron-log works out path variables from the app name on first file write and, when it cannot
+  // find a package.json (a global install run from ~ or /, the autostart entry), throws on every line
+  // and drops it. The path comes from resolvePathFn below; the name is given here.
+  electronLog.transports.file.setAppName(APP_NAME);
+  const log = electronLog.create({ logId: `${APP_NAME}-${process.pid}-${instanceCounter}` });
   const secrets = new Set<string>();
+  // A transport that throws (file not writable, disk full) is said once on stderr, not swallowed.
+  let reportedFailure = false;
+  // Not in electron-log's type definitions; Logger.processMessage calls it when a transport throws.
+  Object.assign(log, { processInternalErrorFn: (e: unknown) => {
+    if (reportedFailure) return;
+    reportedFailure = true;
+    const file = opts.file ? ` to ${opts.file}` : '';
+    process.stderr.write(`log: cannot write${file} (${redact(e instanceof Error ? e.message : String(e), secrets)}); further log-file errors are not shown\n`);
+  } });
   const scope = opts.scope ? ` [${opts.scope}]` : '';
   const format = `[{y}-{m}-{d} {h}:{i}:{s}.{ms}] [{level}]${scope} {text}`;
 
@@ -126,6 +144,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     addSecret: (s) => {
       if (s) secrets.add(s);
     },
+    knownSecrets: () => [...secrets],
   };
 }
 
@@ -170,4 +189,5 @@ export const silentLogger: Logger = {
   info() {},
   debug() {},
   addSecret() {},
+  knownSecrets: () => [],
 };

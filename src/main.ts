@@ -7,13 +7,15 @@ import { ConfigError, ExitError } from './errors.ts';
 import type { ConfigFlags } from './config/load.ts';
 import { VERSION } from './version.ts';
 import { registerCliCommands } from './cli/index.ts';
+import { PROXY_CHILD_COMMAND } from './ipc/child.ts';
+import { LOG_LEVELS } from './config/schema.ts';
 
 /** Flags every server-ish command shares; names match config keys. */
 export function addServerFlags(cmd: Command): Command {
   return cmd
     .option('-p, --port <port>', 'port to listen on (default 8081)', (v) => parsePort(v))
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']));
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
 }
 
 function parsePort(v: string): number {
@@ -64,7 +66,7 @@ export function buildProgram(): Command {
 
   // Internal: the tray forks this as its proxy child (IPC channel on fd 3).
   program
-    .command('__proxy-child', { hidden: true })
+    .command(PROXY_CHILD_COMMAND, { hidden: true })
     .option('-p, --port <port>', 'port', (v) => parsePort(v))
     .option('--host <host>', 'host')
     .action(async (opts: Record<string, unknown>) => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { refuseSymlink } from '../config/paths.ts';
 
 /**
  * Files in the data dir: the dir is 0700, every file 0600, and a file is only
@@ -15,30 +16,38 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
-/** Write `text` to `file` atomically with mode 0600 (dir 0700). */
-export function writeFileAtomic(file: string, text: string): void {
+/**
+ * Write `text` to `file` atomically with mode 0600 (dir 0700). Never through a
+ * symlink; the temp file is removed when any step fails (a full disk included).
+ */
+export function writeFileAtomic(file: string, text: string, fsOps: AtomicWriteOps = fs): void {
   const dir = path.dirname(file);
   ensureDataDir(dir);
+  refuseSymlink(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
+  const fd = fsOps.openSync(tmp, 'wx', 0o600);
   try {
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.chmodSync(tmp, 0o600);
-    fs.renameSync(tmp, file);
+    try {
+      fsOps.writeFileSync(fd, text);
+      fsOps.fsyncSync(fd);
+    } finally {
+      fsOps.closeSync(fd);
+    }
+    fsOps.chmodSync(tmp, 0o600);
+    fsOps.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
   }
 }
 
+/** The fs calls writeFileAtomic makes; injectable so a test can fail any one of them (ENOSPC). */
+export type AtomicWriteOps = Pick<typeof fs, 'openSync' | 'writeFileSync' | 'fsyncSync' | 'closeSync' | 'chmodSync' | 'renameSync'>;
+
 /** config.json as a plain object ({} when missing or empty). Throws on unreadable/invalid JSON: never overwrite what we cannot read. */
 export function readConfigObject(file: string): Record<string, unknown> {
   let text: string;
+  refuseSymlink(file);
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {

@@ -15,7 +15,7 @@ const dispatcher = {} as TokenManagerDeps['dispatcher']; // never used: the exch
 function recordingLog(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const rec = (level: string) => (...a: unknown[]) => lines.push(`${level}: ${a.map(String).join(' ')}`);
-  return { lines, error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug'), addSecret() {} };
+  return { lines, error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug'), addSecret() {}, knownSecrets: () => [] };
 }
 
 function setup(opts: { stored?: StoredTokens | null; exchange?: TokenManagerDeps['exchange']; extra?: Partial<TokenManagerDeps> } = {}) {

@@ -1,14 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_COPILOT_API_URL, type ResolvedConfig } from '../config/schema.ts';
-import { AppError, AuthRequiredError, DeviceFlowError, GithubAuthRejectedError } from '../errors.ts';
+import { AppError, AuthRequiredError, ConfigError, DeviceFlowError, GithubAuthRejectedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { OAUTH_CLIENT_IDS, exchangeCopilotToken, type CopilotTokenResponse, type GithubDeps } from '../upstream/github-client.ts';
 import { runDeviceFlow, type DeviceCodePrompt, type DeviceFlowOptions } from './device-flow.ts';
 import type { StoredTokens, TokenStore } from './token-store.ts';
 import type { CopilotAuth, OAuthApp, TokenHealth, TokenManager, TokenSnapshot, TokenState } from './types.ts';
 
-export const ENV_GITHUB_TOKEN = 'GITHUB_COPILOT_SVCS_GITHUB_TOKEN';
+export { ENV_GITHUB_TOKEN } from '../config/env.ts';
+import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 
 /** Failed refreshes are retried after these delays (DESIGN.md). */
 export const REFRESH_RETRY_DELAYS_MS = [2_000, 8_000, 18_000] as const;
@@ -218,6 +219,8 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
         try {
           t = await store.load();
         } catch (err) {
+          // A refused symlink (or another config problem) stops the command with exit 2; nothing was changed.
+          if (err instanceof ConfigError) throw err;
           log.warn(`Cannot read the token store: ${message(err)}`);
         }
         if (t && (t.enterprise_url ?? undefined) !== (config.enterprise_url ?? undefined)) {

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import type { ResolvedConfig } from '../config/schema.ts';
+import { refuseSymlink } from '../config/paths.ts';
+import { LEGACY_TOKEN_KEYS, OAUTH_APPS, type ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import { isErrno, readConfigObject, updateConfigFile, writeFileAtomic } from './config-file.ts';
+import { isErrno, updateConfigFile, writeFileAtomic } from './config-file.ts';
 import { createChildProcessKeytar, resolveKeytar, withTimeout, type KeytarLike } from './keychain.ts';
 
 export const KEYCHAIN_SERVICE = 'github-copilot-svcs';
@@ -11,7 +12,7 @@ export const KEYCHAIN_ACCOUNT = 'tokens';
 /** What the store keeps. Only the token manager and the `auth` command read it. */
 export const storedTokensSchema = z.object({
   github_token: z.string().min(1),
-  oauth_app: z.enum(['vscode', 'opencode']),
+  oauth_app: z.enum(OAUTH_APPS),
   enterprise_url: z.string().optional(),
   copilot_token: z.string().optional(),
   /** Unix seconds. */
@@ -36,16 +37,13 @@ export interface TokenStore {
 }
 
 export interface TokenStoreOptions {
-  config: Pick<ResolvedConfig, 'keychain' | 'paths' | 'oauth_app' | 'enterprise_url'>;
+  config: Pick<ResolvedConfig, 'keychain' | 'paths' | 'oauth_app' | 'enterprise_url' | 'legacy_tokens'>;
   log: Logger;
   /** Returns keytar (or null when unavailable). Default: keytar in a killable child process. */
   keytarLoader?: () => Promise<KeytarLike | null>;
   /** How long a keychain call may take before the file store is used. */
   timeoutMs?: number;
 }
-
-/** Token keys the Go tool kept in config.json. */
-const LEGACY_KEYS = ['github_token', 'copilot_token', 'expires_at', 'refresh_in'] as const;
 
 /**
  * The OS keychain (service `github-copilot-svcs`) when one answers within
@@ -175,50 +173,43 @@ function defaultKeytarLoader(timeoutMs: number): () => Promise<KeytarLike | null
 
 /**
  * The Go tool kept `github_token`, `copilot_token`, `expires_at`, `refresh_in` in
- * config.json. Found there, they are saved to the store and removed from the
- * file (rewritten atomically, 0600, other keys untouched). Their presence means
- * they are newer than whatever the store holds.
+ * config.json. loadConfig read them (one schema, "" / null / 0 = unset); found
+ * there, they are saved to the store and removed from the file (rewritten
+ * atomically, 0600, other keys untouched). Their presence means they are newer
+ * than whatever the store holds.
  */
 async function migrateLegacyTokens(
   config: TokenStoreOptions['config'],
   save: (t: StoredTokens) => Promise<void>,
   log: Logger,
 ): Promise<StoredTokens | null> {
+  const tokens = tokensFromLegacy(config);
+  if (!tokens) return null;
   const configFile = config.paths.configFile;
-  let obj: Record<string, unknown>;
-  try {
-    obj = readConfigObject(configFile);
-  } catch {
-    return null; // loadConfig reports a broken config.json; never rewrite what we cannot read
-  }
-  const legacy = z
-    .object({
-      github_token: z.string().min(1).optional(),
-      copilot_token: z.string().min(1).optional(),
-      expires_at: z.number().optional(),
-      refresh_in: z.number().optional(),
-      oauth_app: z.enum(['vscode', 'opencode']).optional(),
-      enterprise_url: z.string().optional(),
-    })
-    .safeParse(obj);
-  if (!legacy.success || !legacy.data.github_token) return null;
-  const l = legacy.data;
-  const github_token = l.github_token;
-  if (!github_token) return null;
-  const tokens: StoredTokens = {
-    github_token,
-    oauth_app: l.oauth_app ?? config.oauth_app,
-    ...(config.enterprise_url ? { enterprise_url: config.enterprise_url } : {}),
-    ...(l.copilot_token ? { copilot_token: l.copilot_token } : {}),
-    ...(l.expires_at !== undefined ? { expires_at: l.expires_at } : {}),
-    ...(l.refresh_in !== undefined ? { refresh_in: l.refresh_in } : {}),
-  };
   await save(tokens);
   updateConfigFile(configFile, (o) => {
-    for (const k of LEGACY_KEYS) delete o[k];
+    for (const k of LEGACY_TOKEN_KEYS) delete o[k];
   });
-  log.info(`Moved the tokens found in ${configFile} into the token store and removed them from that file`);
+  log.info(`Moved the GitHub token found in ${configFile} into the token store and removed the token keys from that file`);
   return tokens;
+}
+
+/** Pure: what the store keeps for a Go-tool config's tokens; null without a GitHub token. A Copilot token's expiry only travels with it. */
+export function tokensFromLegacy(config: Pick<ResolvedConfig, 'legacy_tokens' | 'oauth_app' | 'enterprise_url'>): StoredTokens | null {
+  const l = config.legacy_tokens;
+  if (!l.github_token) return null;
+  return {
+    github_token: l.github_token,
+    oauth_app: config.oauth_app,
+    ...(config.enterprise_url ? { enterprise_url: config.enterprise_url } : {}),
+    ...(l.copilot_token
+      ? {
+          copilot_token: l.copilot_token,
+          ...(l.expires_at !== undefined ? { expires_at: l.expires_at } : {}),
+          ...(l.refresh_in !== undefined ? { refresh_in: l.refresh_in } : {}),
+        }
+      : {}),
+  };
 }
 
 interface FileBackend {
@@ -231,6 +222,7 @@ function createFileBackend(tokenFile: string, log: Logger): FileBackend {
   return {
     async load() {
       let text: string;
+      refuseSymlink(tokenFile);
       try {
         text = fs.readFileSync(tokenFile, 'utf8');
       } catch (err) {
@@ -246,6 +238,7 @@ function createFileBackend(tokenFile: string, log: Logger): FileBackend {
       writeFileAtomic(tokenFile, `${JSON.stringify(t)}\n`);
     },
     async clear() {
+      refuseSymlink(tokenFile);
       fs.rmSync(tokenFile, { force: true });
     },
   };

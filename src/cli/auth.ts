@@ -7,7 +7,8 @@ import type { ConfigFlags } from '../config/load.ts';
 import { AppError, DeviceFlowError, ExitError, GithubAuthRejectedError } from '../errors.ts';
 import { OAUTH_CLIENT_IDS, exchangeCopilotToken } from '../upstream/github-client.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { formatDuration, paint } from './format.ts';
+import { paint } from './format.ts';
+import { formatDuration } from '../text/duration.ts';
 import { proxyJson } from './proxy-client.ts';
 
 export interface AuthOptions extends CommonOptions {

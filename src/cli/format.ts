@@ -24,15 +24,6 @@ export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): 
   return stream.isTTY === true;
 }
 
-/** The Go tool's `29m 53s`. */
-export function formatDuration(totalSec: number): string {
-  const s = Math.max(0, Math.floor(totalSec));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0 ? `${h}h ${m}m ${sec}s` : `${m}m ${sec}s`;
-}
-
 /** `gho_…abcd` at most: the kind prefix and the last 4 characters, only for long secrets. */
 export function maskSecret(secret: string | undefined | null): string {
   if (!secret) return '(not set)';

@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { TokenSnapshot } from '../auth/types.ts';
+import { snapshotFromJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { AppError, UpstreamHttpError } from '../errors.ts';
 
@@ -16,23 +16,8 @@ export interface RunningProxy {
   snapshot: TokenSnapshot;
 }
 
-const healthSchema = z.object({
-  version: z.string(),
-  token: z.object({
-    state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
-    health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
-    expires_at: z.number().nullable(),
-    refresh_in: z.number().nullable(),
-    has_github_token: z.boolean(),
-    oauth_app: z.enum(['vscode', 'opencode']),
-    store: z.enum(['keychain', 'file', 'env', 'none']),
-    api_base: z.string(),
-    last_error: z.string().nullable(),
-    sign_in: z.object({ verification_uri: z.string(), user_code: z.string() }).nullable().optional(),
-  }),
-});
-
-export { tokenSnapshotSchema } from '../ipc/messages.ts';
+/** What the CLI reads of a running proxy's /health: its version and the token JSON (auth/snapshot.ts). */
+const healthSchema = z.object({ version: z.string(), token: tokenJsonSchema });
 
 export function createLoopbackClient(): Dispatcher {
   return new Agent({ connect: { timeout: 1000 }, headersTimeout: 0, bodyTimeout: 0 });
@@ -59,23 +44,7 @@ export async function findRunningProxy(
     if (res.statusCode !== 200) return null;
     const parsed = healthSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
-    const t = parsed.data.token;
-    return {
-      url,
-      version: parsed.data.version,
-      snapshot: {
-        state: t.state,
-        health: t.health,
-        expiresAt: t.expires_at,
-        refreshIn: t.refresh_in,
-        hasGithubToken: t.has_github_token,
-        oauthApp: t.oauth_app,
-        store: t.store,
-        apiBase: t.api_base,
-        lastError: t.last_error,
-        pendingSignIn: t.sign_in ? { verificationUri: t.sign_in.verification_uri, userCode: t.sign_in.user_code, expiresAt: 0 } : null,
-      },
-    };
+    return { url, version: parsed.data.version, snapshot: snapshotFromJson(parsed.data.token) };
   } catch {
     return null;
   }

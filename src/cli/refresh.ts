@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { HEALTH_TEXT, type TokenSnapshot } from '../auth/types.ts';
+import { HEALTH_TEXT, snapshotFromJson, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { formatDuration } from './format.ts';
-import { proxyJson, tokenSnapshotSchema } from './proxy-client.ts';
+import { formatDuration } from '../text/duration.ts';
+import { proxyJson } from './proxy-client.ts';
 
 export type RefreshOptions = CommonOptions & { json?: boolean };
 
@@ -28,9 +28,9 @@ export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Prom
     let via: string;
     if (running) {
       const json = await proxyJson(running, ctx.loopback(), '/admin/refresh', { method: 'POST', ...(ctx.config.api_key ? { apiKey: ctx.config.api_key } : {}) });
-      const parsed = tokenSnapshotSchema.safeParse(json);
+      const parsed = tokenJsonSchema.safeParse(json);
       if (!parsed.success) throw new ExitError(`The proxy at ${running.url} gave an unexpected answer to /admin/refresh`, 1);
-      snapshot = parsed.data;
+      snapshot = snapshotFromJson(parsed.data);
       via = `the running proxy on ${running.url}`;
     } else {
       const tm = await ctx.tokens();
@@ -39,7 +39,7 @@ export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Prom
       snapshot = await tm.refresh();
       via = before.store === 'env' ? 'this command (token from the environment, nothing saved)' : `this command (saved to the ${before.store === 'keychain' ? 'OS keychain' : 'token file'})`;
     }
-    if (options.json) ctx.out(JSON.stringify(snapshot, null, 2));
+    if (options.json) ctx.out(JSON.stringify(tokenJson(snapshot, Math.floor(Date.now() / 1000)), null, 2));
     if (snapshot.state !== 'ok') {
       const why = snapshot.lastError ?? (snapshot.hasGithubToken ? 'unknown error' : 'not signed in');
       throw new ExitError(`Refresh failed: ${why}${snapshot.state === 'needs_auth' || !snapshot.hasGithubToken ? `\nRun 'github-copilot-svcs auth' to sign in again.` : ''}`, 1);

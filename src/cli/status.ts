@@ -1,7 +1,9 @@
 import { Command } from 'commander';
-import { HEALTH_TEXT, type TokenSnapshot } from '../auth/types.ts';
+import { z } from 'zod';
+import { healthSentence, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { formatDuration, paint } from './format.ts';
+import { paint } from './format.ts';
+import { formatDuration } from '../text/duration.ts';
 
 export interface StatusOptions extends CommonOptions {
   json?: boolean;
@@ -23,17 +25,19 @@ const STORE_TEXT: Record<TokenSnapshot['store'], string> = {
   none: 'none',
 };
 
-/** The Go tool's status lines, then ours (store, app, API base, proxy). Pure. */
+/** The Go tool's status lines, then ours (store, app, API base, proxy). Every state has a `Status:` health line, in the tray's and /health's words. Pure. */
 export function statusLines(view: StatusView, nowSec: number, colour: boolean, argv0 = 'github-copilot-svcs'): string[] {
   const s = view.snapshot;
   const lines = [`Configuration file: ${view.configFile}`, `Port: ${view.port}`];
   const healthColour = s.health === 'healthy' ? 'green' : s.health === 'refresh_soon' ? 'yellow' : 'red';
+  const statusLine = `Status: ${paint(colour, healthColour, healthSentence(s, argv0))}`;
   if (!s.hasGithubToken) {
     lines.push(`Authentication: ${paint(colour, 'red', '✗ Not authenticated')}`);
+    lines.push(statusLine);
     lines.push(`Run '${argv0} auth' to authenticate`);
   } else if (s.state === 'needs_auth') {
     lines.push(`Authentication: ${paint(colour, 'red', '✗ GitHub rejected the GitHub token')}`);
-    lines.push(`Status: ${paint(colour, 'red', HEALTH_TEXT[s.health])}`);
+    lines.push(statusLine);
     lines.push(`Run '${argv0} auth' to sign in again`);
     lines.push('Has GitHub token: true');
   } else {
@@ -47,7 +51,7 @@ export function statusLines(view: StatusView, nowSec: number, colour: boolean, a
       if (left > 0) lines.push(`Token expires: in ${formatDuration(left)} (${left} seconds)`);
       else lines.push(`Token expires: ${paint(colour, 'red', `⚠️  EXPIRED (${-left} seconds ago)`)}`);
     }
-    lines.push(`Status: ${paint(colour, healthColour, HEALTH_TEXT[s.health])}`);
+    lines.push(statusLine);
     lines.push('Has GitHub token: true');
     if (s.refreshIn !== null && s.refreshIn > 0) lines.push(`Refresh interval: ${s.refreshIn} seconds`);
   }
@@ -64,29 +68,24 @@ export function statusLines(view: StatusView, nowSec: number, colour: boolean, a
   return lines;
 }
 
-/** `status --json`: stable snake_case keys for scripts. Pure. */
-export function statusJson(view: StatusView, nowSec: number): Record<string, unknown> {
-  const s = view.snapshot;
+/** `status --json`: the token JSON that /health carries (auth/snapshot.ts), plus where things are. */
+export const statusJsonSchema = z.object({
+  config_file: z.string(),
+  port: z.number(),
+  token_file: z.string().nullable(),
+  token: tokenJsonSchema,
+  proxy: z.object({ running: z.boolean(), url: z.string(), version: z.string().nullable() }),
+});
+export type StatusJson = z.infer<typeof statusJsonSchema>;
+
+/** Pure. */
+export function statusJson(view: StatusView, nowSec: number): StatusJson {
   return {
     config_file: view.configFile,
     port: view.port,
-    authenticated: s.hasGithubToken && s.state !== 'needs_auth',
-    has_github_token: s.hasGithubToken,
-    state: s.state,
-    health: s.health,
-    health_text: HEALTH_TEXT[s.health],
-    expires_at: s.expiresAt,
-    expires_in: s.expiresAt === null ? null : s.expiresAt - nowSec,
-    refresh_in: s.refreshIn,
-    token_store: s.store,
-    token_file: s.store === 'file' ? view.tokenFile : null,
-    oauth_app: s.oauthApp,
-    api_base: s.apiBase,
-    proxy_running: view.proxy.running,
-    proxy_url: view.proxy.url,
-    proxy_version: view.proxy.version,
-    sign_in: s.pendingSignIn ? { verification_uri: s.pendingSignIn.verificationUri, user_code: s.pendingSignIn.userCode } : null,
-    last_error: s.lastError,
+    token_file: view.snapshot.store === 'file' ? view.tokenFile : null,
+    token: tokenJson(view.snapshot, nowSec),
+    proxy: view.proxy,
   };
 }
 

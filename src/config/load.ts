@@ -1,21 +1,23 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { resolvePaths } from './paths.ts';
-import { DEFAULT_EDITOR_IDENTITY, type EditorIdentity } from '../upstream/editor-headers.ts';
+import { envName } from './env.ts';
+import { refuseSymlink, resolvePaths } from './paths.ts';
+import { DEFAULT_EDITOR_IDENTITY, EDITOR_IDENTITY_KEYS, type EditorIdentity } from './editor-identity.ts';
 import {
   DEFAULTS,
   DEFAULT_COPILOT_API_URL,
   TIMEOUT_DEFAULTS,
   fileConfigSchema,
+  LEGACY_TOKEN_KEYS,
   isLoopbackHost,
+  type LegacyTokens,
   type ConfigSource,
   type FileConfig,
   type ResolvedConfig,
   type TimeoutKey,
 } from './schema.ts';
 
-export const ENV_PREFIX = 'GITHUB_COPILOT_SVCS_';
 
 /** Flags as the CLI parsed them, already named like config keys. */
 export type ConfigFlags = Partial<Pick<FileConfig, 'host' | 'port' | 'oauth_app' | 'enterprise_url' | 'log_level' | 'api_key' | 'keychain'>>;
@@ -81,7 +83,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
 
   const headersIn = pick('headers') ?? {};
   const headers: EditorIdentity = { ...DEFAULT_EDITOR_IDENTITY };
-  for (const k of Object.keys(DEFAULT_EDITOR_IDENTITY) as Array<keyof EditorIdentity>) {
+  for (const k of EDITOR_IDENTITY_KEYS) {
     const v = headersIn[k];
     if (v !== undefined) headers[k] = v;
   }
@@ -108,6 +110,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     api_key: pick('api_key'),
     cors_origins: corsOrigins,
     model_map: pick('model_map') ?? DEFAULTS.model_map,
+    model_fallback: pick('model_fallback') ?? DEFAULTS.model_fallback,
     max_body_bytes: pick('max_body_bytes') ?? DEFAULTS.max_body_bytes,
     max_concurrency: pick('max_concurrency') ?? DEFAULTS.max_concurrency,
     max_queue: pick('max_queue') ?? DEFAULTS.max_queue,
@@ -118,17 +121,20 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     headers,
     paths,
     sources,
-    legacy_tokens: {},
+    legacy_tokens: legacyTokens(fromFile),
     warnings,
   };
-  for (const k of ['github_token', 'copilot_token', 'expires_at', 'refresh_in'] as const) {
-    const v = fromFile[k];
-    if (v !== undefined) (config.legacy_tokens as Record<string, unknown>)[k] = v;
-  }
-  // A GitHub token may also come from the environment (CI, containers); it is never written anywhere.
-  const envToken = fromEnv.github_token;
-  if (envToken) config.legacy_tokens.github_token = envToken;
   return config;
+}
+
+/** The Go tool's token keys as the file holds them (already "" / null / 0 -> unset). Never from env or flags. */
+function legacyTokens(fromFile: FileConfig): LegacyTokens {
+  const out: LegacyTokens = {};
+  for (const k of LEGACY_TOKEN_KEYS) {
+    const v = fromFile[k];
+    if (v !== undefined) Object.assign(out, { [k]: v });
+  }
+  return out;
 }
 
 export function defaultCopilotApiUrl(config: ResolvedConfig): string {
@@ -143,10 +149,11 @@ function normaliseDomain(v: string | undefined): string | undefined {
 function readConfigFile(file: string, problems: string[], warnings: string[]): FileConfig {
   let text: string;
   try {
+    refuseSymlink(file);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    problems.push(`${file}: cannot be read (${(err as Error).message})`);
+    if (isErrno(err) && err.code === 'ENOENT') return {};
+    problems.push(err instanceof ConfigError ? err.message : `${file}: cannot be read (${errorText(err)})`);
     return {};
   }
   if (text.trim() === '') return {};
@@ -154,7 +161,7 @@ function readConfigFile(file: string, problems: string[], warnings: string[]): F
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    problems.push(`${file}: not valid JSON (${(err as Error).message})`);
+    problems.push(`${file}: not valid JSON (${errorText(err)})`);
     return {};
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -180,7 +187,7 @@ function describeIssue(issue: z.core.$ZodIssue, where: string, raw: Record<strin
   const keyPath = issue.path.map(String);
   const key = keyPath.join('.');
   let got: unknown = raw;
-  for (const p of keyPath) got = typeof got === 'object' && got !== null ? (got as Record<string, unknown>)[p] : undefined;
+  for (const p of keyPath) got = typeof got === 'object' && got !== null && Object.hasOwn(got, p) ? Reflect.get(got, p) : undefined;
   const shown = keyPath[0] && /token|api_key/.test(keyPath[0]) ? '(hidden)' : JSON.stringify(got);
   let msg = issue.message;
   if (issue.code === 'invalid_type') msg = `must be ${issue.expected}`;
@@ -192,26 +199,26 @@ function describeIssue(issue: z.core.$ZodIssue, where: string, raw: Record<strin
 /** GITHUB_COPILOT_SVCS_FOO_BAR for every key foo_bar; timeouts as GITHUB_COPILOT_SVCS_TIMEOUTS_X. */
 function readEnv(env: NodeJS.ProcessEnv, problems: string[]): FileConfig {
   const raw: Record<string, unknown> = {};
-  const envName: Record<string, string> = {};
+  const envNames: Record<string, string> = {};
   const shape = fileConfigSchema.shape;
   for (const key of KNOWN_KEYS) {
     if (key === 'timeouts') continue;
-    const name = ENV_PREFIX + key.toUpperCase();
+    const name = envName(key);
     const value = env[name];
     if (value === undefined || value === '') continue;
-    envName[key] = name;
+    envNames[key] = name;
     raw[key] = coerceEnv(value, shape[key]);
   }
   const timeouts: Record<string, unknown> = {};
   for (const key of Object.keys(TIMEOUT_DEFAULTS)) {
-    const name = `${ENV_PREFIX}TIMEOUTS_${key.toUpperCase()}`;
+    const name = envName(`timeouts.${key}`);
     const value = env[name];
     if (value === undefined || value === '') continue;
-    envName[`timeouts.${key}`] = name;
+    envNames[`timeouts.${key}`] = name;
     timeouts[key] = Number(value);
   }
   if (Object.keys(timeouts).length > 0) raw.timeouts = timeouts;
-  return validateLayer(raw, 'environment', problems, (k) => envName[k] ?? ENV_PREFIX + k.toUpperCase());
+  return validateLayer(raw, 'environment', problems, (k) => envNames[k] ?? envName(k));
 }
 
 function coerceEnv(value: string, schema: z.ZodType): unknown {
@@ -228,4 +235,12 @@ function coerceEnv(value: string, schema: z.ZodType): unknown {
   }
   if (probe([])) return value.split(',').map((s) => s.trim()).filter(Boolean);
   return value;
+}
+
+function isErrno(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && 'code' in err;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { EditorIdentity } from '../upstream/editor-headers.ts';
+import type { EditorIdentity } from './editor-identity.ts';
+import { unsetAware, zeroAsUnset } from './unset.ts';
 
 /**
  * The config.json contract. The Go tool's keys (`port`, `github_token`,
@@ -28,17 +29,15 @@ export type TimeoutKey = keyof typeof TIMEOUT_DEFAULTS;
 
 const seconds = z.number().int('must be a whole number of seconds').positive('must be > 0').max(86_400, 'must be at most 86400');
 
+/** The Go tool writes 0 for a timeout it leaves at its default: 0 is unset here too. */
 export const timeoutsSchema = z
   .object(
-    Object.fromEntries(Object.keys(TIMEOUT_DEFAULTS).map((k) => [k, seconds.optional()])) as Record<
+    Object.fromEntries(Object.keys(TIMEOUT_DEFAULTS).map((k) => [k, zeroAsUnset(seconds)])) as Record<
       TimeoutKey,
-      z.ZodOptional<typeof seconds>
+      ReturnType<typeof zeroAsUnset<typeof seconds>>
     >,
   )
   .strict();
-
-/** An empty string in a file or env var means "not set" (so config.example.json can list every key). */
-const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const httpUrl = z
   .string()
@@ -49,48 +48,61 @@ const httpUrl = z
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Every key that a file, env var or flag may set. All optional: defaults come later. */
+export const OAUTH_APPS = ['vscode', 'opencode'] as const;
+export type OAuthApp = (typeof OAUTH_APPS)[number];
+
+/** A value sent as an HTTP header: printable ASCII only (a CR/LF would break every upstream call). */
+const headerValue = z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII on one line (no CR/LF or control characters)');
+const versionHeader = (example: string) => headerValue.regex(/^[\w.-]+\/[\w.-]+$/, `must look like ${example}`);
+
+/** Every key that a file, env var or flag may set. All optional: defaults come later; "" and null are unset (unset.ts). */
 export const fileConfigSchema = z.object({
-  host: z.string().min(1).optional(),
-  port: z.number().int('must be a whole number').min(0, 'must be 0-65535 (0 picks a free port)').max(65535, 'must be 0-65535 (0 picks a free port)').optional(),
-  oauth_app: z.enum(['vscode', 'opencode']).optional(),
-  enterprise_url: emptyAsUnset(z.string().regex(/^(https?:\/\/)?[a-z0-9.-]+\.[a-z]{2,}\/?$/i, 'must be a domain such as company.ghe.com')),
-  github_url: httpUrl.optional(),
-  github_api_url: httpUrl.optional(),
-  copilot_api_url: emptyAsUnset(httpUrl),
-  keychain: z.enum(['auto', 'off']).optional(),
-  api_key: emptyAsUnset(z.string().min(8, 'must be at least 8 characters')),
-  cors_origins: z.array(z.string().url('must be an origin such as http://localhost:3000')).optional(),
-  model_map: z.record(z.string().min(1), z.string().min(1)).optional(),
-  max_body_bytes: z.number().int().min(1024, 'must be at least 1024').max(512 * 1024 * 1024, 'must be at most 536870912').optional(),
-  max_concurrency: z.number().int().min(1).max(10_000).optional(),
-  max_queue: z.number().int().min(0).max(100_000).optional(),
-  log_level: z.enum(LOG_LEVELS).optional(),
-  debug_endpoints: z.boolean().optional(),
-  timeouts: timeoutsSchema.optional(),
+  host: unsetAware(z.string()),
+  port: unsetAware(z.number().int('must be a whole number').min(0, 'must be 0-65535 (0 picks a free port)').max(65535, 'must be 0-65535 (0 picks a free port)')),
+  oauth_app: unsetAware(z.enum(OAUTH_APPS)),
+  enterprise_url: unsetAware(z.string().regex(/^(https?:\/\/)?[a-z0-9.-]+\.[a-z]{2,}\/?$/i, 'must be a domain such as company.ghe.com')),
+  github_url: unsetAware(httpUrl),
+  github_api_url: unsetAware(httpUrl),
+  copilot_api_url: unsetAware(httpUrl),
+  keychain: unsetAware(z.enum(['auto', 'off'])),
+  api_key: unsetAware(z.string().min(8, 'must be at least 8 characters')),
+  cors_origins: unsetAware(z.array(z.string().url('must be an origin such as http://localhost:3000'))),
+  model_map: unsetAware(z.record(z.string().min(1), z.string().min(1))),
+  model_fallback: unsetAware(z.boolean()),
+  max_body_bytes: unsetAware(z.number().int().min(1024, 'must be at least 1024').max(512 * 1024 * 1024, 'must be at most 536870912')),
+  max_concurrency: unsetAware(z.number().int().min(1).max(10_000)),
+  max_queue: unsetAware(z.number().int().min(0).max(100_000)),
+  log_level: unsetAware(z.enum(LOG_LEVELS)),
+  debug_endpoints: unsetAware(z.boolean()),
+  timeouts: unsetAware(timeoutsSchema),
   // The Go tool's own blocks, honoured so its users' files keep working.
   /** Only these models are listed by /v1/models (the Go tool's filter); null or [] lists all. */
-  allowed_models: z.array(z.string().min(1)).nullish(),
+  allowed_models: unsetAware(z.array(z.string().min(1))),
   /** Editor identity sent to GitHub and Copilot. x_initiator is accepted but computed per request (see README). */
-  headers: z
-    .object({
-      user_agent: emptyAsUnset(z.string()),
-      editor_version: emptyAsUnset(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must look like vscode/1.104.1')),
-      editor_plugin_version: emptyAsUnset(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must look like copilot-chat/0.31.2')),
-      copilot_integration_id: emptyAsUnset(z.string()),
-      openai_intent: emptyAsUnset(z.string()),
-      x_initiator: emptyAsUnset(z.string()),
-    })
-    .strict()
-    .optional(),
+  headers: unsetAware(
+    z
+      .object({
+        user_agent: unsetAware(headerValue),
+        editor_version: unsetAware(versionHeader('vscode/1.104.1')),
+        editor_plugin_version: unsetAware(versionHeader('copilot-chat/0.31.2')),
+        copilot_integration_id: unsetAware(headerValue),
+        openai_intent: unsetAware(headerValue),
+        x_initiator: unsetAware(z.string()),
+      })
+      .strict(),
+  ),
   /** The Go tool's CORS block; its default ["*"] is not honoured (see cors_origins). */
-  cors: z.object({ allowed_origins: z.array(z.string()).nullish(), allowed_headers: z.array(z.string()).nullish() }).strict().optional(),
+  cors: unsetAware(z.object({ allowed_origins: unsetAware(z.array(z.string())), allowed_headers: unsetAware(z.array(z.string())) }).strict()),
   // The Go tool kept tokens in config.json; they are read once and moved to the token store.
-  github_token: emptyAsUnset(z.string()),
-  copilot_token: emptyAsUnset(z.string()),
-  expires_at: z.number().optional(),
-  refresh_in: z.number().optional(),
+  github_token: unsetAware(z.string()),
+  copilot_token: unsetAware(z.string()),
+  expires_at: zeroAsUnset(z.number()),
+  refresh_in: zeroAsUnset(z.number()),
 });
+
+/** The Go tool's token keys in config.json: read by loadConfig, moved to the token store, removed from the file. */
+export const LEGACY_TOKEN_KEYS = ['github_token', 'copilot_token', 'expires_at', 'refresh_in'] as const;
+export type LegacyTokens = Partial<Pick<z.infer<typeof fileConfigSchema>, (typeof LEGACY_TOKEN_KEYS)[number]>>;
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 export type ConfigKey = keyof FileConfig;
@@ -101,7 +113,7 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set(['github_token', 'copilo
 export const DEFAULTS = {
   host: '127.0.0.1',
   port: 8081,
-  oauth_app: 'vscode' as 'vscode' | 'opencode',
+  oauth_app: 'vscode' as OAuthApp,
   github_url: 'https://github.com',
   github_api_url: 'https://api.github.com',
   keychain: 'auto' as 'auto' | 'off',
@@ -111,6 +123,7 @@ export const DEFAULTS = {
   max_concurrency: 64,
   max_queue: 256,
   log_level: 'info' as LogLevel,
+  model_fallback: true,
 };
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
@@ -118,7 +131,7 @@ export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
 export interface ResolvedConfig {
   host: string;
   port: number;
-  oauth_app: 'vscode' | 'opencode';
+  oauth_app: OAuthApp;
   enterprise_url: string | undefined;
   github_url: string;
   github_api_url: string;
@@ -128,6 +141,8 @@ export interface ResolvedConfig {
   api_key: string | undefined;
   cors_origins: string[];
   model_map: Record<string, string>;
+  /** An unknown name of a known model family resolves to the newest model of that family. */
+  model_fallback: boolean;
   max_body_bytes: number;
   max_concurrency: number;
   max_queue: number;
@@ -141,8 +156,8 @@ export interface ResolvedConfig {
   paths: ConfigPaths;
   /** Where each top-level key (and `timeouts.x`) came from. */
   sources: Record<string, ConfigSource>;
-  /** Tokens found in a Go-tool config.json, to be migrated into the token store. */
-  legacy_tokens: { github_token?: string; copilot_token?: string; expires_at?: number; refresh_in?: number };
+  /** Tokens found in a Go-tool config.json (never from the environment), to be migrated into the token store. */
+  legacy_tokens: LegacyTokens;
   /** Non-fatal findings (unknown keys in config.json), for the caller to log. */
   warnings: string[];
 }

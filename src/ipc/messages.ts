@@ -1,24 +1,14 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from '../config/schema.ts';
+import { tokenSnapshotSchema, type TokenSnapshot } from '../auth/snapshot.ts';
+
+export { tokenSnapshotSchema };
 
 /**
  * Every message between the tray process and the proxy child, as one
  * discriminated union. Both sides validate what they receive with these schemas.
  * Nothing here ever carries a token.
  */
-
-/** A token-free TokenSnapshot (src/auth/types.ts); also what `POST /admin/refresh` returns. */
-export const tokenSnapshotSchema = z.object({
-  state: z.enum(['not_signed_in', 'ok', 'refreshing', 'needs_auth', 'error']),
-  health: z.enum(['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in']),
-  expiresAt: z.number().nullable(),
-  refreshIn: z.number().nullable(),
-  hasGithubToken: z.boolean(),
-  oauthApp: z.enum(['vscode', 'opencode']),
-  store: z.enum(['keychain', 'file', 'env', 'none']),
-  apiBase: z.string(),
-  lastError: z.string().nullable(),
-  pendingSignIn: z.object({ verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }).nullable(),
-});
 
 const modelSummary = z.object({ id: z.string(), name: z.string(), vendor: z.string() });
 
@@ -37,7 +27,7 @@ export const childMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('refresh-done'), requestId: z.string(), ok: z.boolean(), error: z.string().nullable() }),
   z.object({ type: z.literal('sign-in-code'), verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }),
   z.object({ type: z.literal('sign-in-done'), ok: z.boolean(), error: z.string().nullable() }),
-  z.object({ type: z.literal('log'), level: z.enum(['error', 'warn', 'info', 'debug']), message: z.string() }),
+  z.object({ type: z.literal('log'), level: z.enum(LOG_LEVELS), message: z.string() }),
 ]);
 
 /** Tray -> child. */
@@ -52,7 +42,7 @@ export const trayMessageSchema = z.discriminatedUnion('type', [
 
 export type ChildMessage = z.infer<typeof childMessageSchema>;
 export type TrayMessage = z.infer<typeof trayMessageSchema>;
-export type IpcTokenSnapshot = z.infer<typeof tokenSnapshotSchema>;
+export type IpcTokenSnapshot = TokenSnapshot;
 
 export function parseChildMessage(raw: unknown): ChildMessage | null {
   const r = childMessageSchema.safeParse(raw);

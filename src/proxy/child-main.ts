@@ -3,9 +3,7 @@ import { parseTrayMessage, type ChildMessage, type TrayMessage } from '../ipc/me
 import { createLogger, type Logger } from '../log.ts';
 import { ListenError } from './server.ts';
 import { startRuntime, type ProxyRuntime } from './run.ts';
-
-/** Exit code the tray reads as "port taken / cannot listen": restarting will not help. */
-export const EXIT_LISTEN_FAILED = 3;
+import { EXIT_LISTEN_FAILED, PROXY_CHILD_COMMAND } from '../ipc/child.ts';
 
 /**
  * The proxy as the tray's child process: same runtime as `run`, plus the IPC
@@ -16,7 +14,7 @@ export async function runProxyChild(flags: ConfigFlags): Promise<void> {
   const send = (msg: ChildMessage): void => {
     if (process.connected && process.send) process.send(msg);
   };
-  if (!process.send) throw new Error('__proxy-child must be started by the tray (no IPC channel)');
+  if (!process.send) throw new Error(`${PROXY_CHILD_COMMAND} must be started by the tray (no IPC channel)`);
 
   const config = loadConfig({ flags });
   const log = createLogger({ level: config.log_level, file: config.paths.logFile, scope: 'proxy' });

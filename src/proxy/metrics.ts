@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenHealth, TokenManager } from '../auth/types.ts';
+import { TOKEN_HEALTHS } from '../auth/snapshot.ts';
 import type { CopilotGateway, GatewayState } from '../upstream/gateway.ts';
 import type { ProxyStats } from './context.ts';
 
@@ -39,7 +40,7 @@ export interface MetricsSources {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const CIRCUIT_STATES: ReadonlyArray<GatewayState['circuit']> = ['closed', 'open', 'half_open'];
-const HEALTHS: readonly TokenHealth[] = ['healthy', 'refresh_soon', 'needs_refresh', 'not_signed_in'];
+const HEALTHS: readonly TokenHealth[] = TOKEN_HEALTHS;
 const SANE_MODEL = /^[A-Za-z0-9._:/@-]{1,100}$/;
 
 export function createProxyMetrics(src: MetricsSources): ProxyMetrics {

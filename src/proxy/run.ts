@@ -68,6 +68,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> 
     throw err;
   }
   await tokens.start();
+  const removeGuard = installCrashGuard(log);
   let done: Promise<void> | undefined;
   return {
     config,
@@ -81,9 +82,28 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> 
         await proxy.stop(deadlineMs);
         tokens.stop();
         await dispatcher.destroy().catch(() => undefined);
+        removeGuard();
       })();
       return done;
     },
+  };
+}
+
+/**
+ * A proxy serves many streams at once: one unexpected throw in an event
+ * listener (a bug, a library's surprise) must not end all of them mid-stream.
+ * It is logged as an error and the process goes on.
+ */
+export function installCrashGuard(log: Logger, proc: Pick<NodeJS.Process, 'on' | 'off'> = process): () => void {
+  const onError = (err: unknown, origin: string) => {
+    log.error(`unexpected ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'exception'} (the proxy keeps running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  };
+  const onRejection = (reason: unknown) => onError(reason, 'unhandledRejection');
+  proc.on('uncaughtException', onError);
+  proc.on('unhandledRejection', onRejection);
+  return () => {
+    proc.off('uncaughtException', onError);
+    proc.off('unhandledRejection', onRejection);
   };
 }
 

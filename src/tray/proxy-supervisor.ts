@@ -1,6 +1,7 @@
 import { fork as nodeFork, type ForkOptions } from 'node:child_process';
 import { parseChildMessage, type ChildMessage, type TrayMessage } from '../ipc/messages.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { EXIT_LISTEN_FAILED } from '../ipc/child.ts';
 
 /**
  * Forks the proxy child and keeps it alive: restart with backoff (1 s, 2 s,
@@ -38,8 +39,6 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-/** Exit code the child uses when its port is taken (after sending `listen-failed`). */
-export const EXIT_PORT_TAKEN = 3;
 
 export type SupervisorStatus =
   | { kind: 'idle' }
@@ -258,7 +257,7 @@ export class ProxySupervisor {
     if (this.stopping) return;
 
     const uptimeMs = this.o.clock.now() - this.childStartedAt;
-    const portTaken = this.childPortTaken || code === EXIT_PORT_TAKEN;
+    const portTaken = this.childPortTaken || code === EXIT_LISTEN_FAILED;
     const neverReady = this.statusValue.kind !== 'running';
     const fast = neverReady || uptimeMs < this.o.fastCrashMs;
     this.fastCrashes = fast ? this.fastCrashes + 1 : 0;

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { envName } from '../config/env.ts';
+import { proxyChildArgs } from '../ipc/child.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,15 +89,11 @@ function loadIcons(dir: string, platform: NodeJS.Platform): Record<IconKind, str
 /** Flags become child args (port, host: the child's own flags) or env vars (the rest: GITHUB_COPILOT_SVCS_<KEY>). */
 function childLaunch(opts: TrayOptions, baseEnv: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
   const flags = opts.flags ?? {};
-  const args = opts.childArgs ?? [
-    '__proxy-child',
-    ...(flags.port !== undefined ? ['--port', String(flags.port)] : []),
-    ...(flags.host !== undefined ? ['--host', flags.host] : []),
-  ];
+  const args = opts.childArgs ?? proxyChildArgs(flags);
   const env: NodeJS.ProcessEnv = { ...baseEnv };
   for (const [k, v] of Object.entries(flags)) {
     if (k === 'port' || k === 'host' || v === undefined) continue;
-    env[`GITHUB_COPILOT_SVCS_${k.toUpperCase()}`] = String(v);
+    env[envName(k)] = String(v);
   }
   return { args, env };
 }

@@ -1,5 +1,6 @@
 import type { IpcTokenSnapshot } from '../ipc/messages.ts';
-import { HEALTH_TEXT } from '../auth/types.ts';
+import { HEALTH_TEXT } from '../auth/snapshot.ts';
+import { formatDuration } from '../text/duration.ts';
 
 /**
  * The tray menu as one pure function of state. systray2's binary cannot add or
@@ -126,21 +127,11 @@ export function baseUrlFor(url: string): string {
   }
 }
 
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  const rm = m % 60;
-  return rm === 0 ? `${h}h` : `${h}h ${rm}m`;
-}
-
 export function statusLine(state: TrayState): string {
   const t = state.token;
   if (!t) return state.proxy.kind === 'running' ? 'Token: checking…' : 'Token: unknown (proxy not running)';
   const text = HEALTH_TEXT[t.health];
-  if (t.health === 'healthy' && t.expiresAt !== null) return `${text} — expires in ${formatDuration(t.expiresAt - state.now / 1000)}`;
+  if (t.health === 'healthy' && t.expiresAt !== null) return `${text} — expires in ${formatDuration(t.expiresAt - state.now / 1000, 'short')}`;
   return text;
 }
 
@@ -162,7 +153,7 @@ function proxyLine(p: ProxyStatus): { title: string; tooltip: string; enabled: b
     }
     case 'restarting':
       return {
-        title: `Proxy: restarting in ${formatDuration(p.delayMs / 1000)} (attempt ${p.attempt})`,
+        title: `Proxy: restarting in ${formatDuration(p.delayMs / 1000, 'short')} (attempt ${p.attempt})`,
         tooltip: `The proxy stopped: ${p.reason}`,
         enabled: false,
       };

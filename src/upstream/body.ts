@@ -1,28 +1,16 @@
-import { errors as undiciErrors } from 'undici';
-import { AppError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
+import { UpstreamHttpError } from '../errors.ts';
 import type { UpstreamResponse } from './copilot-client.ts';
+import { toTransportError } from './transport-errors.ts';
 
-/**
- * Map a failure while reading an upstream body (after the headers) to our error
- * classes, so retry and breaker can read `isRetryable`. The caller's own abort
- * (client gone, proxy_context) passes through as the signal's reason.
- */
+/** A failure while reading an upstream body (after the headers), typed so retry and breaker can read `isRetryable`. */
 export function toBodyError(err: unknown, what: string, signal?: AbortSignal, idleSec?: number): unknown {
-  if (signal?.aborted) return signal.reason ?? err;
-  if (err instanceof AppError) return err;
-  if (err instanceof undiciErrors.BodyTimeoutError) {
-    const limit = idleSec === undefined ? '' : ` for more than ${idleSec} s (timeouts.stream_idle)`;
-    return new UpstreamTimeoutError(`Copilot went silent${limit} during ${what}`);
-  }
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  const msg = err instanceof Error ? err.message : String(err);
-  return new UpstreamNetworkError(`Copilot connection broke during ${what}: ${msg}${code && !msg.includes(code) ? ` (${code})` : ''}`, err);
+  return toTransportError(err, { what, signal, phase: 'body', idleSec });
 }
 
 /**
- * Read a whole JSON body. Done inside the gateway call, so a body cut short or
- * gone silent is retried like a failure before the headers (nothing went to the
- * client yet).
+ * Read a whole JSON body. Done inside the gateway call (see call.ts), so a body
+ * cut short or gone silent is retried like a failure before the headers
+ * (nothing went to the client yet).
  */
 export async function readJsonBody(res: UpstreamResponse, what: string, signal?: AbortSignal, idleSec?: number): Promise<unknown> {
   let text: string;

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { CopilotAuth } from '../auth/types.ts';
-import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
-import { DEFAULT_EDITOR_IDENTITY, GITHUB_API_VERSION, editorHeaders, type EditorIdentity } from './editor-headers.ts';
+import type { CopilotAuth } from './token-source.ts';
+import { UpstreamHttpError } from '../errors.ts';
+import { readJsonBody } from './body.ts';
+import { parseRetryAfter, toTransportError } from './transport-errors.ts';
+import { DEFAULT_EDITOR_IDENTITY, type EditorIdentity } from '../config/editor-identity.ts';
+import { GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
 
 /** One function per Copilot endpoint. No retries here: callers compose them. */
 
@@ -113,7 +116,7 @@ export function createCopilotClient(dispatcher: Dispatcher, identity: EditorIden
 
 export async function listModels(dispatcher: Dispatcher, opts: CopilotCallOptions, identity?: EditorIdentity): Promise<CopilotModel[]> {
   const res = await send(dispatcher, 'GET', '/models', undefined, opts, identity);
-  const json = await readJson(res, '/models');
+  const json = await readJsonBody(res, '/models', opts.signal);
   const parsed = modelListSchema.safeParse(json);
   if (!parsed.success) throw new UpstreamHttpError(502, `Copilot /models returned an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data.data;
@@ -133,32 +136,13 @@ async function send(
   try {
     res = await request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
   } catch (err) {
-    throw toNetworkError(err, path, opts.signal);
+    throw toTransportError(err, { what: path, signal: opts.signal, phase: 'request' });
   }
   if (res.statusCode >= 400) {
     const text = await res.body.text().catch(() => '');
     throw upstreamError(res.statusCode, text, res.headers);
   }
   return { status: res.statusCode, headers: res.headers, body: res.body };
-}
-
-export async function readJson(res: UpstreamResponse, what: string): Promise<unknown> {
-  const text = await res.body.text();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new UpstreamHttpError(502, `Copilot ${what} returned invalid JSON`);
-  }
-}
-
-/** Map a transport failure to our error classes; a caller's own abort passes through unchanged. */
-export function toNetworkError(err: unknown, what: string, signal?: AbortSignal): unknown {
-  if (signal?.aborted) return signal.reason ?? err;
-  if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamTimeoutError(`Copilot did not answer ${what} in time`);
-  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamTimeoutError(`Timed out connecting to Copilot for ${what}`);
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
-  const msg = err instanceof Error ? err.message : String(err);
-  return new UpstreamNetworkError(`Cannot reach Copilot for ${what}: ${code || msg}`, err);
 }
 
 const openAiErrorBody = z.object({ error: z.object({ message: z.string(), code: z.string().nullish() }) });
@@ -185,14 +169,4 @@ export function upstreamError(status: number, text: string, headers: Record<stri
   else if (c.success) message = c.data.error;
   if (!message) message = `Copilot returned HTTP ${status}`;
   return new UpstreamHttpError(status, message.slice(0, 2000), { upstreamCode: code, retryAfterSec: parseRetryAfter(headers['retry-after']) });
-}
-
-export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s) return undefined;
-  const n = Number(s);
-  if (Number.isFinite(n) && n >= 0) return n;
-  const date = Date.parse(s);
-  if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
-  return undefined;
 }

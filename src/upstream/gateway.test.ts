@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import type { CopilotAuth, TokenManager } from '../auth/types.ts';
+import type { CopilotAuth, CopilotTokenSource } from './token-source.ts';
 import { AuthRequiredError, CircuitOpenError, OverloadedError, UpstreamHttpError, UpstreamNetworkError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { createGateway } from './gateway.ts';
 
-function fakeTokens(opts: { getAuth?: () => Promise<CopilotAuth> } = {}): TokenManager & { refreshes: number } {
+function fakeTokens(opts: { getAuth?: () => Promise<CopilotAuth> } = {}): CopilotTokenSource & { refreshes: number } {
   let n = 0;
   const t = {
     refreshes: 0,
@@ -16,14 +16,6 @@ function fakeTokens(opts: { getAuth?: () => Promise<CopilotAuth> } = {}): TokenM
       n += 1;
       return { token: `t${n}`, apiBase: 'http://x' };
     },
-    refresh: () => Promise.reject(new Error('unused')),
-    getGithubToken: () => Promise.reject(new Error('unused')),
-    snapshot: () => {
-      throw new Error('unused');
-    },
-    onChange: () => () => undefined,
-    start: async () => undefined,
-    stop: () => undefined,
   };
   return t;
 }

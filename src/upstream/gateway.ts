@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { CopilotAuth, TokenManager } from '../auth/types.ts';
+import type { CopilotAuth, CopilotTokenSource } from './token-source.ts';
 import { DEFAULTS, TIMEOUT_DEFAULTS, type ResolvedConfig } from '../config/schema.ts';
 import { UpstreamHttpError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -80,7 +80,7 @@ export const DEFAULT_RESILIENCE: ResilienceOptions = {
 };
 
 export interface GatewayDeps {
-  tokens: TokenManager;
+  tokens: CopilotTokenSource;
   log: Logger;
   /** max_concurrency, max_queue, timeouts.circuit_breaker; defaults when omitted. */
   config?: Pick<ResolvedConfig, 'max_concurrency' | 'max_queue'> & { timeouts: Pick<ResolvedConfig['timeouts'], 'circuit_breaker'> };

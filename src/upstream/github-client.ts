@@ -1,9 +1,11 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/schema.ts';
-import { GithubAuthRejectedError, UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
+import { GithubAuthRejectedError, UpstreamHttpError } from '../errors.ts';
+import { parseRetryAfter, toTransportError } from './transport-errors.ts';
 import { redact } from '../log.ts';
-import { DEFAULT_EDITOR_IDENTITY, GITHUB_API_VERSION, editorHeaders, type EditorIdentity } from './editor-headers.ts';
+import { DEFAULT_EDITOR_IDENTITY, type EditorIdentity } from '../config/editor-identity.ts';
+import { GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
 
 /**
  * One function per GitHub call used for sign-in and the token lifecycle.
@@ -30,14 +32,20 @@ export const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 // ---------------------------------------------------------------- schemas
 
+/**
+ * GitHub's device-flow answers carry numbers as JSON numbers, but as strings
+ * in its form-encoded replies (and some proxies re-encode them): accept both.
+ */
+const numeric = z.union([z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/, 'must be a number').transform(Number)]);
+
 export const deviceCodeSchema = z.object({
   device_code: z.string().min(1),
   user_code: z.string().min(1),
   verification_uri: z.string().min(1),
   verification_uri_complete: z.string().optional(),
-  expires_in: z.number().positive(),
+  expires_in: numeric.pipe(z.number().positive()),
   // RFC 8628: the client must use 5 s when the server gives none.
-  interval: z.number().nonnegative().optional().default(5),
+  interval: numeric.pipe(z.number().nonnegative()).optional().default(5),
 });
 export type DeviceCode = z.infer<typeof deviceCodeSchema>;
 
@@ -49,7 +57,7 @@ const accessTokenSchema = z.object({
 const accessTokenErrorSchema = z.object({
   error: z.string().min(1),
   error_description: z.string().optional(),
-  interval: z.number().positive().optional(),
+  interval: numeric.pipe(z.number().positive()).optional(),
 });
 
 export type PollResult =
@@ -213,12 +221,7 @@ async function send(deps: GithubDeps, url: string, init: { method: 'GET' | 'POST
     const text = await res.body.text();
     return { url, status: res.statusCode, headers: res.headers, text };
   } catch (err) {
-    if (deps.signal?.aborted) throw deps.signal.reason ?? err;
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      throw new UpstreamTimeoutError(`${originOf(url)} did not answer in time (${code})`);
-    }
-    throw new UpstreamNetworkError(`Cannot reach ${originOf(url)}: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw toTransportError(err, { what: `${init.method} ${new URL(url).pathname}`, signal: deps.signal, phase: 'request', peer: originOf(url) });
   }
 }
 
@@ -252,9 +255,8 @@ function rawUpstreamMessage(res: RawResponse): string {
 }
 
 function httpError(res: RawResponse, doing: string): UpstreamHttpError {
-  const ra = Number(headerValue(res.headers['retry-after']));
   return new UpstreamHttpError(res.status, `GitHub answered ${res.status} while ${doing}: ${upstreamMessage(res)}`, {
-    retryAfterSec: Number.isFinite(ra) && ra > 0 ? ra : undefined,
+    retryAfterSec: parseRetryAfter(res.headers['retry-after']),
   });
 }
 
@@ -264,10 +266,6 @@ function rejected(res: RawResponse, what: string): GithubAuthRejectedError {
       ? 'this account may have no Copilot access, or the token comes from an app that cannot be exchanged (try --oauth-app opencode)'
       : 'sign in again with `github-copilot-svcs auth`';
   return new GithubAuthRejectedError(res.status, `GitHub rejected the GitHub token at ${what} (${res.status}: ${upstreamMessage(res)}); ${hint}`);
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function originOf(url: string): string {

@@ -24,6 +24,7 @@ afterEach(() => {
   fake.clearInjections();
   fake.deviceFlow.script = [];
   fake.deviceFlow.interval = 5;
+  fake.deviceFlow.numbersAsStrings = false;
 });
 
 function flow(opts: { app?: 'vscode' | 'opencode'; signal?: AbortSignal; deadlineMs?: number; openBrowser?: (u: string) => void } = {}) {
@@ -63,6 +64,15 @@ describe('device flow', () => {
     const pollReq = fake.last('/login/oauth/access_token');
     assert.deepEqual(Object.keys((pollReq?.body ?? {}) as object).sort(), ['client_id', 'device_code', 'grant_type']);
     assert.equal(fake.counts.poll, 4);
+  });
+
+  test('numbers as strings (form-encoded style): interval and expires_in are read, slow_down still adds 5 s', async () => {
+    fake.deviceFlow.numbersAsStrings = true;
+    fake.deviceFlow.script = ['slow_down', 'authorization_pending', 'ok'];
+    const { p, time, prompts } = flow();
+    assert.match((await p).accessToken, /^gho_/);
+    assert.deepEqual(time.sleeps, [5000, 10000, 10000], 'the string interval "10" from slow_down is honoured');
+    assert.ok((prompts[0]?.expiresAt ?? 0) > time.now() + 800_000, 'expires_in "899" read as a number');
   });
 
   test('a browser that cannot be opened does not fail the flow', async () => {

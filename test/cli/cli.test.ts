@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { StoredTokens } from '../../src/auth/token-store.ts';
+import { statusJsonSchema } from '../../src/cli/status.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { runCli, startCli, type CliResult } from '../helpers/cli.ts';
 import { tempHome } from '../auth/helpers.ts';
@@ -275,16 +276,21 @@ describe('status', () => {
     const s = await setup();
     const r = await s.cli(['status']);
     assert.match(r.stdout, /^Authentication: ✗ Not authenticated$/m);
+    // The same words as the tray and /health, with what to do.
+    assert.match(r.stdout, /^Status: ❌ Not signed in — run 'github-copilot-svcs auth'$/m);
     assert.match(r.stdout, /^Run 'github-copilot-svcs auth' to authenticate$/m);
+    const none = statusJsonSchema.parse(JSON.parse((await s.cli(['status', '--json'])).stdout));
+    assert.deepEqual([none.token.signed_in, none.token.health, none.token.health_text], [false, 'not_signed_in', '❌ Not signed in']);
     s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode', copilot_token: 'tid=x', expires_at: nowSec() + 1000, refresh_in: 1500, obtained_at: nowSec() - 800 });
     const j = await s.cli(['status', '--json']);
-    const parsed = JSON.parse(j.stdout) as Record<string, unknown>;
-    assert.equal(parsed.authenticated, true);
-    assert.equal(parsed.health, 'healthy');
-    assert.equal(parsed.token_store, 'file');
-    assert.equal(parsed.oauth_app, 'vscode');
-    assert.equal(parsed.proxy_running, false);
-    assert.equal(parsed.refresh_in, 1500);
+    const parsed = statusJsonSchema.parse(JSON.parse(j.stdout));
+    assert.equal(parsed.token.signed_in, true);
+    assert.equal(parsed.token.health, 'healthy');
+    assert.equal(parsed.token.store, 'file');
+    assert.equal(parsed.token_file, s.tokenFile);
+    assert.equal(parsed.token.oauth_app, 'vscode');
+    assert.equal(parsed.proxy.running, false);
+    assert.equal(parsed.token.refresh_in, 1500);
     assert.doesNotMatch(j.stdout, /gho_|tid=/);
   });
 

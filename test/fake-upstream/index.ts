@@ -115,6 +115,8 @@ export interface DeviceFlowState {
   enforceInterval: boolean;
   /** Prefix of issued GitHub tokens (default "gho_"). */
   tokenPrefix: string;
+  /** When true, numbers in JSON device-flow answers are strings (`"interval": "10"`), as in GitHub's form-encoded replies. */
+  numbersAsStrings: boolean;
   /** Every poll, in order. */
   polls: DevicePoll[];
   /** Device codes handed out, newest last. */
@@ -207,6 +209,8 @@ export interface FakeUpstream {
   tokenLifetimeSec: number;
   chunkDelayMs: number;
   usageInFinishChunk: boolean;
+  /** Laid over streamed chat usage objects (bad upstream numbers); null = none. */
+  usagePatch: Record<string, unknown> | null;
   apiBase: string;
   sku: string;
   missingHeaderStatus: number;
@@ -403,6 +407,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     userCode: 'ABCD-1234',
     enforceInterval: false,
     tokenPrefix: 'gho_',
+    numbersAsStrings: false,
     polls: [],
     deviceCodes: [],
     issuedTokens: [],
@@ -461,6 +466,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     tokenLifetimeSec: opts.tokenLifetimeSec ?? 1800,
     chunkDelayMs: opts.chunkDelayMs ?? 5,
     usageInFinishChunk: opts.usageInFinishChunk ?? false,
+    usagePatch: null,
     apiBase: opts.apiBase ?? url,
     sku: 'free_limited_copilot',
     missingHeaderStatus: opts.missingHeaderStatus ?? 400,
@@ -770,7 +776,10 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
   /** GitHub answers these endpoints form-encoded unless the client asks for JSON. */
   function oauthReply(r: RecordedRequest, payload: Record<string, string | number>, status = 200): Reply {
     const accept = r.headers['accept'] ?? '';
-    if (accept.includes('json')) return json(status, payload);
+    if (accept.includes('json')) {
+      if (!deviceFlow.numbersAsStrings) return json(status, payload);
+      return json(status, Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, String(v)])));
+    }
     const form = new URLSearchParams();
     for (const [k, v] of Object.entries(payload)) form.set(k, String(v));
     return { status, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, chunks: [form.toString()], sse: false };
@@ -1083,7 +1092,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
       const meta = newChatMeta(model.version, fake.clock.now());
       const headers = { ...base, ...quotaHeaders() };
       if (!p.stream) return json(200, chatCompletionBody(meta, p.conv, outcome), headers);
-      return sse(chatStreamEvents(meta, p.conv, outcome, { includeUsage: p.includeUsage, usageInFinishChunk: fake.usageInFinishChunk }), headers);
+      return sse(chatStreamEvents(meta, p.conv, outcome, { includeUsage: p.includeUsage, usageInFinishChunk: fake.usageInFinishChunk, usagePatch: fake.usagePatch }), headers);
     }
 
     if (path === '/responses') {

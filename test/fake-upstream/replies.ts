@@ -309,6 +309,8 @@ export function chatCompletionBody(meta: ChatMeta, c: Conversation, o: Outcome):
 export interface ChatStreamOptions {
   includeUsage: boolean;
   usageInFinishChunk: boolean;
+  /** Keys laid over the usage object (tests of bad upstream numbers: `"12"`, -1, 1e999). */
+  usagePatch?: Record<string, unknown> | null;
 }
 
 /** The SSE events of a streamed chat completion, in order, `[DONE]` included. */
@@ -346,7 +348,7 @@ export function chatStreamEvents(meta: ChatMeta, c: Conversation, o: Outcome, op
       events.push(envelope([choice({ content: null, tool_calls: [{ function: { arguments: frag }, index: 0 }] })]));
     }
   }
-  const usage = chatUsage(c, o);
+  const usage = { ...chatUsage(c, o), ...(opts.usagePatch ?? {}) };
   const finish = choice({ content: null }, { finish_reason: o.kind === 'text' ? 'stop' : 'tool_calls' });
   events.push(envelope([finish], opts.usageInFinishChunk ? { usage } : {}));
   // Quirk 2: usage in a trailing chunk whose choices are empty.

@@ -3,6 +3,12 @@ import path from 'node:path';
 
 export const BIN = path.resolve(import.meta.dirname, '../../bin/github-copilot-svcs.js');
 
+/**
+ * Every CLI test runs the command from `/`, as a global install, the autostart
+ * entry and the tray do: no package.json above the working directory.
+ */
+export const CLI_CWD = '/';
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -13,7 +19,7 @@ export interface CliResult {
 /** Run the real CLI (bin/github-copilot-svcs.js) with an env that replaces HOME-related settings. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), cwd: CLI_CWD, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -32,7 +38,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, opts: { timeoutMs
 
 /** A long-running CLI process (run, tray) with helpers to wait for output. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), cwd: CLI_CWD, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));

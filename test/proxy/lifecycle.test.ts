@@ -17,8 +17,9 @@ describe('github-copilot-svcs run (real process)', () => {
     await fake.close();
   });
 
-  test('SIGTERM with a stream in flight: stops accepting, finishes the stream, exits 0', async () => {
-    const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: '0' };
+  test('SIGTERM with a stream in flight: stops accepting, finishes the stream, exits 0; the log file (started from /) holds the request', async () => {
+    const dataDir = home();
+    const env = { ...fakeEnv(fake, dataDir, fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: '0' };
     const proc = startCli(['run'], env);
     try {
       const [, url] = await proc.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\/v1/);
@@ -41,6 +42,10 @@ describe('github-copilot-svcs run (real process)', () => {
       assert.equal(text, `Echo: ${words}`);
       const { code } = await proc.exited;
       assert.equal(code, 0);
+      // Started from / (no package.json above it): electron-log must still write the file.
+      const logText = fs.readFileSync(path.join(dataDir, 'github-copilot-svcs.log'), 'utf8');
+      assert.match(logText, /\[info\]\s+\[proxy\] request method=POST route=\/v1\/chat\/completions .*status=200/);
+      assert.doesNotMatch(proc.output(), /electron-log|can't determine the app name/);
     } finally {
       fake.chunkDelayMs = 5;
       proc.child.kill('SIGKILL');
@@ -50,7 +55,7 @@ describe('github-copilot-svcs run (real process)', () => {
   test('a bad config.json stops start-up with one line per bad key; the file is untouched', async () => {
     const h = home();
     const file = path.join(h, 'config.json');
-    const text = JSON.stringify({ port: 'eighty', log_level: 'loud', timeouts: { server_read: 0 } });
+    const text = JSON.stringify({ port: 'eighty', log_level: 'loud', timeouts: { server_read: -5 } });
     fs.writeFileSync(file, text);
     const r = await runCli(['run'], { GITHUB_COPILOT_SVCS_HOME: h });
     assert.equal(r.code, 2);

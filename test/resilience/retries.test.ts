@@ -108,6 +108,24 @@ describe('retries: upstream faults before the first byte are retried, the client
     assert.equal(h.fake.counts.chat, 3);
   });
 
+  test('a body cut short is retried on every route: responses, messages (native and translated), embeddings', async () => {
+    const anthropic = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
+    const cases: Array<{ path: string; upstream: string; body: unknown; headers?: Record<string, string> }> = [
+      { path: '/v1/responses', upstream: '/responses', body: { model: MODEL, input: 'cut' } },
+      { path: '/v1/messages', upstream: '/v1/messages', body: { model: 'claude-sonnet-4', max_tokens: 50, messages: [{ role: 'user', content: 'cut' }] }, headers: anthropic },
+      { path: '/v1/messages', upstream: '/chat/completions', body: { model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'cut' }] }, headers: anthropic },
+      { path: '/v1/embeddings', upstream: '/embeddings', body: { model: 'text-embedding-3-small', input: 'cut' } },
+    ];
+    for (const c of cases) {
+      h.fake.clear();
+      h.fake.faultNext(1, 'reset-mid-stream', { path: c.upstream });
+      const res = await fetch(`${h.url}${c.path}`, { method: 'POST', headers: c.headers ?? { 'content-type': 'application/json' }, body: JSON.stringify(c.body) });
+      const text = await res.text();
+      assert.equal(res.status, 200, `${c.path} -> ${c.upstream}: ${text}`);
+      assert.equal(h.fake.requests.filter((r) => r.path === c.upstream).length, 2, `${c.upstream} was tried twice`);
+    }
+  });
+
   test('no response headers within timeouts.first_byte: the attempt is abandoned and retried', async () => {
     h.fake.faultNext(1, 'hang', { path: '/chat/completions' });
     const r = await ask(h, 'after a hang');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Request, Response } from 'express';
 import { loopbackOnly } from '../../src/proxy/routes/admin.ts';
@@ -67,6 +68,19 @@ describe('/debug/* (profiling, loopback only, debug_endpoints)', () => {
     assert.equal(snap.nodes.length, (snap.snapshot.node_count as number) * snap.snapshot.meta.node_fields.length);
     // The test process holds the fake upstream too; the proxy's own token must not be in the download.
     assert.ok(!r.text.includes(h.githubToken), 'the GitHub token is redacted');
+  });
+
+  test('heap snapshot: every GitHub token this process has held is redacted, a 40-hex one without a gh*_ prefix included', async () => {
+    // A classic 40-hex OAuth token (no gh*_ prefix, so no pattern catches it), then a new sign-in replaces it.
+    const old = randomBytes(20).toString('hex');
+    h.fake.addGithubToken(old);
+    await h.runtime.tokens.setGithubToken(old);
+    await h.runtime.tokens.setGithubToken(h.fake.createGithubToken());
+    // The fake upstream in this same process still holds `old` in its memory, so the raw heap has it.
+    const r = await request(h.url, { path: '/debug/heap-snapshot' });
+    assert.equal(r.status, 200);
+    assert.ok(!r.text.includes(old), 'a past token is redacted too');
+    assert.ok(r.text.includes('[REDACTED]'));
   });
 
   test('event-loop delay and active handles', async () => {

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { writeFileAtomic } from '../../src/auth/config-file.ts';
+import { writeFileAtomic, type AtomicWriteOps } from '../../src/auth/config-file.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { removeStaleTempFiles, repairDataDirPermissions, requiredMode } from '../../src/config/permissions.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRuntime } from '../../src/proxy/run.ts';
 import { startFakeUpstream } from '../fake-upstream/index.ts';
+import { runCli } from '../helpers/cli.ts';
 import { fakeEnv, suiteHomes } from '../helpers/harness.ts';
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
@@ -114,3 +115,77 @@ describe('config written atomically', () => {
     assert.ok(fs.existsSync(live));
   });
 });
+
+describe('symlinks, failed writes, header values', () => {
+  const newHome = suiteHomes();
+
+  test('a failed write (full disk) leaves no temp file behind, and the old file as it was', () => {
+    const home = newHome();
+    const file = path.join(home, 'tokens.json');
+    writeFileAtomic(file, 'old\n');
+    for (const step of ['writeFileSync', 'fsyncSync', 'renameSync'] as const) {
+      const failing: AtomicWriteOps = {
+        ...fs,
+        [step]: () => {
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        },
+      };
+      assert.throws(() => writeFileAtomic(file, 'new\n', failing), /ENOSPC/);
+      assert.deepEqual(fs.readdirSync(home).filter((n) => n.endsWith('.tmp')), [], `no temp file after ${step} failed`);
+      assert.equal(fs.readFileSync(file, 'utf8'), 'old\n');
+    }
+  });
+
+  test('a symlinked config.json is refused (exit 2 naming link and target); the target keeps its token and nothing changes', async () => {
+    const home = newHome();
+    const elsewhere = path.join(newHome(), 'real-config.json');
+    const text = JSON.stringify({ port: 8081, github_token: 'gho_symlinkedtoken00000000000000', copilot_token: '' });
+    fs.writeFileSync(elsewhere, text, { mode: 0o644 });
+    const link = path.join(home, 'config.json');
+    fs.symlinkSync(elsewhere, link);
+    const r = await runCli(['status'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off' });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`config error: ${escape(link)} is a symbolic link to ${escape(elsewhere)}; refusing to follow it`));
+    assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link is still a link');
+    assert.equal(fs.readFileSync(elsewhere, 'utf8'), text, 'the target is untouched');
+    assert.ok(!fs.existsSync(path.join(home, 'tokens.json')), 'nothing was migrated');
+    assert.doesNotMatch(r.stderr, /gho_symlinked/);
+  });
+
+  test('a symlinked token file is refused the same way', async () => {
+    const home = newHome();
+    const elsewhere = path.join(newHome(), 'tokens.json');
+    fs.writeFileSync(elsewhere, JSON.stringify({ github_token: 'gho_linkedtokenfile0000000000000', oauth_app: 'vscode' }), { mode: 0o600 });
+    fs.symlinkSync(elsewhere, path.join(home, 'tokens.json'));
+    const r = await runCli(['status'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off' });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /tokens\.json is a symbolic link to .*; refusing to follow it/);
+  });
+
+  test('a symlinked data dir is resolved once: the real dir is used, checked and tightened', async () => {
+    const real = newHome();
+    fs.chmodSync(real, 0o755);
+    fs.writeFileSync(path.join(real, 'config.json'), JSON.stringify({ port: 0 }), { mode: 0o644 });
+    fs.chmodSync(path.join(real, 'config.json'), 0o644);
+    const link = path.join(newHome(), 'data-link');
+    fs.symlinkSync(real, link);
+    const config = loadConfig({ env: { GITHUB_COPILOT_SVCS_HOME: link } });
+    assert.equal(config.paths.dataDir, fs.realpathSync(real));
+    assert.equal(config.paths.configFile, path.join(fs.realpathSync(real), 'config.json'));
+    const repairs = repairDataDirPermissions(config.paths.dataDir).map((x) => x.path);
+    assert.ok(repairs.includes(config.paths.dataDir) && repairs.includes(config.paths.configFile), repairs.join(', '));
+    assert.equal(mode(real), 0o700);
+  });
+
+  test('a header value with CR/LF or control characters stops start-up (exit 2) naming the key', async () => {
+    const home = newHome();
+    fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ headers: { user_agent: 'GitHubCopilotChat/0.29.1\r\nX-Evil: 1' } }));
+    const r = await runCli(['run', '--port', '0'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /config error: .*config\.json: headers\.user_agent: must be printable ASCII on one line/);
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

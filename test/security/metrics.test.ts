@@ -76,6 +76,30 @@ describe('GET /metrics (Prometheus text, prom-client, a registry per app)', () =
     assert.ok(family(fams, 'process_resident_memory_bytes'));
   });
 
+  test('bad usage numbers from upstream ("12", -1, 1e999, 1.5) are dropped: streams finish, the proxy and /metrics live on', async () => {
+    const before = parsePrometheusText((await request(h.url, { path: '/metrics' })).text);
+    const promptBefore = family(before, 'gcs_tokens_total').samples.find((s) => s.labels.model === 'gpt-4.1' && s.labels.kind === 'prompt')?.value ?? 0;
+    const bad: Array<Record<string, unknown>> = [{ prompt_tokens: '12' }, { prompt_tokens: -1, completion_tokens: 1.5 }, { completion_tokens: '1e999', prompt_tokens: Number.MAX_VALUE * 10 }];
+    try {
+      for (const patch of bad) {
+        h.fake.usagePatch = patch;
+        const stream = await h.openai.chat.completions.create({ model: 'gpt-4.1', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'bad numbers' }] });
+        let text = '';
+        for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+        assert.equal(text, 'Echo: bad numbers');
+      }
+    } finally {
+      h.fake.usagePatch = null;
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the 'finish' listeners ran
+    const res = await request(h.url, { path: '/metrics' });
+    assert.equal(res.status, 200);
+    const after = parsePrometheusText(res.text);
+    const promptAfter = family(after, 'gcs_tokens_total').samples.find((s) => s.labels.model === 'gpt-4.1' && s.labels.kind === 'prompt')?.value ?? 0;
+    assert.equal(promptAfter, promptBefore, 'no bad prompt count was added');
+    assert.equal((await request(h.url, { path: '/health' })).status, 200);
+  });
+
   test('a stream in flight shows in gcs_http_streams_in_flight', async () => {
     h.fake.chunkDelayMs = 150;
     try {

@@ -1,3 +1,4 @@
+import { PROXY_CHILD_COMMAND } from '../../src/ipc/child.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProxySupervisor, type SupervisorStatus } from '../../src/tray/proxy-supervisor.ts';
@@ -12,7 +13,7 @@ function setup(extra: Partial<ConstructorParameters<typeof ProxySupervisor>[0]> 
   const crashes: Array<{ portTaken: boolean }> = [];
   const sup = new ProxySupervisor({
     modulePath: '/x/bin.js',
-    args: ['__proxy-child'],
+    args: [PROXY_CHILD_COMMAND],
     port: 8081,
     fork: f.fork,
     clock,
@@ -28,7 +29,7 @@ describe('ProxySupervisor', () => {
   it('forks the child with the given script and args and reports running on ready', () => {
     const { sup, children, calls } = setup();
     sup.start();
-    assert.deepEqual(calls, [{ modulePath: '/x/bin.js', args: ['__proxy-child'] }]);
+    assert.deepEqual(calls, [{ modulePath: '/x/bin.js', args: [PROXY_CHILD_COMMAND] }]);
     assert.equal(sup.status.kind, 'starting');
     children[0]!.ready(8081);
     assert.deepEqual(sup.status, { kind: 'running', url: 'http://127.0.0.1:8081', port: 8081, pid: children[0]!.pid });

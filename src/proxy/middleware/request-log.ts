@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
 import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -14,6 +15,26 @@ export interface RequestLogFields {
   ttfbMs?: number;
   promptTokens?: number;
   completionTokens?: number;
+  /** Usage values from upstream that were not token counts (dropped; logged at debug). */
+  droppedUsage?: string[];
+}
+
+/** A token count as the log and the metrics take it: a non-negative whole number. Anything else from upstream is dropped. */
+export const tokenCountSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** The one way a route reports token usage: each count validated at this edge (`"12"`, -1, Infinity, NaN are dropped). */
+export function recordTokens(fields: RequestLogFields, counts: { prompt?: unknown; completion?: unknown }): void {
+  const take = (name: string, v: unknown): number | undefined => {
+    if (v === undefined || v === null) return undefined;
+    const r = tokenCountSchema.safeParse(v);
+    if (r.success) return r.data;
+    (fields.droppedUsage ??= []).push(`${name}=${typeof v === 'number' ? String(v) : JSON.stringify(v)?.slice(0, 40) ?? typeof v}`);
+    return undefined;
+  };
+  const p = take('prompt_tokens', counts.prompt);
+  const c = take('completion_tokens', counts.completion);
+  if (p !== undefined) fields.promptTokens = p;
+  if (c !== undefined) fields.completionTokens = c;
 }
 
 export function logFields(res: { locals: Record<string, unknown> }): RequestLogFields {
@@ -107,16 +128,22 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
       ]);
       if (QUIET_ROUTES.has(route) && res.statusCode < 400) log.debug(`request ${line}`);
       else log.info(`request ${line}`);
-      metrics?.observeRequest({
-        method: req.method,
-        route,
-        status: res.statusCode,
-        model: fields.model,
-        ttfbMs,
-        totalMs,
-        promptTokens: fields.promptTokens,
-        completionTokens: fields.completionTokens,
-      });
+      if (fields.droppedUsage) log.debug(`request ${fields.requestId}: dropped usage values that are not token counts: ${fields.droppedUsage.join(' ')}`);
+      // Runs inside a response event listener: nothing may throw out of it.
+      try {
+        metrics?.observeRequest({
+          method: req.method,
+          route,
+          status: res.statusCode,
+          model: fields.model,
+          ttfbMs,
+          totalMs,
+          promptTokens: fields.promptTokens,
+          completionTokens: fields.completionTokens,
+        });
+      } catch (err) {
+        log.warn(`request ${fields.requestId}: metrics not recorded (${err instanceof Error ? err.message : String(err)})`);
+      }
     };
     res.on('finish', finish);
     res.on('close', finish);

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { tokenJson } from '../../auth/snapshot.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
@@ -17,7 +18,7 @@ export function adminRoutes(ctx: ProxyContext): Router {
   router.post('/admin/refresh', loopbackOnly, async (_req, res) => {
     const snapshot = await ctx.tokens.refresh();
     ctx.models.invalidate();
-    res.json(snapshot);
+    res.json(tokenJson(snapshot, Math.floor(ctx.now() / 1000)));
   });
   return router;
 }

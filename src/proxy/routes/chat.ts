@@ -1,17 +1,13 @@
 import { Router } from 'express';
-import { UpstreamNetworkError } from '../../errors.ts';
-import { readJsonBody } from '../../upstream/body.ts';
-import { type UpstreamResponse } from '../../upstream/copilot-client.ts';
+import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
-import { logFields } from '../middleware/request-log.ts';
+import { logFields, recordTokens } from '../middleware/request-log.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat, type Usage } from '../transform/chat.ts';
+import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat } from '../transform/chat.ts';
 import { formatSse } from '../transform/sse.ts';
 import { requestSignal } from '../stream-util.ts';
-import { eventData, relaySse, type SseTranslator } from './event-relay.ts';
-
-type ChatUpstream = (UpstreamResponse & { kind: 'stream' }) | { kind: 'json'; json: unknown };
+import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
 export function chatRoutes(ctx: ProxyContext): Router {
   const router = Router();
@@ -22,22 +18,16 @@ export function chatRoutes(ctx: ProxyContext): Router {
     fields.streamed = prep.stream;
     const idleSec = ctx.config.timeouts.stream_idle;
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    // A whole JSON body is read inside the gateway call: a body cut short is retried
-    // like any failure before the headers, since nothing went to the client yet.
-    // A stream resolves at its headers and holds its concurrency slot until its body closes.
-    const upstream = await ctx.gateway.call('chat', signal, async (auth, sig): Promise<ChatUpstream> => {
-      const up = await ctx.copilot.createChatCompletion(prep.upstreamBody, {
+    const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/chat/completions', signal, stream: prep.stream, idleSec }, (auth, sig) =>
+      ctx.copilot.createChatCompletion(prep.upstreamBody, {
         auth,
         requestId: fields.requestId,
         initiator: prep.initiator,
         vision: prep.vision,
         stream: prep.stream,
         signal: sig,
-      });
-      const contentType = String(up.headers['content-type'] ?? '');
-      if (prep.stream && contentType.includes('text/event-stream')) return { ...up, kind: 'stream' };
-      return { kind: 'json', json: await readJsonBody(up, '/chat/completions', sig, idleSec) };
-    });
+      }),
+    );
     if (upstream.kind === 'json') {
       const out = normalizeChatCompletion(upstream.json, prep.model, ctx.now);
       recordUsage(fields, out.usage);
@@ -52,9 +42,7 @@ export function chatRoutes(ctx: ProxyContext): Router {
 
 function recordUsage(fields: ReturnType<typeof logFields>, usage: unknown): void {
   if (typeof usage !== 'object' || usage === null) return;
-  const u = usage as Usage;
-  if (typeof u.prompt_tokens === 'number') fields.promptTokens = u.prompt_tokens;
-  if (typeof u.completion_tokens === 'number') fields.completionTokens = u.completion_tokens;
+  recordTokens(fields, { prompt: Reflect.get(usage, 'prompt_tokens'), completion: Reflect.get(usage, 'completion_tokens') });
 }
 
 /** Copilot's chat SSE -> OpenAI's, through the shared relay: quirk chunks normalised, usage kept, `[DONE]` last. */
@@ -79,7 +67,7 @@ function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat
     },
     end() {
       if (malformed > 0) ctx.log.warn(`chat stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
-      if (!sawDone && !sawFinish) throw new UpstreamNetworkError('Copilot ended the stream before it finished');
+      if (!sawDone && !sawFinish) throw streamEndedEarly('it finished');
       return [...out(norm.finish()), 'data: [DONE]\n\n'];
     },
     error: (p) => formatSse(errorBody('openai', p)),

@@ -52,7 +52,8 @@ export function debugRoutes(ctx: ProxyContext): Router {
   });
 
   router.get('/debug/heap-snapshot', async (_req, res) => {
-    const secrets = [ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
+    // Every token this process has held (current and past, any shape), the current GitHub token and the api_key.
+    const secrets = [...ctx.log.knownSecrets(), ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
     const name = `github-copilot-svcs-${stamp(ctx.now())}.heapsnapshot`;
     res.set('content-type', 'application/json');
     res.set('content-disposition', `attachment; filename="${name}"`);

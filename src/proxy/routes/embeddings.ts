@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { readJson } from '../../upstream/copilot-client.ts';
+import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logFields } from '../middleware/request-log.ts';
+import { logFields, recordTokens } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { normalizeEmbeddings, prepareEmbeddings } from '../transform/embeddings.ts';
 
@@ -14,11 +14,11 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
     fields.model = prep.model;
     fields.streamed = false;
     const { signal } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await ctx.gateway.call('embeddings', signal, (auth, sig) =>
+    const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, stream: false }, (auth, sig) =>
       ctx.copilot.createEmbeddings(prep.upstreamBody, { auth, requestId: fields.requestId, signal: sig }),
     );
-    const out = normalizeEmbeddings(await readJson(upstream, '/embeddings'), prep.model, prep.format);
-    fields.promptTokens = out.usage.prompt_tokens;
+    const out = normalizeEmbeddings(upstream.kind === 'json' ? upstream.json : undefined, prep.model, prep.format);
+    recordTokens(fields, { prompt: out.usage.prompt_tokens });
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(out);
   });

@@ -1,9 +1,10 @@
 import type { Response } from 'express';
+import { UpstreamNetworkError } from '../../errors.ts';
 import { toBodyError } from '../../upstream/body.ts';
 import type { UpstreamResponse } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { toErrorPayload, type ErrorPayload } from '../middleware/errors.ts';
-import { logFields } from '../middleware/request-log.ts';
+import { logFields, recordTokens } from '../middleware/request-log.ts';
 import { SseParser, type SseEvent } from '../transform/sse.ts';
 import { startSse, textChunks, write } from '../stream-util.ts';
 
@@ -15,8 +16,8 @@ export interface SseTranslator {
   end(): string[];
   /** An in-band error in the client's dialect (the headers are gone already). */
   error(p: ErrorPayload): string;
-  /** Token counts seen so far, for the request log. */
-  usage(): { prompt?: number; completion?: number };
+  /** Token counts seen so far, as upstream sent them (validated by recordTokens). */
+  usage(): { prompt?: unknown; completion?: unknown };
 }
 
 /**
@@ -44,8 +45,7 @@ export async function relaySse(
   };
   const recordUsage = () => {
     const u = t.usage();
-    if (u.prompt !== undefined) fields.promptTokens = u.prompt;
-    if (u.completion !== undefined) fields.completionTokens = u.completion;
+    recordTokens(fields, { prompt: u.prompt, completion: u.completion });
   };
   ctx.stats.inFlightStreams += 1;
   startSse(res);
@@ -78,6 +78,11 @@ export async function relaySse(
   } finally {
     ctx.stats.inFlightStreams -= 1;
   }
+}
+
+/** The one error for an upstream stream that stopped before its end marker, on every route. */
+export function streamEndedEarly(marker: string): UpstreamNetworkError {
+  return new UpstreamNetworkError(`Copilot ended the stream before ${marker}`);
 }
 
 export type EventData = { kind: 'json'; value: unknown } | { kind: 'done' } | { kind: 'malformed' };

@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { readJson } from '../../upstream/copilot-client.ts';
+import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logFields } from '../middleware/request-log.ts';
+import { logFields, recordTokens } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import {
   AnthropicStreamTranslator,
@@ -18,7 +18,7 @@ import {
 } from '../transform/anthropic.ts';
 import { formatSse } from '../transform/sse.ts';
 import { parseOrThrow } from '../transform/validate.ts';
-import { eventData, relaySse, type SseTranslator } from './event-relay.ts';
+import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
 /** Anthropic's API version when the client sends none (Copilot's /v1/messages follows Anthropic's contract). */
 const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
@@ -64,12 +64,12 @@ function anthropicHeaders(req: Request): Record<string, string> {
   return h;
 }
 
-const nativeUsage = z.object({ usage: z.object({ input_tokens: z.number().nullish(), output_tokens: z.number().nullish() }).passthrough() }).passthrough();
+const nativeUsage = z.object({ usage: z.object({ input_tokens: z.unknown(), output_tokens: z.unknown() }).passthrough() }).passthrough();
 
 async function native(ctx: ProxyContext, req: Request, res: Response, prep: PreparedMessages): Promise<void> {
   const fields = logFields(res);
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-  const upstream = await ctx.gateway.call('messages', signal, (auth, sig) =>
+  const upstream = await callCopilot(ctx.gateway, { what: 'messages', path: '/v1/messages', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle }, (auth, sig) =>
     ctx.copilot.createMessages({ ...prep.req, model: prep.model }, {
       auth,
       requestId: fields.requestId,
@@ -80,13 +80,11 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
       extraHeaders: anthropicHeaders(req),
     }),
   );
-  const contentType = String(upstream.headers['content-type'] ?? '');
-  if (!prep.stream || !contentType.includes('text/event-stream')) {
-    const json = await readJson(upstream, '/v1/messages');
+  if (upstream.kind === 'json') {
+    const json = upstream.json;
     const u = nativeUsage.safeParse(json);
     if (u.success) {
-      fields.promptTokens = u.data.usage.input_tokens ?? undefined;
-      fields.completionTokens = u.data.usage.output_tokens ?? undefined;
+      recordTokens(fields, { prompt: u.data.usage.input_tokens, completion: u.data.usage.output_tokens });
     }
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(json);
@@ -107,7 +105,7 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
     },
     end() {
       if (malformed > 0) ctx.log.warn(`messages stream ${fields.requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
-      if (!watcher.sawStop && !watcher.sawError) throw new Error('Copilot ended the stream before message_stop');
+      if (!watcher.sawStop && !watcher.sawError) throw streamEndedEarly('message_stop');
       return [];
     },
     error: (p) => formatSse(errorBody('anthropic', p), 'error'),
@@ -121,7 +119,7 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
   const treq = parseOrThrow(translatableRequestSchema, req.body);
   const body = toChatRequest(treq, prep.model);
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-  const upstream = await ctx.gateway.call('messages', signal, (auth, sig) =>
+  const upstream = await callCopilot(ctx.gateway, { what: 'messages', path: '/chat/completions', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle }, (auth, sig) =>
     ctx.copilot.createChatCompletion(body, {
       auth,
       requestId: fields.requestId,
@@ -131,11 +129,9 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
       signal: sig,
     }),
   );
-  const contentType = String(upstream.headers['content-type'] ?? '');
-  if (!prep.stream || !contentType.includes('text/event-stream')) {
-    const out = fromChatCompletion(await readJson(upstream, '/chat/completions'), treq.model);
-    fields.promptTokens = out.usage.input_tokens + out.usage.cache_read_input_tokens;
-    fields.completionTokens = out.usage.output_tokens;
+  if (upstream.kind === 'json') {
+    const out = fromChatCompletion(upstream.json, treq.model);
+    recordTokens(fields, { prompt: out.usage.input_tokens + out.usage.cache_read_input_tokens, completion: out.usage.output_tokens });
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(out);
     return;
@@ -153,7 +149,7 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
     },
     end() {
       if (malformed > 0) ctx.log.warn(`messages stream ${fields.requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
-      if (!sawDone && !tr.sawFinish) throw new Error('Copilot ended the stream before it finished');
+      if (!sawDone && !tr.sawFinish) throw streamEndedEarly('it finished');
       return tr.finish().map((e) => formatSse(e.data, e.event));
     },
     error: (p) => formatSse(errorBody('anthropic', p), 'error'),

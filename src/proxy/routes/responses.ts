@@ -1,13 +1,13 @@
 import { Router } from 'express';
-import { readJson } from '../../upstream/copilot-client.ts';
+import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logFields } from '../middleware/request-log.ts';
+import { logFields, recordTokens } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { ResponsesIdNormalizer, normalizeResponse, prepareResponses, readResponsesUsage } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
-import { eventData, relaySse, type SseTranslator } from './event-relay.ts';
+import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
 export function responsesRoutes(ctx: ProxyContext): Router {
   const router = Router();
@@ -17,7 +17,7 @@ export function responsesRoutes(ctx: ProxyContext): Router {
     fields.model = prep.model;
     fields.streamed = prep.stream;
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await ctx.gateway.call('responses', signal, (auth, sig) =>
+    const upstream = await callCopilot(ctx.gateway, { what: 'responses', path: '/responses', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle }, (auth, sig) =>
       ctx.copilot.createResponse(prep.upstreamBody, {
         auth,
         requestId: fields.requestId,
@@ -27,12 +27,10 @@ export function responsesRoutes(ctx: ProxyContext): Router {
         signal: sig,
       }),
     );
-    const contentType = String(upstream.headers['content-type'] ?? '');
-    if (!prep.stream || !contentType.includes('text/event-stream')) {
-      const out = normalizeResponse(await readJson(upstream, '/responses'), prep.model);
+    if (upstream.kind === 'json') {
+      const out = normalizeResponse(upstream.json, prep.model);
       const usage = readResponsesUsage(out);
-      fields.promptTokens = usage?.input_tokens;
-      fields.completionTokens = usage?.output_tokens;
+      recordTokens(fields, { prompt: usage?.input_tokens, completion: usage?.output_tokens });
       fields.ttfbMs = ctx.now() - fields.startedAt;
       res.json(out);
       return;
@@ -62,7 +60,7 @@ function responsesTranslator(ctx: ProxyContext, requestId: string): SseTranslato
     },
     end() {
       if (malformed > 0) ctx.log.warn(`responses stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
-      if (!norm.finished) throw new Error('Copilot ended the stream before response.completed');
+      if (!norm.finished) throw streamEndedEarly('response.completed');
       return [];
     },
     error(p) {

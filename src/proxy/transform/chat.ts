@@ -74,12 +74,8 @@ export function prepareChat(body: unknown, modelMap: Record<string, string>): Pr
   return { upstreamBody, model, stream, clientWantsUsage, initiator: initiatorOf(req.messages), vision: hasImage(req.messages) };
 }
 
-export interface Usage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  total_tokens?: number;
-  [k: string]: unknown;
-}
+/** Copilot's usage object as sent; its counts are validated where they are recorded (recordTokens). */
+export type Usage = Record<string, unknown>;
 
 const chunkSchema = z
   .object({
@@ -106,6 +102,8 @@ export class ChatChunkNormalizer {
   private created: number | undefined;
   private model: string;
   private pendingUsage: Usage | undefined;
+  /** Choice indexes seen, and whether each got a finish_reason or a tool call. */
+  private readonly choicesSeen = new Map<number, { finished: boolean; toolCalls: boolean }>();
   usage: Usage | undefined;
 
   constructor(
@@ -123,22 +121,49 @@ export class ChatChunkNormalizer {
     if (parsed.data.model) this.model = parsed.data.model;
     if (parsed.data.created) this.created ??= parsed.data.created;
     if (parsed.data.usage) {
-      this.usage = parsed.data.usage as Usage;
+      this.usage = parsed.data.usage;
       this.pendingUsage = this.usage;
     }
     const choices = parsed.data.choices ?? [];
     if (choices.length === 0) return []; // quirk chunk or usage-only chunk: usage kept above
     delete chunk.usage; // OpenAI sends usage only in its own final chunk
+    for (const c of choices) this.track(c);
     chunk.choices = choices.map((c) => withReasoningContent(c, 'delta'));
     return [this.stamp(chunk)];
   }
 
-  /** Stream ended ([DONE] or EOF): the OpenAI-style usage chunk, if the client asked. */
+  /**
+   * Stream ended ([DONE] or EOF): a finish chunk for every choice Copilot left
+   * without one (seen with Gemini models: tool calls, then `[DONE]` with no
+   * finish_reason; OpenAI clients wait for it), then the OpenAI-style usage
+   * chunk, if the client asked.
+   */
   finish(): Record<string, unknown>[] {
-    if (!this.opts.clientWantsUsage || !this.pendingUsage) return [];
-    const usage = this.pendingUsage;
-    this.pendingUsage = undefined;
-    return [this.stamp({ choices: [], usage })];
+    const out: Record<string, unknown>[] = [];
+    const unfinished = [...this.choicesSeen].filter(([, c]) => !c.finished);
+    if (unfinished.length > 0) {
+      out.push(this.stamp({ choices: unfinished.map(([index, c]) => ({ index, delta: {}, finish_reason: c.toolCalls ? 'tool_calls' : 'stop' })) }));
+      for (const [, c] of unfinished) c.finished = true;
+    }
+    if (this.opts.clientWantsUsage && this.pendingUsage) {
+      out.push(this.stamp({ choices: [], usage: this.pendingUsage }));
+      this.pendingUsage = undefined;
+    }
+    return out;
+  }
+
+  /** Whether the stream finished every choice it started. */
+  get finishedAll(): boolean {
+    return [...this.choicesSeen.values()].every((c) => c.finished);
+  }
+
+  private track(choice: Record<string, unknown>): void {
+    const index = typeof choice.index === 'number' ? choice.index : 0;
+    const seen = this.choicesSeen.get(index) ?? { finished: false, toolCalls: false };
+    const delta = choice.delta;
+    if (typeof delta === 'object' && delta !== null && Array.isArray(Reflect.get(delta, 'tool_calls'))) seen.toolCalls = true;
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') seen.finished = true;
+    this.choicesSeen.set(index, seen);
   }
 
   private stamp(chunk: Record<string, unknown>): Record<string, unknown> {

@@ -1,0 +1,15 @@
+/**
+ * The environment-variable names: every config key `foo_bar` is
+ * `GITHUB_COPILOT_SVCS_FOO_BAR`. The prefix is written here and nowhere else.
+ */
+export const ENV_PREFIX = 'GITHUB_COPILOT_SVCS_';
+
+/** `foo_bar` -> `GITHUB_COPILOT_SVCS_FOO_BAR`; `timeouts.x` -> `GITHUB_COPILOT_SVCS_TIMEOUTS_X`. */
+export function envName(key: string): string {
+  return ENV_PREFIX + key.replace(/\./g, '_').toUpperCase();
+}
+
+/** Data dir override. */
+export const ENV_HOME = envName('home');
+/** A GitHub token from the environment (CI, containers): used, never written. */
+export const ENV_GITHUB_TOKEN = envName('github_token');
