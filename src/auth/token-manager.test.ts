@@ -4,7 +4,8 @@ import { fakeTime, memoryStore, tempHome, testConfig } from '../../test/auth/hel
 import { AuthRequiredError, DeviceFlowError, GithubAuthRejectedError, UpstreamHttpError, UpstreamNetworkError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CopilotTokenResponse } from '../upstream/github-client.ts';
-import { computeHealth, createTokenManager, refreshAtSec, refreshThresholdSec, type TokenManagerDeps } from './token-manager.ts';
+import { computeHealth, refreshAtSec, refreshThresholdSec } from './refresh-policy.ts';
+import { createTokenManager, type TokenManagerDeps } from './token-manager.ts';
 import type { StoredTokens } from './token-store.ts';
 
 const home = tempHome();

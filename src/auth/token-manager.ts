@@ -1,24 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_COPILOT_API_URL, type ResolvedConfig } from '../config/schema.ts';
-import { AppError, AuthRequiredError, ConfigError, DeviceFlowError, GithubAuthRejectedError } from '../errors.ts';
+import { AuthRequiredError, ConfigError, GithubAuthRejectedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { OAUTH_CLIENT_IDS, exchangeCopilotToken, type CopilotTokenResponse, type GithubDeps } from '../upstream/github-client.ts';
-import { runDeviceFlow, type DeviceCodePrompt, type DeviceFlowOptions } from './device-flow.ts';
+import { exchangeCopilotToken, type CopilotTokenResponse, type GithubDeps } from '../upstream/github-client.ts';
+import { withRetry, type RetryPolicy } from '../upstream/retry.ts';
+import { runDeviceFlow, type DeviceCodePrompt } from './device-flow.ts';
+import { chooseTokens } from './loading.ts';
+import { runSignInLoop } from './sign-in.ts';
 import type { StoredTokens, TokenStore } from './token-store.ts';
-import type { CopilotAuth, OAuthApp, TokenHealth, TokenManager, TokenSnapshot, TokenState } from './types.ts';
-
-export { ENV_GITHUB_TOKEN } from '../config/env.ts';
+import type { CopilotAuth, OAuthApp, TokenManager, TokenSnapshot, TokenState } from './types.ts';
 import { ENV_GITHUB_TOKEN } from '../config/env.ts';
-
-/** Failed refreshes are retried after these delays (DESIGN.md). */
-export const REFRESH_RETRY_DELAYS_MS = [2_000, 8_000, 18_000] as const;
-/** After the retries are spent, the next attempt comes this much later (not a storm). */
-const RETRY_LATER_MS = 60_000;
-/** A token with less than this left is not handed out: the request could outlive it. */
-const MIN_VALID_SEC = 30;
-/** Assumed lifetime when the store does not know when the token was obtained (Copilot's ~30 min). */
-const DEFAULT_LIFETIME_SEC = 1800;
+import { MIN_VALID_SEC, REFRESH_RETRY_DELAYS_MS, RETRY_LATER_MS, computeHealth, refreshAtSec } from './refresh-policy.ts';
 // setTimeout's limit; Copilot tokens live 30 min, but a hand-edited store could say anything.
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -67,43 +60,6 @@ export interface ManagedTokenManager extends TokenManager {
   cancelSignIn(): void;
   /** Adopt a GitHub token (device flow result, `auth --token`): save it, and exchange it (vscode). */
   setGithubToken(githubToken: string, oauthApp?: OAuthApp): Promise<TokenSnapshot>;
-}
-
-/** max(20 % of the lifetime, 5 min), in seconds. */
-export function refreshThresholdSec(lifetimeSec: number): number {
-  return Math.max(0.2 * lifetimeSec, 300);
-}
-
-/** Token health from expiry alone (same words in CLI, tray and /health). */
-export function computeHealth(input: {
-  hasGithubToken: boolean;
-  needsAuth: boolean;
-  oauthApp: OAuthApp;
-  expiresAt: number | null;
-  obtainedAt: number | null;
-  nowSec: number;
-}): TokenHealth {
-  if (!input.hasGithubToken) return 'not_signed_in';
-  if (input.needsAuth) return 'needs_refresh';
-  if (input.oauthApp === 'opencode') return 'healthy';
-  if (input.expiresAt === null) return 'needs_refresh';
-  const remaining = input.expiresAt - input.nowSec;
-  if (remaining <= 0) return 'needs_refresh';
-  const lifetime = input.obtainedAt !== null && input.expiresAt > input.obtainedAt ? input.expiresAt - input.obtainedAt : DEFAULT_LIFETIME_SEC;
-  return remaining > refreshThresholdSec(lifetime) ? 'healthy' : 'refresh_soon';
-}
-
-/**
- * When to refresh (unix s): whichever comes first of `refresh_in` after the
- * token was obtained and the threshold before expiry, but never sooner than
- * half the lifetime (a token shorter-lived than the threshold must not spin).
- */
-export function refreshAtSec(t: { expiresAt: number; obtainedAt: number | null; refreshIn: number | null }): number {
-  const obtained = t.obtainedAt ?? t.expiresAt - DEFAULT_LIFETIME_SEC;
-  const lifetime = Math.max(0, t.expiresAt - obtained);
-  let at = t.expiresAt - refreshThresholdSec(lifetime);
-  if (t.refreshIn !== null && t.refreshIn > 0) at = Math.min(at, obtained + t.refreshIn);
-  return Math.max(at, obtained + lifetime / 2);
 }
 
 const unrefTimers: TimerApi = {
@@ -209,32 +165,24 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     if (loaded && !force) return loaded;
     loaded = (async () => {
       const envToken = env[ENV_GITHUB_TOKEN];
-      if (envToken) {
-        fromEnv = true;
-        // Keep a Copilot token already exchanged for this same env token.
-        const keep = tokens && tokens.github_token === envToken ? tokens : null;
-        remember(keep ?? { github_token: envToken, oauth_app: config.oauth_app, ...(config.enterprise_url ? { enterprise_url: config.enterprise_url } : {}) });
-      } else {
-        let t: StoredTokens | null = null;
+      let stored: StoredTokens | null = null;
+      if (!envToken) {
         try {
-          t = await store.load();
+          stored = await store.load();
         } catch (err) {
           // A refused symlink (or another config problem) stops the command with exit 2; nothing was changed.
           if (err instanceof ConfigError) throw err;
           log.warn(`Cannot read the token store: ${message(err)}`);
         }
-        if (t && (t.enterprise_url ?? undefined) !== (config.enterprise_url ?? undefined)) {
-          lastError = `The stored sign-in is for ${t.enterprise_url ?? 'github.com'}, not ${config.enterprise_url ?? 'github.com'}; run \`github-copilot-svcs auth\``;
-          log.warn(lastError);
-          t = null;
-        }
-        if (t && t.oauth_app !== config.oauth_app) {
-          log.warn(`The stored GitHub token comes from the ${t.oauth_app} app, not ${config.oauth_app}; using it as a ${t.oauth_app} token`);
-        }
-        // Another process may have exchanged a newer token: keep ours if it is.
-        if (t && tokens && t.github_token === tokens.github_token && (tokens.expires_at ?? 0) > (t.expires_at ?? 0)) t = tokens;
-        if (t || !tokens || force) remember(t);
       }
+      const choice = chooseTokens({ envToken, stored, held: tokens, config });
+      fromEnv = choice.fromEnv;
+      if (choice.problem) {
+        lastError = choice.problem;
+        log.warn(choice.problem);
+      }
+      if (choice.note) log.warn(choice.note);
+      if (choice.tokens || !tokens || force || fromEnv) remember(choice.tokens);
       if (!tokens) state = 'not_signed_in';
       else if (state === 'not_signed_in' || force) state = 'ok';
     })();
@@ -322,52 +270,48 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     const githubToken = tokens.github_token;
     state = 'refreshing';
     emit();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const r = await exchange(githubDeps(lifetime.signal), githubToken);
-        if (!tokens || tokens.github_token !== githubToken) throw authRequired(); // signed out meanwhile
-        log.addSecret(r.token);
-        tokens = {
-          ...tokens,
-          copilot_token: r.token,
-          expires_at: r.expires_at,
-          refresh_in: r.refresh_in,
-          obtained_at: nowSec(),
-          ...(r.endpoints?.api ? { api_base: r.endpoints.api.replace(/\/+$/, '') } : {}),
-        };
-        state = 'ok';
-        lastError = null;
-        await persist();
-        scheduleNext();
-        emit();
-        log.debug(`Copilot token refreshed; expires in ${r.expires_at - nowSec()} s`);
-        return currentAuth();
-      } catch (err) {
-        if (err instanceof GithubAuthRejectedError) {
-          enterNeedsAuth(err);
-          throw authRequired();
-        }
-        if (err instanceof AuthRequiredError) throw err;
-        const delayMs = retryDelays[attempt];
-        const retryable = err instanceof AppError && err.isRetryable;
-        if (stopped || !retryable || delayMs === undefined) {
-          state = 'error';
-          lastError = `Copilot token refresh failed: ${message(err)}`;
-          log.warn(`${lastError}${stopped ? '' : '; trying again in 60 s'}`);
-          if (!stopped) schedule(RETRY_LATER_MS);
-          emit();
-          throw err;
-        }
-        log.warn(`Copilot token refresh failed (${message(err)}); retry ${attempt + 1}/${retryDelays.length} in ${delayMs / 1000} s`);
-        try {
-          await sleep(delayMs, lifetime.signal);
-        } catch {
-          state = 'error';
-          lastError = 'token manager stopped';
-          throw err;
-        }
+    // The shared retry helper: only retryable failures (network, timeouts, 408, 429, 5xx) are tried again, after 2 s, 8 s, 18 s.
+    const policy: RetryPolicy = { maxAttempts: retryDelays.length + 1, delaysMs: retryDelays, retryAfterCapMs: retryDelays.at(-1) ?? 0 };
+    let r: CopilotTokenResponse;
+    try {
+      r = await withRetry(() => exchange(githubDeps(lifetime.signal), githubToken), policy, {
+        signal: lifetime.signal,
+        sleep,
+        onRetry: ({ attempt, delayMs, reason }) => log.warn(`Copilot token refresh failed (${reason}); retry ${attempt}/${retryDelays.length} in ${delayMs / 1000} s`),
+      });
+    } catch (err) {
+      if (err instanceof GithubAuthRejectedError) {
+        enterNeedsAuth(err);
+        throw authRequired();
       }
+      state = 'error';
+      if (stopped) {
+        lastError = 'token manager stopped';
+        throw err;
+      }
+      lastError = `Copilot token refresh failed: ${message(err)}`;
+      log.warn(`${lastError}; trying again in 60 s`);
+      schedule(RETRY_LATER_MS);
+      emit();
+      throw err;
     }
+    if (!tokens || tokens.github_token !== githubToken) throw authRequired(); // signed out meanwhile
+    log.addSecret(r.token);
+    tokens = {
+      ...tokens,
+      copilot_token: r.token,
+      expires_at: r.expires_at,
+      refresh_in: r.refresh_in,
+      obtained_at: nowSec(),
+      ...(r.endpoints?.api ? { api_base: r.endpoints.api.replace(/\/+$/, '') } : {}),
+    };
+    state = 'ok';
+    lastError = null;
+    await persist();
+    scheduleNext();
+    emit();
+    log.debug(`Copilot token refreshed; expires in ${r.expires_at - nowSec()} s`);
+    return currentAuth();
   }
 
   async function startSignIn(opts: AutoSignInOptions = {}): Promise<TokenSnapshot> {
@@ -377,53 +321,31 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     const signal = AbortSignal.any([ac.signal, lifetime.signal]);
     const app = config.oauth_app;
     signInFlight = (async (): Promise<TokenSnapshot> => {
-      for (;;) {
-        try {
-          const flowOpts: DeviceFlowOptions = {
-            config,
-            dispatcher: deps.dispatcher,
-            clientId: OAUTH_CLIENT_IDS[app],
-            onCode: (p) => {
-              pendingSignIn = { verificationUri: p.verificationUri, userCode: p.userCode, expiresAt: p.expiresAt };
-              log.warn(`To sign in to GitHub Copilot, open ${p.verificationUri} and enter the code ${p.userCode} (valid for ${Math.round((p.expiresAt - now()) / 60_000)} min).`);
-              emit();
-              opts.onCode?.(p);
-            },
-            signal,
-            now,
-            sleep,
-          };
-          if (opts.openBrowser) flowOpts.openBrowser = opts.openBrowser;
-          const result = await deviceFlow(flowOpts);
-          pendingSignIn = null;
-          log.info('Signed in to GitHub.');
-          return await adopt(result.accessToken, app);
-        } catch (err) {
-          pendingSignIn = null;
-          if (err instanceof DeviceFlowError && err.reason === 'expired_token' && !signal.aborted) {
-            log.info('The sign-in code expired; issuing a new one.');
-            continue;
-          }
-          if (signal.aborted || (err instanceof DeviceFlowError && err.reason === 'aborted')) {
+      const outcome = await runSignInLoop({
+        config,
+        dispatcher: deps.dispatcher,
+        log,
+        deviceFlow,
+        signal,
+        now,
+        sleep,
+        retryUnreachable: autoSignIn !== null,
+        ...(opts.openBrowser ? { openBrowser: opts.openBrowser } : {}),
+        onPending: (p) => {
+          pendingSignIn = p ? { verificationUri: p.verificationUri, userCode: p.userCode, expiresAt: p.expiresAt } : null;
+          if (p) {
             emit();
-            return snapshot();
+            opts.onCode?.(p);
           }
-          if (err instanceof AppError && err.isRetryable && autoSignIn) {
-            log.warn(`Cannot start a sign-in (${message(err)}); trying again in 60 s.`);
-            emit();
-            try {
-              await sleep(RETRY_LATER_MS, signal);
-            } catch {
-              return snapshot();
-            }
-            continue;
-          }
-          lastError = message(err);
-          log.error(`Sign-in failed: ${lastError}`);
-          emit();
-          return snapshot();
-        }
+        },
+        onChange: emit,
+      });
+      if (outcome.kind === 'token') return await adopt(outcome.githubToken, app);
+      if (outcome.kind === 'failed') {
+        lastError = outcome.error;
+        emit();
       }
+      return snapshot();
     })().finally(() => {
       signInFlight = null;
       signInAbort = null;

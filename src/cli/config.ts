@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DEFAULT_COPILOT_API_URL, SECRET_KEYS, TIMEOUT_DEFAULTS, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
-import { ENV_GITHUB_TOKEN } from '../auth/token-manager.ts';
+import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { maskSecret, paint, table } from './format.ts';
 

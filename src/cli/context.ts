@@ -3,12 +3,12 @@ import type { Dispatcher } from 'undici';
 import { createTokenManager, type ManagedTokenManager } from '../auth/token-manager.ts';
 import { createTokenStore, type TokenStore } from '../auth/token-store.ts';
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
-import type { ResolvedConfig } from '../config/schema.ts';
 import { ExitError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { useColour } from './format.ts';
 import { createLoopbackClient, findRunningProxy, type RunningProxy } from './proxy-client.ts';
+import { LOG_LEVELS, type ResolvedConfig } from '../config/schema.ts';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -56,7 +56,7 @@ export function parsePort(v: string): number {
 
 export function addCommonOptions(cmd: Command, opts: { port?: boolean } = {}): Command {
   if (opts.port !== false) cmd.option('-p, --port <port>', 'port of the proxy (default: config, else 8081)', parsePort);
-  return cmd.addOption(new Option('--log-level <level>', 'log level for messages on stderr').choices(['error', 'warn', 'info', 'debug']));
+  return cmd.addOption(new Option('--log-level <level>', 'log level for messages on stderr').choices(LOG_LEVELS));
 }
 
 export function commonFlags(opts: CommonOptions): ConfigFlags {

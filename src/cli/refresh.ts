@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { HEALTH_TEXT, snapshotFromJson, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
+import { HEALTH_TEXT, isSignedIn, snapshotFromJson, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatDuration } from '../text/duration.ts';
@@ -42,7 +42,7 @@ export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Prom
     if (options.json) ctx.out(JSON.stringify(tokenJson(snapshot, Math.floor(Date.now() / 1000)), null, 2));
     if (snapshot.state !== 'ok') {
       const why = snapshot.lastError ?? (snapshot.hasGithubToken ? 'unknown error' : 'not signed in');
-      throw new ExitError(`Refresh failed: ${why}${snapshot.state === 'needs_auth' || !snapshot.hasGithubToken ? `\nRun 'github-copilot-svcs auth' to sign in again.` : ''}`, 1);
+      throw new ExitError(`Refresh failed: ${why}${!isSignedIn(snapshot) ? `\nRun 'github-copilot-svcs auth' to sign in again.` : ''}`, 1);
     }
     if (!options.json) for (const line of refreshLines(snapshot, Math.floor(Date.now() / 1000), via)) ctx.out(line);
   });

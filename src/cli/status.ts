@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { healthSentence, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { paint } from './format.ts';
+import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import { formatDuration } from '../text/duration.ts';
 
 export interface StatusOptions extends CommonOptions {
@@ -21,7 +22,7 @@ export interface StatusView {
 const STORE_TEXT: Record<TokenSnapshot['store'], string> = {
   keychain: 'OS keychain (service github-copilot-svcs)',
   file: 'file',
-  env: 'environment (GITHUB_COPILOT_SVCS_GITHUB_TOKEN, never written)',
+  env: `environment (${ENV_GITHUB_TOKEN}, never written)`,
   none: 'none',
 };
 

@@ -7,6 +7,7 @@ import type { UsageSummary } from '../upstream/github-client.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { CachedFetcher } from './cache.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import type { ModelRouter } from './models/router.ts';
 
 /** Everything a route needs, built once by the composition root (run / child-main). */
 export interface ProxyContext {
@@ -21,6 +22,8 @@ export interface ProxyContext {
   startedAt: number;
   now: () => number;
   models: CachedFetcher<CopilotModel[]>;
+  /** Requested model name -> Copilot model and endpoint (model_map, dated names, fallback, supported_endpoints). */
+  router: ModelRouter;
   /** Premium-request quota from GitHub's /copilot_internal/user, cached briefly. */
   usage: CachedFetcher<UsageSummary>;
   stats: ProxyStats;

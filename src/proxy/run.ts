@@ -11,6 +11,7 @@ import type { ResilienceOptions } from '../upstream/gateway.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { ListenError } from './server.ts';
 import { startProxy, type ProxyHandle } from './start-proxy.ts';
+import { envName } from '../config/env.ts';
 
 export interface ProxyRuntime {
   config: ResolvedConfig;
@@ -40,7 +41,7 @@ export function assertSafeBinding(config: ResolvedConfig): void {
   if (!isLoopbackHost(config.host) && !config.api_key) {
     throw new ExitError(
       `Refusing to listen on ${config.host}: that address is reachable from other machines, and anyone who reaches it could spend your Copilot subscription. ` +
-        'Set api_key (config.json or GITHUB_COPILOT_SVCS_API_KEY) so clients must authenticate, or listen on 127.0.0.1.',
+        `Set api_key (config.json or ${envName('api_key')}) so clients must authenticate, or listen on 127.0.0.1.`,
       2,
     );
   }

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ProxyStats } from './context.ts';
+import { envName } from '../config/env.ts';
 
 export interface RunningServer {
   server: http.Server;
@@ -38,7 +39,7 @@ export async function startServer(app: Express, config: ResolvedConfig, stats: P
       const code = err.code ?? 'ELISTEN';
       const message =
         code === 'EADDRINUSE'
-          ? `Port ${config.port} on ${config.host} is already in use by another program. Stop it, or choose another port with --port or GITHUB_COPILOT_SVCS_PORT.`
+          ? `Port ${config.port} on ${config.host} is already in use by another program. Stop it, or choose another port with --port or ${envName('port')}.`
           : code === 'EACCES'
             ? `Not allowed to listen on ${config.host}:${config.port}. Choose a port above 1024.`
             : `Cannot listen on ${config.host}:${config.port}: ${err.message}`;

@@ -8,6 +8,7 @@ import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/g
 import { createCachedFetcher } from './cache.ts';
 import type { ProxyContext } from './context.ts';
 import { createApp } from './create-app.ts';
+import { createModelRouter } from './models/router.ts';
 import { hardenServer } from './middleware/client-error.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -64,6 +65,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     startedAt: now(),
     now,
     models,
+    router: createModelRouter({ models, modelMap: deps.config.model_map, fallback: deps.config.model_fallback, log: deps.log }),
     usage,
     stats,
   };

@@ -1,3 +1,4 @@
+import { envName } from '../config/env.ts';
 import { z } from 'zod';
 
 /**
@@ -11,7 +12,7 @@ import { z } from 'zod';
  * the OS below those libraries (notify-send on PATH, BROWSER, a real X clipboard).
  */
 
-export const TEST_HOOK_ENV = 'GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK';
+export const TEST_HOOK_ENV = envName('tray_test_hook');
 
 export interface HookMenuItem {
   key: string;

@@ -1,5 +1,5 @@
 import type { IpcTokenSnapshot } from '../ipc/messages.ts';
-import { HEALTH_TEXT } from '../auth/snapshot.ts';
+import { HEALTH_TEXT, isSignedIn } from '../auth/snapshot.ts';
 import { formatDuration } from '../text/duration.ts';
 
 /**
@@ -220,7 +220,7 @@ export function buildMenu(state: TrayState): TrayMenu {
   const running = state.proxy.kind === 'running';
   const status = statusLine(state);
   const proxy = proxyLine(state.proxy);
-  const signedIn = state.token?.hasGithubToken === true && state.token.state !== 'needs_auth';
+  const signedIn = state.token !== null && isSignedIn(state.token);
   const signingIn = state.signIn !== null || state.signInStarting;
 
   let signInTitle = signedIn ? 'Sign in again with GitHub…' : 'Sign in with GitHub…';

@@ -1,6 +1,5 @@
-import type { CopilotAuth } from './token-source.ts';
 import { readJsonBody } from './body.ts';
-import type { UpstreamResponse } from './copilot-client.ts';
+import type { CopilotCallOptions, UpstreamResponse } from './copilot-client.ts';
 import type { CopilotGateway } from './gateway.ts';
 
 /** What a Copilot call gives a route: a parsed JSON body, or an event stream (still unread). */
@@ -24,11 +23,13 @@ export async function callCopilot(
     stream: boolean;
     /** timeouts.stream_idle, for the message of a body gone silent. */
     idleSec?: number;
+    /** What every Copilot call carries besides auth and signal (request id, initiator, vision, extra headers). */
+    call: Omit<CopilotCallOptions, 'auth' | 'signal' | 'stream'>;
   },
-  send: (auth: CopilotAuth, signal: AbortSignal | undefined) => Promise<UpstreamResponse>,
+  send: (options: CopilotCallOptions) => Promise<UpstreamResponse>,
 ): Promise<CopilotResult> {
   return gateway.call(opts.what, opts.signal, async (auth, sig): Promise<CopilotResult> => {
-    const up = await send(auth, sig);
+    const up = await send({ ...opts.call, auth, signal: sig, stream: opts.stream });
     const contentType = String(up.headers['content-type'] ?? '');
     if (opts.stream && contentType.includes('text/event-stream')) return { ...up, kind: 'stream' };
     return { kind: 'json', json: await readJsonBody(up, opts.path, sig, opts.idleSec), headers: up.headers };

@@ -220,6 +220,8 @@ export interface FakeUpstream {
   requireVisionHeader: boolean;
   /** Keep Responses item ids identical across added/done/completed (default false = Copilot quirk). */
   responsesStableIds: boolean;
+  /** /v1/messages takes `role: "system"` inside `messages` (default false: a 400 naming the role, as Anthropic's API without the beta). */
+  acceptSystemRole: boolean;
   /** Requests whose client went away before the response finished. */
   readonly abortedRequests: number;
   clock: FakeClock;
@@ -466,6 +468,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     tokenLifetimeSec: opts.tokenLifetimeSec ?? 1800,
     chunkDelayMs: opts.chunkDelayMs ?? 5,
     usageInFinishChunk: opts.usageInFinishChunk ?? false,
+    acceptSystemRole: false,
     usagePatch: null,
     apiBase: opts.apiBase ?? url,
     sku: 'free_limited_copilot',
@@ -1107,7 +1110,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     }
 
     // /v1/messages
-    const p = parseMessagesRequest(r.body);
+    const p = parseMessagesRequest(r.body, fake.acceptSystemRole);
     if (typeof p === 'string') return json(400, { type: 'error', error: { type: 'invalid_request_error', message: p } });
     const model = chatModel(r, p.model, '/v1/messages', p.conv);
     if (!isModel(model)) return model;

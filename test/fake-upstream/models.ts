@@ -220,6 +220,12 @@ export function defaultModels(): CopilotModel[] {
       },
     },
   ];
+  // gpt-5-codex, the name Codex CLI and opencode default to: responses-only like gpt-5.1-codex.
+  const codex = models.find((m) => m.id === 'gpt-5.1-codex');
+  if (codex) {
+    const at = models.indexOf(codex) + 1;
+    models.splice(at, 0, { ...structuredClone(codex), id: 'gpt-5-codex', name: 'GPT-5-Codex', version: 'gpt-5-codex', capabilities: { ...structuredClone(codex.capabilities), family: 'gpt-5-codex' } });
+  }
   // structuredClone keeps the shared constants (VISION, plan lists) from being aliased.
   return structuredClone(models);
 }

@@ -16,6 +16,10 @@ export interface Conversation {
   toolResult?: string;
   hasImage: boolean;
   hasTools: boolean;
+  /** The tools the client offered: name and the property names of its parameters schema. */
+  tools: ToolDef[];
+  /** Every user text, in order (agents put their environment and the prompt in separate user messages). */
+  userTexts: string[];
   /** Every text seen, for the deterministic token count. */
   texts: string[];
   messageCount: number;
@@ -25,11 +29,65 @@ export type Outcome =
   | { kind: 'text'; text: string }
   | { kind: 'tool'; name: string; args: string };
 
+export interface ToolDef {
+  name: string;
+  /** Property names of the parameters schema (`properties`). */
+  props: string[];
+  /** Whether `command` (or `cmd`) is an array of strings rather than one string. */
+  commandIsArray: boolean;
+}
+
 export const TOOL_NAME = 'get_weather';
 export const TOOL_ARGS = '{"city":"Paris"}';
+/** `create the file /abs/path containing "text"`: the fake answers with the client's own file-writing tool. */
+export const WRITE_DIRECTIVE = /\bcreate the file (\S+) containing \\?"([^"\\]*)\\?"/i; // opencode run quotes (and escapes) a prompt with spaces
+export const WRITE_DONE = 'The file is written.';
+
+/**
+ * A call of the client's own tool that writes `content` to `path`, with
+ * arguments valid for that tool's schema: a write tool (`file_path`/`filePath`/
+ * `path` + `content`: Claude Code's Write, opencode's write), else a shell tool
+ * (`command`/`cmd`, a string or an argv array: Codex's shell tools).
+ */
+export function writeCall(tools: readonly ToolDef[], path: string, content: string): Outcome | undefined {
+  const write = tools.find((t) => t.props.includes('content') && ['file_path', 'filePath', 'path'].some((k) => t.props.includes(k)));
+  if (write) {
+    const key = ['file_path', 'filePath', 'path'].find((k) => write.props.includes(k)) ?? 'path';
+    return { kind: 'tool', name: write.name, args: JSON.stringify({ [key]: path, content }) };
+  }
+  const shell = tools.find((t) => t.props.includes('command') || t.props.includes('cmd'));
+  if (shell) {
+    const script = `printf '%s' '${content.replace(/'/g, `'\\''`)}' > '${path}'`;
+    const key = shell.props.includes('command') ? 'command' : 'cmd';
+    return { kind: 'tool', name: shell.name, args: JSON.stringify({ [key]: shell.commandIsArray ? ['bash', '-lc', script] : script }) };
+  }
+  return undefined;
+}
+
+/** Tool definitions as Chat Completions (`function.parameters`), Responses (`parameters`) or Anthropic (`input_schema`) send them. */
+export function toolDefs(tools: unknown[] | undefined): ToolDef[] {
+  return (tools ?? []).flatMap((t): ToolDef[] => {
+    const fn = rec(t, 'function');
+    const name = str(fn, 'name') ?? str(t, 'name');
+    if (name === undefined) return [];
+    const schema = rec(fn, 'parameters') ?? rec(t, 'parameters') ?? rec(t, 'input_schema');
+    const props = rec(schema, 'properties');
+    const command = rec(props, 'command') ?? rec(props, 'cmd');
+    return [{ name, props: props ? Object.keys(props) : [], commandIsArray: str(command, 'type') === 'array' }];
+  });
+}
 
 export function decide(c: Conversation): Outcome {
-  if (c.toolResult !== undefined) return { kind: 'text', text: `The weather is ${c.toolResult}` };
+  const write = c.userTexts.map((t) => WRITE_DIRECTIVE.exec(t)).find((m) => m !== null);
+  if (c.toolResult !== undefined) {
+    // One tool round, then an answer: a real client's agent loop ends here.
+    if (write) return { kind: 'text', text: WRITE_DONE };
+    return { kind: 'text', text: `The weather is ${c.toolResult}` };
+  }
+  if (c.hasTools && c.lastRole === 'user' && write) {
+    const call = writeCall(c.tools, write[1] ?? '', write[2] ?? '');
+    if (call) return call;
+  }
   if (c.hasTools && c.lastRole === 'user' && /weather/i.test(c.lastUserText)) {
     return { kind: 'tool', name: TOOL_NAME, args: TOOL_ARGS };
   }
@@ -66,7 +124,7 @@ export function randomId(prefix: string, bytes = 12): string {
 }
 
 function newConversation(): Conversation {
-  return { lastRole: '', lastUserText: '', hasImage: false, hasTools: false, texts: [], messageCount: 0 };
+  return { lastRole: '', lastUserText: '', hasImage: false, hasTools: false, tools: [], userTexts: [], texts: [], messageCount: 0 };
 }
 
 /** Text of a content value: a string, or an array of typed parts. Flags images. */
@@ -110,6 +168,7 @@ export function parseChatRequest(body: unknown): ChatRequest | string {
   const conv = newConversation();
   const tools = arr(body, 'tools');
   conv.hasTools = tools !== undefined && tools.length > 0;
+  conv.tools = toolDefs(tools);
   const markImage = (): void => {
     conv.hasImage = true;
   };
@@ -119,8 +178,12 @@ export function parseChatRequest(body: unknown): ChatRequest | string {
     const text = contentText(isRecord(m) ? m['content'] : undefined, markImage);
     conv.texts.push(text);
     conv.messageCount++;
-    conv.lastRole = role;
-    if (role === 'user') conv.lastUserText = text;
+    // System and developer messages are instructions, not turns (agents put them anywhere).
+    if (role !== 'system' && role !== 'developer') conv.lastRole = role;
+    if (role === 'user') {
+      conv.lastUserText = text;
+      conv.userTexts.push(text);
+    }
   }
   if (conv.lastRole === 'tool') conv.toolResult = conv.texts[conv.texts.length - 1] ?? '';
   const streamOptions = rec(body, 'stream_options');
@@ -145,6 +208,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest | string 
   const conv = newConversation();
   const tools = arr(body, 'tools');
   conv.hasTools = tools !== undefined && tools.length > 0;
+  conv.tools = toolDefs(tools);
   const markImage = (): void => {
     conv.hasImage = true;
   };
@@ -156,18 +220,21 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest | string 
     conv.messageCount = 1;
     conv.lastRole = 'user';
     conv.lastUserText = input;
+    conv.userTexts.push(input);
   } else if (Array.isArray(input)) {
     for (const item of input) {
       const type = str(item, 'type');
-      if (type === 'function_call_output') {
-        const output = str(item, 'output') ?? '';
+      if (type !== undefined && type.endsWith('_call_output')) {
+        // function_call_output, custom_tool_call_output, local_shell_call_output
+        const o = isRecord(item) ? item['output'] : undefined;
+        const output = typeof o === 'string' ? o : JSON.stringify(o ?? '');
         conv.texts.push(output);
         conv.messageCount++;
         conv.lastRole = 'tool';
         conv.toolResult = output;
         continue;
       }
-      if (type === 'function_call' || type === 'reasoning') {
+      if (type !== undefined && type !== 'message' && (type.endsWith('_call') || type === 'reasoning')) {
         conv.messageCount++;
         conv.lastRole = 'assistant';
         conv.toolResult = undefined;
@@ -178,9 +245,13 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest | string 
       const text = contentText(isRecord(item) ? item['content'] : undefined, markImage);
       conv.texts.push(text);
       conv.messageCount++;
+      if (role === 'system' || role === 'developer') continue; // instructions, not turns
       conv.lastRole = role;
       conv.toolResult = undefined;
-      if (role === 'user') conv.lastUserText = text;
+      if (role === 'user') {
+        conv.lastUserText = text;
+        conv.userTexts.push(text);
+      }
     }
   } else {
     return 'input is required';
@@ -194,7 +265,13 @@ export interface MessagesRequest {
   conv: Conversation;
 }
 
-export function parseMessagesRequest(body: unknown): MessagesRequest | string {
+/**
+ * `acceptSystemRole`: whether `role: "system"` inside `messages` is taken (the
+ * mid-conversation-system beta). Anthropic's API refuses it otherwise with
+ * `messages.N.role: Input should be 'user' or 'assistant'`; whether Copilot's
+ * /v1/messages takes it is not known, so the fake can play both.
+ */
+export function parseMessagesRequest(body: unknown, acceptSystemRole = false): MessagesRequest | string {
   if (!isRecord(body)) return 'request body must be a JSON object';
   const model = str(body, 'model');
   if (model === undefined || model === '') return 'model: Field required';
@@ -203,15 +280,22 @@ export function parseMessagesRequest(body: unknown): MessagesRequest | string {
   const conv = newConversation();
   const tools = arr(body, 'tools');
   conv.hasTools = tools !== undefined && tools.length > 0;
+  conv.tools = toolDefs(tools);
   const markImage = (): void => {
     conv.hasImage = true;
   };
   const system = body['system'];
   if (system !== undefined) conv.texts.push(contentText(system, markImage));
-  for (const m of messages) {
+  for (const [i, m] of messages.entries()) {
     const role = str(m, 'role');
     if (role === undefined) return 'messages: each message needs a role';
     const content = isRecord(m) ? m['content'] : undefined;
+    if (role === 'system') {
+      if (!acceptSystemRole) return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+      conv.texts.push(contentText(content, markImage));
+      continue;
+    }
+    if (role !== 'user' && role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     const text = contentText(content, markImage);
     conv.texts.push(text);
     conv.messageCount++;
@@ -223,6 +307,7 @@ export function parseMessagesRequest(body: unknown): MessagesRequest | string {
       conv.toolResult = toolResults.map((b) => contentText(isRecord(b) ? b['content'] : undefined, markImage)).join('');
     } else if (role === 'user') {
       conv.lastUserText = text;
+      conv.userTexts.push(text);
     }
   }
   return { model, stream: bool(body, 'stream') === true, conv };

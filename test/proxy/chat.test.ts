@@ -236,9 +236,20 @@ describe('error paths', () => {
     assert.equal(form.status, 415);
   });
 
-  test('upstream 400 model_not_supported keeps status, code and the message as text', async () => {
+  test('an unknown model: 404 model_not_found listing the available ids, nothing sent upstream', async () => {
+    const before = h.fake.counts.chat;
     await assert.rejects(
       h.openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+      (e: unknown) =>
+        e instanceof OpenAI.NotFoundError && e.code === 'model_not_found' && e.param === 'model' && /"no-such-model".*Available models: .*gpt-4\.1.*claude-sonnet-4/.test(e.message),
+    );
+    assert.equal(h.fake.counts.chat, before);
+  });
+
+  test('upstream 400 model_not_supported keeps status, code and the message as text', async () => {
+    h.fake.failNext(1, { ...errors.modelNotSupported(), path: '/chat/completions' });
+    await assert.rejects(
+      h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }),
       (e: unknown) => e instanceof OpenAI.BadRequestError && e.message.includes('The requested model is not supported.') && e.code === 'model_not_supported',
     );
   });

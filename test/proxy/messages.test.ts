@@ -190,11 +190,11 @@ describe('Anthropic Messages API through the proxy with the official Anthropic S
     await assert.rejects(
       client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
       (e: unknown) => {
-        assert.ok(e instanceof Anthropic.BadRequestError, String(e));
+        assert.ok(e instanceof Anthropic.NotFoundError, String(e));
         const body = e.error as { type?: string; error?: { type?: string; message?: string } };
         assert.equal(body.type, 'error');
-        assert.equal(body.error?.type, 'invalid_request_error');
-        assert.match(body.error?.message ?? '', /not supported/);
+        assert.equal(body.error?.type, 'not_found_error');
+        assert.match(body.error?.message ?? '', /"no-such-model" is not available.*Available models: .*claude-sonnet-4/);
         return true;
       },
     );

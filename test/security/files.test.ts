@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { writeFileAtomic, type AtomicWriteOps } from '../../src/auth/config-file.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { removeStaleTempFiles, repairDataDirPermissions, requiredMode } from '../../src/config/permissions.ts';

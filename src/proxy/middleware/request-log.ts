@@ -9,7 +9,10 @@ import type { ProxyMetrics } from '../metrics.ts';
 export interface RequestLogFields {
   requestId: string;
   startedAt: number;
+  /** The model name the client asked for. */
   model?: string;
+  /** The model Copilot got (after model_map, dated names, fallback). */
+  upstreamModel?: string;
   streamed?: boolean;
   /** Time to the first body byte the client got (first SSE event for streams); default: when headers went out. */
   ttfbMs?: number;
@@ -17,6 +20,11 @@ export interface RequestLogFields {
   completionTokens?: number;
   /** Usage values from upstream that were not token counts (dropped; logged at debug). */
   droppedUsage?: string[];
+}
+
+/** What each Copilot call of a request carries: its id (sent as X-Request-Id), who initiated the turn, whether it holds an image. */
+export function callMeta(fields: RequestLogFields, prep: { initiator: 'user' | 'agent'; vision: boolean }): { requestId: string; initiator: 'user' | 'agent'; vision: boolean } {
+  return { requestId: fields.requestId, initiator: prep.initiator, vision: prep.vision };
 }
 
 /** A token count as the log and the metrics take it: a non-negative whole number. Anything else from upstream is dropped. */
@@ -59,6 +67,13 @@ export function logfmt(fields: ReadonlyArray<readonly [string, string | number |
     .filter((f): f is readonly [string, string | number | boolean] => f[1] !== undefined)
     .map(([k, v]) => `${k}=${logfmtValue(v)}`)
     .join(' ');
+}
+
+/** The `model` a JSON body names, if any (a string, clipped by logfmt). */
+function requestedModelOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'model')) return undefined;
+  const m: unknown = Reflect.get(body, 'model');
+  return typeof m === 'string' && m !== '' ? m : undefined;
 }
 
 /** The route pattern that answered (bounded, for logs and metric labels), or "unmatched". */
@@ -111,6 +126,8 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
       const route = routeOf(req);
       const clientClosed = !res.writableFinished;
       const errorCode = res.locals.errorCode;
+      // Requests refused before a route named the model still say which one they asked for.
+      const model = fields.model ?? requestedModelOf(req.body);
       const line = logfmt([
         ['method', req.method],
         ['route', route],
@@ -118,7 +135,8 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
         ['status', res.statusCode],
         ['client_closed', clientClosed ? true : undefined],
         ['error', typeof errorCode === 'string' ? errorCode : undefined],
-        ['model', fields.model],
+        ['model', model],
+        ['upstream_model', fields.upstreamModel],
         ['stream', fields.streamed],
         ['ttfb_ms', ttfbMs],
         ['total_ms', totalMs],
@@ -135,7 +153,8 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
           method: req.method,
           route,
           status: res.statusCode,
-          model: fields.model,
+          // The upstream model: bounded by Copilot's list, whatever names clients send.
+          model: fields.upstreamModel ?? model,
           ttfbMs,
           totalMs,
           promptTokens: fields.promptTokens,

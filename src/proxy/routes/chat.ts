@@ -1,10 +1,13 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
-import { logFields, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, recordTokens } from '../middleware/request-log.ts';
 import { requireJsonBody } from '../middleware/json.ts';
+import { logLowered, withOutputLimit, type RoutedModel } from '../models/router.ts';
 import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat } from '../transform/chat.ts';
+import { ResponsesToChatStream, chatToResponsesRequest, responseToChatCompletion } from '../transform/chat-via-responses.ts';
+import { ResponsesIdNormalizer } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
 import { requestSignal } from '../stream-util.ts';
 import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
@@ -13,50 +16,85 @@ export function chatRoutes(ctx: ProxyContext): Router {
   const router = Router();
   router.post(['/v1/chat/completions', '/chat/completions'], requireJsonBody, async (req, res) => {
     const fields = logFields(res);
-    const prep = prepareChat(req.body, ctx.config.model_map);
+    const prep = prepareChat(req.body);
     fields.model = prep.model;
     fields.streamed = prep.stream;
-    const idleSec = ctx.config.timeouts.stream_idle;
-    const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/chat/completions', signal, stream: prep.stream, idleSec }, (auth, sig) =>
-      ctx.copilot.createChatCompletion(prep.upstreamBody, {
-        auth,
-        requestId: fields.requestId,
-        initiator: prep.initiator,
-        vision: prep.vision,
-        stream: prep.stream,
-        signal: sig,
-      }),
-    );
-    if (upstream.kind === 'json') {
-      const out = normalizeChatCompletion(upstream.json, prep.model, ctx.now);
-      recordUsage(fields, out.usage);
-      fields.ttfbMs = ctx.now() - fields.startedAt;
-      res.json(out);
-      return;
-    }
-    await relaySse(ctx, upstream, res, 'chat', signal, clientGone, chatTranslator(ctx, fields.requestId, prep));
+    const target = await ctx.router.route(prep.model, 'chat');
+    fields.upstreamModel = target.id;
+    if (target.wire === 'responses') await chatViaResponses(ctx, req, res, prep, target);
+    else await chatCompletions(ctx, req, res, prep, target);
   });
   return router;
 }
 
-function recordUsage(fields: ReturnType<typeof logFields>, usage: unknown): void {
-  if (typeof usage !== 'object' || usage === null) return;
-  recordTokens(fields, { prompt: Reflect.get(usage, 'prompt_tokens'), completion: Reflect.get(usage, 'completion_tokens') });
+/** Copilot's /chat/completions, with its stream quirks smoothed. */
+async function chatCompletions(ctx: ProxyContext, req: Request, res: Response, prep: PreparedChat, target: RoutedModel): Promise<void> {
+  const fields = logFields(res);
+  const { body, lowered } = withOutputLimit({ ...prep.upstreamBody, model: target.id }, ['max_tokens', 'max_completion_tokens'], target.maxOutputTokens);
+  logLowered(ctx.log, fields.requestId, lowered, target);
+  const idleSec = ctx.config.timeouts.stream_idle;
+  const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
+  const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/chat/completions', signal, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
+    ctx.copilot.createChatCompletion(body, o),
+  );
+  if (upstream.kind === 'json') {
+    answer(ctx, res, normalizeChatCompletion(upstream.json, target.id, ctx.now));
+    return;
+  }
+  await relaySse(ctx, upstream, res, 'chat', signal, clientGone, chatTranslator(ctx, fields.requestId, prep, target.id));
+}
+
+/** A model Copilot serves only on /responses (the Codex family), spoken to as Chat Completions. */
+async function chatViaResponses(ctx: ProxyContext, req: Request, res: Response, prep: PreparedChat, target: RoutedModel): Promise<void> {
+  const fields = logFields(res);
+  const body = chatToResponsesRequest(prep.req, target.id, { stream: prep.stream, maxOutputTokens: target.maxOutputTokens });
+  const idleSec = ctx.config.timeouts.stream_idle;
+  const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
+  const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/responses', signal, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
+    ctx.copilot.createResponse(body, o),
+  );
+  if (upstream.kind === 'json') {
+    answer(ctx, res, responseToChatCompletion(upstream.json, target.id, ctx.now));
+    return;
+  }
+  const ids = new ResponsesIdNormalizer();
+  const tr = new ResponsesToChatStream({ requestModel: target.id, clientWantsUsage: prep.clientWantsUsage, now: ctx.now });
+  let malformed = 0;
+  const t: SseTranslator = {
+    event(ev) {
+      const d = eventData(ev);
+      if (d.kind === 'malformed') malformed += 1;
+      if (d.kind !== 'json') return [];
+      const out = tr.push(ids.push(d.value)).map((c) => formatSse(c));
+      if (tr.failure !== undefined) throw streamEndedEarly(`it finished (${tr.failure})`);
+      return out;
+    },
+    end() {
+      if (malformed > 0) ctx.log.warn(`chat stream ${fields.requestId}: dropped ${malformed} malformed SSE event(s) from Copilot /responses`);
+      if (!tr.done) throw streamEndedEarly('response.completed');
+      return ['data: [DONE]\n\n'];
+    },
+    error: (p) => formatSse(errorBody('openai', p)),
+    usage: () => ({ prompt: tr.usage?.prompt_tokens, completion: tr.usage?.completion_tokens }),
+  };
+  await relaySse(ctx, upstream, res, 'chat', signal, clientGone, t);
+}
+
+/** A whole chat completion to the client, its usage to the request log. */
+function answer(ctx: ProxyContext, res: Response, out: Record<string, unknown>): void {
+  const fields = logFields(res);
+  const usage = out.usage;
+  if (typeof usage === 'object' && usage !== null) recordTokens(fields, { prompt: Reflect.get(usage, 'prompt_tokens'), completion: Reflect.get(usage, 'completion_tokens') });
+  fields.ttfbMs = ctx.now() - fields.startedAt;
+  res.json(out);
 }
 
 /** Copilot's chat SSE -> OpenAI's, through the shared relay: quirk chunks normalised, usage kept, `[DONE]` last. */
-function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat): SseTranslator {
-  const norm = new ChatChunkNormalizer({ clientWantsUsage: prep.clientWantsUsage, requestModel: prep.model, now: ctx.now });
+function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat, model: string): SseTranslator {
+  const norm = new ChatChunkNormalizer({ clientWantsUsage: prep.clientWantsUsage, requestModel: model, now: ctx.now });
   let sawDone = false;
-  let sawFinish = false;
   let malformed = 0;
-  const out = (chunks: Record<string, unknown>[]) =>
-    chunks.map((chunk) => {
-      const choices = chunk.choices;
-      if (Array.isArray(choices) && choices.some((c: unknown) => typeof c === 'object' && c !== null && 'finish_reason' in c && c.finish_reason)) sawFinish = true;
-      return formatSse(chunk);
-    });
+  const out = (chunks: Record<string, unknown>[]) => chunks.map((chunk) => formatSse(chunk));
   return {
     event(ev) {
       if (sawDone) return [];
@@ -67,7 +105,7 @@ function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat
     },
     end() {
       if (malformed > 0) ctx.log.warn(`chat stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
-      if (!sawDone && !sawFinish) throw streamEndedEarly('it finished');
+      if (!sawDone && !norm.finishedAll) throw streamEndedEarly('it finished');
       return [...out(norm.finish()), 'data: [DONE]\n\n'];
     },
     error: (p) => formatSse(errorBody('openai', p)),

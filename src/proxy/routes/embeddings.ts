@@ -10,14 +10,16 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
   const router = Router();
   router.post(['/v1/embeddings', '/embeddings'], requireJsonBody, async (req, res) => {
     const fields = logFields(res);
-    const prep = prepareEmbeddings(req.body, ctx.config.model_map);
+    const prep = prepareEmbeddings(req.body);
     fields.model = prep.model;
+    const target = await ctx.router.route(prep.model, 'embeddings');
+    fields.upstreamModel = target.id;
     fields.streamed = false;
     const { signal } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, stream: false }, (auth, sig) =>
-      ctx.copilot.createEmbeddings(prep.upstreamBody, { auth, requestId: fields.requestId, signal: sig }),
+    const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, stream: false, call: { requestId: fields.requestId } }, (o) =>
+      ctx.copilot.createEmbeddings({ ...prep.upstreamBody, model: target.id }, o),
     );
-    const out = normalizeEmbeddings(upstream.kind === 'json' ? upstream.json : undefined, prep.model, prep.format);
+    const out = normalizeEmbeddings(upstream.kind === 'json' ? upstream.json : undefined, target.id, prep.format);
     recordTokens(fields, { prompt: out.usage.prompt_tokens });
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(out);

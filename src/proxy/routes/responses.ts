@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
+import { logLowered, withOutputLimit } from '../models/router.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logFields, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, recordTokens } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { ResponsesIdNormalizer, normalizeResponse, prepareResponses, readResponsesUsage } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
@@ -13,22 +14,21 @@ export function responsesRoutes(ctx: ProxyContext): Router {
   const router = Router();
   router.post(['/v1/responses', '/responses'], requireJsonBody, async (req, res) => {
     const fields = logFields(res);
-    const prep = prepareResponses(req.body, ctx.config.model_map);
+    const prep = prepareResponses(req.body);
     fields.model = prep.model;
     fields.streamed = prep.stream;
+    const target = await ctx.router.route(prep.model, 'responses');
+    fields.upstreamModel = target.id;
+    const { body, lowered } = withOutputLimit({ ...prep.upstreamBody, model: target.id }, ['max_output_tokens'], target.maxOutputTokens);
+    logLowered(ctx.log, fields.requestId, lowered, target);
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await callCopilot(ctx.gateway, { what: 'responses', path: '/responses', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle }, (auth, sig) =>
-      ctx.copilot.createResponse(prep.upstreamBody, {
-        auth,
-        requestId: fields.requestId,
-        initiator: prep.initiator,
-        vision: prep.vision,
-        stream: prep.stream,
-        signal: sig,
-      }),
+    const upstream = await callCopilot(
+      ctx.gateway,
+      { what: 'responses', path: '/responses', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle, call: callMeta(fields, prep) },
+      (o) => ctx.copilot.createResponse(body, o),
     );
     if (upstream.kind === 'json') {
-      const out = normalizeResponse(upstream.json, prep.model);
+      const out = normalizeResponse(upstream.json, target.id);
       const usage = readResponsesUsage(out);
       recordTokens(fields, { prompt: usage?.input_tokens, completion: usage?.output_tokens });
       fields.ttfbMs = ctx.now() - fields.startedAt;

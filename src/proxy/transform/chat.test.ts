@@ -6,17 +6,16 @@ import { ChatChunkNormalizer, hasImage, initiatorOf, normalizeChatCompletion, pr
 const fixedNow = () => 1_700_000_000_000;
 
 describe('prepareChat', () => {
-  test('applies model_map, marks initiator and vision, forces upstream usage on streams', () => {
+  test('keeps the requested model (the router maps it), marks initiator and vision, forces upstream usage on streams', () => {
     const prep = prepareChat(
       {
         model: 'gpt-4',
         stream: true,
         messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA' } }] }],
       },
-      { 'gpt-4': 'gpt-4.1' },
     );
-    assert.equal(prep.model, 'gpt-4.1');
-    assert.equal(prep.upstreamBody.model, 'gpt-4.1');
+    assert.equal(prep.model, 'gpt-4');
+    assert.equal(prep.upstreamBody.model, 'gpt-4');
     assert.equal(prep.initiator, 'user');
     assert.equal(prep.vision, true);
     assert.equal(prep.stream, true);
@@ -25,9 +24,9 @@ describe('prepareChat', () => {
   });
 
   test('rejects bodies without model or messages with a param name', () => {
-    assert.throws(() => prepareChat({ messages: [] }, {}), (e: unknown) => e instanceof InvalidRequestError && e.param === 'model');
-    assert.throws(() => prepareChat({ model: 'x', messages: [] }, {}), (e: unknown) => e instanceof InvalidRequestError && e.param === 'messages');
-    assert.throws(() => prepareChat({ model: 'x', messages: 'hi' }, {}), (e: unknown) => e instanceof InvalidRequestError && e.status === 400);
+    assert.throws(() => prepareChat({ messages: [] }), (e: unknown) => e instanceof InvalidRequestError && e.param === 'model');
+    assert.throws(() => prepareChat({ model: 'x', messages: [] }), (e: unknown) => e instanceof InvalidRequestError && e.param === 'messages');
+    assert.throws(() => prepareChat({ model: 'x', messages: 'hi' }), (e: unknown) => e instanceof InvalidRequestError && e.status === 400);
   });
 
   test('initiator is agent for tool results and assistant turns', () => {

@@ -26,6 +26,7 @@ export const chatRequestSchema = z
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 export interface PreparedChat {
+  req: ChatRequest;
   upstreamBody: Record<string, unknown>;
   model: string;
   stream: boolean;
@@ -44,10 +45,6 @@ export function parseChatRequest(body: unknown): ChatRequest {
   return r.data;
 }
 
-export function mapModel(model: string, modelMap: Record<string, string>): string {
-  return modelMap[model] ?? model;
-}
-
 /** Copilot bills a premium request per user-initiated turn: only a last message from the user is `user`. */
 export function initiatorOf(messages: ReadonlyArray<{ role: string }>): 'user' | 'agent' {
   return messages.at(-1)?.role === 'user' ? 'user' : 'agent';
@@ -62,16 +59,17 @@ export function hasImage(messages: ReadonlyArray<{ content?: unknown }>): boolea
   );
 }
 
-export function prepareChat(body: unknown, modelMap: Record<string, string>): PreparedChat {
+/** Parse a chat request; `model` is the name the client asked for (the model router resolves it). */
+export function prepareChat(body: unknown): PreparedChat {
   const req = parseChatRequest(body);
   const stream = req.stream === true;
   const clientWantsUsage = stream && req.stream_options?.include_usage === true;
-  const model = mapModel(req.model, modelMap);
+  const model = req.model;
   const upstreamBody: Record<string, unknown> = { ...req, model };
   // Always ask for usage when streaming, so the request log can count tokens;
   // the normaliser strips it again for clients that did not ask.
   if (stream) upstreamBody.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
-  return { upstreamBody, model, stream, clientWantsUsage, initiator: initiatorOf(req.messages), vision: hasImage(req.messages) };
+  return { req, upstreamBody, model, stream, clientWantsUsage, initiator: initiatorOf(req.messages), vision: hasImage(req.messages) };
 }
 
 /** Copilot's usage object as sent; its counts are validated where they are recorded (recordTokens). */
@@ -154,7 +152,7 @@ export class ChatChunkNormalizer {
 
   /** Whether the stream finished every choice it started. */
   get finishedAll(): boolean {
-    return [...this.choicesSeen.values()].every((c) => c.finished);
+    return this.choicesSeen.size > 0 && [...this.choicesSeen.values()].every((c) => c.finished);
   }
 
   private track(choice: Record<string, unknown>): void {

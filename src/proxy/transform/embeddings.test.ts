@@ -15,16 +15,16 @@ const copilotReply = {
 
 describe('prepareEmbeddings', () => {
   test('maps the model, never asks Copilot for base64, remembers what the client wants', () => {
-    const p = prepareEmbeddings({ model: 'emb', input: ['a', 'b'], encoding_format: 'base64', dimensions: 8 }, { emb: 'text-embedding-3-small' });
+    const p = prepareEmbeddings({ model: 'text-embedding-3-small', input: ['a', 'b'], encoding_format: 'base64', dimensions: 8 });
     assert.equal(p.model, 'text-embedding-3-small');
     assert.equal(p.format, 'base64');
     assert.deepEqual(p.upstreamBody, { model: 'text-embedding-3-small', input: ['a', 'b'], dimensions: 8 });
-    assert.equal(prepareEmbeddings({ model: 'm', input: 'x' }, {}).format, 'float');
+    assert.equal(prepareEmbeddings({ model: 'm', input: 'x' }).format, 'float');
   });
 
   test('rejects bad input with the param named', () => {
     const bad = (body: unknown, param: string) =>
-      assert.throws(() => prepareEmbeddings(body, {}), (e: unknown) => e instanceof InvalidRequestError && e.status === 400 && e.param === param);
+      assert.throws(() => prepareEmbeddings(body), (e: unknown) => e instanceof InvalidRequestError && e.status === 400 && e.param === param);
     bad({ input: 'x' }, 'model');
     bad({ model: 'm' }, 'input');
     bad({ model: 'm', input: [] }, 'input');
@@ -34,7 +34,7 @@ describe('prepareEmbeddings', () => {
   });
 
   test('token arrays are accepted and passed on', () => {
-    assert.deepEqual(prepareEmbeddings({ model: 'm', input: [[1, 2], [3]] }, {}).upstreamBody.input, [[1, 2], [3]]);
+    assert.deepEqual(prepareEmbeddings({ model: 'm', input: [[1, 2], [3]] }).upstreamBody.input, [[1, 2], [3]]);
   });
 });
 

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { UpstreamHttpError } from '../../errors.ts';
-import { mapModel } from './chat.ts';
 import { parseOrThrow } from './validate.ts';
 
 /**
@@ -39,9 +38,9 @@ export interface PreparedEmbeddings {
   format: EncodingFormat;
 }
 
-export function prepareEmbeddings(body: unknown, modelMap: Record<string, string>): PreparedEmbeddings {
+export function prepareEmbeddings(body: unknown): PreparedEmbeddings {
   const req = parseOrThrow(embeddingsRequestSchema, body);
-  const model = mapModel(req.model, modelMap);
+  const model = req.model;
   const { encoding_format: format, ...rest } = req;
   const upstreamBody: Record<string, unknown> = { ...rest, model };
   for (const k of ['dimensions', 'user'] as const) if (upstreamBody[k] === null) delete upstreamBody[k];

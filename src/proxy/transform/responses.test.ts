@@ -12,10 +12,9 @@ describe('prepareResponses', () => {
         instructions: 'be brief',
         input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }, { type: 'input_image', image_url: 'data:image/png;base64,AA' }] }],
       },
-      { codex: 'gpt-5.1-codex' },
     );
-    assert.equal(p.model, 'gpt-5.1-codex');
-    assert.equal(p.upstreamBody.model, 'gpt-5.1-codex');
+    assert.equal(p.model, 'codex');
+    assert.equal(p.upstreamBody.model, 'codex');
     assert.equal(p.upstreamBody.instructions, 'be brief');
     assert.equal(p.stream, true);
     assert.equal(p.initiator, 'user');
@@ -23,9 +22,9 @@ describe('prepareResponses', () => {
   });
 
   test('rejects bodies without model or input, naming the param', () => {
-    assert.throws(() => prepareResponses({ input: 'x' }, {}), (e: unknown) => e instanceof InvalidRequestError && e.param === 'model');
-    assert.throws(() => prepareResponses({ model: 'm' }, {}), (e: unknown) => e instanceof InvalidRequestError && e.param === 'input');
-    assert.throws(() => prepareResponses({ model: 'm', input: 42 }, {}), (e: unknown) => e instanceof InvalidRequestError && e.status === 400);
+    assert.throws(() => prepareResponses({ input: 'x' }), (e: unknown) => e instanceof InvalidRequestError && e.param === 'model');
+    assert.throws(() => prepareResponses({ model: 'm' }), (e: unknown) => e instanceof InvalidRequestError && e.param === 'input');
+    assert.throws(() => prepareResponses({ model: 'm', input: 42 }), (e: unknown) => e instanceof InvalidRequestError && e.status === 400);
   });
 
   test('initiator: user only when the last item is a user message', () => {

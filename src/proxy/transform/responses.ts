@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { mapModel } from './chat.ts';
 import { parseOrThrow } from './validate.ts';
 
 /**
@@ -50,9 +49,9 @@ export function responsesHasImage(input: string | readonly InputItem[]): boolean
   );
 }
 
-export function prepareResponses(body: unknown, modelMap: Record<string, string>): PreparedResponses {
+export function prepareResponses(body: unknown): PreparedResponses {
   const req = parseOrThrow(responsesRequestSchema, body);
-  const model = mapModel(req.model, modelMap);
+  const model = req.model;
   return {
     upstreamBody: { ...req, model },
     model,

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
-import { InvalidRequestError } from '../../errors.ts';
-import {
-  AnthropicStreamTranslator,
-  IMAGE_TOKEN_ESTIMATE,
-  NativeStreamWatcher,
-  anthropicHasImage,
-  anthropicInitiator,
-  estimateInputTokens,
-  fromChatCompletion,
-  prepareMessages,
-  stopReasonOf,
-  toChatRequest,
-  translatableRequestSchema,
-  type AnthropicEvent,
-} from './anthropic.ts';
-import { parseOrThrow } from './validate.ts';
+import { z } from 'zod';
+import { InvalidRequestError } from '../../../errors.ts';
+import { IMAGE_TOKEN_ESTIMATE, estimateInputTokens } from './count-tokens.ts';
+import { NativeStreamWatcher } from './native-stream.ts';
+import { anthropicHasImage, anthropicInitiator, foldSystemMessages, prepareMessages, toChatRequest, translatableRequestSchema } from './request.ts';
+import { fromChatCompletion, stopReasonOf } from './response.ts';
+import { AnthropicStreamTranslator, type AnthropicEvent } from './stream.ts';
+import { parseOrThrow } from '../validate.ts';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
@@ -25,9 +19,8 @@ describe('prepareMessages', () => {
   test('maps the model and reads stream, initiator and vision', () => {
     const p = prepareMessages(
       { model: 'sonnet', max_tokens: 100, stream: true, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } }] }] },
-      { sonnet: 'claude-sonnet-4' },
     );
-    assert.equal(p.model, 'claude-sonnet-4');
+    assert.equal(p.model, 'sonnet');
     assert.equal(p.stream, true);
     assert.equal(p.initiator, 'user');
     assert.equal(p.vision, true);
@@ -35,10 +28,14 @@ describe('prepareMessages', () => {
 
   test('400 naming the param for missing or malformed fields', () => {
     const bad = (body: unknown, param: string) =>
-      assert.throws(() => prepareMessages(body, {}), (e: unknown) => e instanceof InvalidRequestError && e.status === 400 && e.param === param);
+      assert.throws(() => prepareMessages(body), (e: unknown) => e instanceof InvalidRequestError && e.status === 400 && e.param === param);
     bad({ max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, 'model');
     bad({ model: 'm', max_tokens: 5 }, 'messages');
-    bad({ model: 'm', messages: [{ role: 'system', content: 'x' }] }, 'messages.0.role');
+    bad({ model: 'm', messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role');
+    assert.throws(
+      () => prepareMessages({ model: 'm', messages: [{ role: 'user', content: 'x' }, { role: 'tool', content: 'x' }] }),
+      (e: unknown) => e instanceof InvalidRequestError && e.message === 'messages.1.role: role "tool" is not accepted (use "user", "assistant", "system")',
+    );
     bad({ model: 'm', messages: [{ role: 'user', content: [{ text: 'no type' }] }] }, 'messages.0.content.0.type');
     bad({ model: 'm', max_tokens: 0, messages: [{ role: 'user', content: 'x' }] }, 'max_tokens');
   });
@@ -332,9 +329,58 @@ describe('estimateInputTokens', () => {
           { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'z'.repeat(20) }, { type: 'image', source: { type: 'url', url: 'u' } }] },
         ],
       },
-      {},
     ).req;
     const chars = 40 + 80 + (4 + JSON.stringify({ q: 1 }).length) + 20 + (4 + JSON.stringify({ input_schema: { type: 'object' } }).length);
     assert.equal(estimateInputTokens(req), Math.ceil(chars / 4) + IMAGE_TOKEN_ESTIMATE);
+  });
+});
+
+describe('system messages inside `messages` (Claude Code 2.1, recorded requests)', () => {
+  const recorded = (name: string): { headers: Record<string, string>; body: unknown } => {
+    const raw: unknown = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../../test/fixtures/claude-code', name), 'utf8'));
+    const r = z.object({ headers: z.record(z.string(), z.string()), body: z.unknown() }).parse(raw);
+    return r;
+  };
+
+  for (const name of ['request.model-gpt-4.1.json', 'request.default-model.json']) {
+    test(`${name}: accepted, translated in place, or folded into the user turn`, () => {
+      const { body } = recorded(name);
+      const prep = prepareMessages(body);
+      assert.equal(prep.initiator, 'user', 'a trailing system entry is not a turn');
+      const roles = prep.req.messages.map((m) => m.role);
+      assert.deepEqual(roles, ['user', 'system']);
+
+      // Translated: the system entry stays where Claude Code put it, as a chat `system` message.
+      const chat = toChatRequest(parseOrThrow(translatableRequestSchema, body), 'gpt-4.1');
+      const msgs = z.array(z.object({ role: z.string(), content: z.unknown() })).parse(chat.messages);
+      assert.deepEqual(msgs.map((m) => m.role), ['system', 'user', 'system']);
+      assert.match(String(msgs[2]?.content), /^# Environment\n/);
+
+      // Folded (native path, upstream refuses the role): no system entry left, roles alternate, text kept.
+      const folded = foldSystemMessages(prep.req.messages);
+      assert.deepEqual(folded.map((m) => m.role), ['user']);
+      const last = folded[0]?.content;
+      assert.ok(Array.isArray(last));
+      const lastBlock = last.at(-1);
+      assert.equal(lastBlock?.type, 'text');
+      assert.match(String(lastBlock?.text), /^<system>\n# Environment\n[\s\S]*\n<\/system>$/);
+      assert.equal(last.length, (Array.isArray(prep.req.messages[0]?.content) ? prep.req.messages[0].content.length : 1) + 1);
+    });
+  }
+
+  test('fold: a system entry goes to the start of the next user turn, else the end of the previous one', () => {
+    const folded = foldSystemMessages([
+      { role: 'system', content: 'first' },
+      { role: 'user', content: 'u1' },
+      { role: 'assistant', content: 'a1' },
+      { role: 'system', content: [{ type: 'text', text: 'middle' }] },
+      { role: 'user', content: 'u2' },
+    ]);
+    assert.deepEqual(folded, [
+      { role: 'user', content: [{ type: 'text', text: '<system>\nfirst\n</system>' }, { type: 'text', text: 'u1' }] },
+      { role: 'assistant', content: 'a1' },
+      { role: 'user', content: [{ type: 'text', text: '<system>\nmiddle\n</system>' }, { type: 'text', text: 'u2' }] },
+    ]);
+    assert.deepEqual(foldSystemMessages([{ role: 'system', content: 'only' }]), [{ role: 'user', content: [{ type: 'text', text: '<system>\nonly\n</system>' }] }]);
   });
 });

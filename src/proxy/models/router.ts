@@ -1,0 +1,97 @@
+import { InvalidRequestError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { CopilotModel } from '../../upstream/copilot-client.ts';
+import type { CachedFetcher } from '../cache.ts';
+import { resolveModel, type ResolvedVia } from './resolve.ts';
+
+/**
+ * Model routing in one place: every route asks `route()` which Copilot model
+ * a requested name means and which Copilot endpoint ("wire") serves it, from
+ * the model's `supported_endpoints`.
+ */
+
+/** The API the client spoke. */
+export type ClientApi = 'chat' | 'responses' | 'messages' | 'embeddings';
+/** The Copilot endpoint the request goes to. */
+export type Wire = 'chat' | 'responses' | 'messages' | 'embeddings';
+
+export interface RoutedModel {
+  requested: string;
+  /** What Copilot gets. */
+  id: string;
+  model: CopilotModel | undefined;
+  via: ResolvedVia;
+  wire: Wire;
+  /** The model's `capabilities.limits.max_output_tokens`, when Copilot says. */
+  maxOutputTokens: number | undefined;
+}
+
+export interface ModelRouter {
+  route(requested: string, api: ClientApi): Promise<RoutedModel>;
+  /** Models whose native /v1/messages refused `role: "system"` entries: fold them for these from now on. */
+  readonly foldSystemFor: Set<string>;
+}
+
+/** Pure: where a request for `model` spoken as `api` goes. Without `supported_endpoints`, each API goes to its own endpoint (messages: chat). */
+export function wireFor(model: CopilotModel | undefined, api: ClientApi): Wire {
+  if (api === 'embeddings' || api === 'responses') return api;
+  const eps = model?.supported_endpoints;
+  const responsesOnly = eps !== undefined && !eps.includes('/chat/completions') && eps.includes('/responses');
+  if (api === 'messages') {
+    if (eps?.includes('/v1/messages')) return 'messages';
+    return responsesOnly ? 'responses' : 'chat';
+  }
+  return responsesOnly ? 'responses' : 'chat';
+}
+
+/** A 404 in the caller's shape that lists what is available. */
+export class ModelNotFoundError extends InvalidRequestError {
+  constructor(requested: string, available: readonly string[]) {
+    super(
+      `The model ${JSON.stringify(requested)} is not available through this Copilot subscription. Available models: ${available.join(', ') || '(none)'}`,
+      { status: 404, code: 'model_not_found', param: 'model' },
+    );
+  }
+}
+
+export function createModelRouter(deps: { models: CachedFetcher<CopilotModel[]>; modelMap: Record<string, string>; fallback: boolean; log: Logger }): ModelRouter {
+  const modelMap = new Map(Object.entries(deps.modelMap));
+  const announced = new Set<string>();
+  return {
+    foldSystemFor: new Set<string>(),
+    async route(requested, api) {
+      // Without the list the request fails with the list's error: a Copilot that cannot answer
+      // /models (unreachable, refusing the token) cannot answer the request either, and trying
+      // both would double the wait and the failures the circuit breaker counts.
+      const models = await deps.models.get();
+      const r = resolveModel(requested, models, { modelMap, fallback: deps.fallback, type: api === 'embeddings' ? 'embeddings' : 'chat' });
+      if (r.kind === 'not_found') throw new ModelNotFoundError(requested, r.available);
+      if ((r.via === 'fallback' || r.via === 'dated') && !announced.has(requested)) {
+        announced.add(requested);
+        deps.log.info(`model ${requested} -> ${r.id} (${r.via})`);
+      }
+      const max = r.model?.capabilities?.limits?.max_output_tokens;
+      return { requested, id: r.id, model: r.model, via: r.via, wire: wireFor(r.model, api), maxOutputTokens: typeof max === 'number' && max > 0 ? max : undefined };
+    },
+  };
+}
+
+/**
+ * The body with each of `keys` (`max_tokens`, `max_completion_tokens`,
+ * `max_output_tokens`) lowered to the model's own output limit where it asks
+ * for more (Copilot refuses it). Pure; says which keys it lowered.
+ */
+export function withOutputLimit<T extends Record<string, unknown>>(body: T, keys: readonly string[], max: number | undefined): { body: T; lowered: string[] } {
+  if (max === undefined) return { body, lowered: [] };
+  const lowered = keys.filter((k) => {
+    const v = body[k];
+    return typeof v === 'number' && v > max;
+  });
+  if (lowered.length === 0) return { body, lowered };
+  return { body: { ...body, ...Object.fromEntries(lowered.map((k) => [k, max])) }, lowered };
+}
+
+/** The debug line for withOutputLimit's result. */
+export function logLowered(log: Logger, requestId: string, lowered: readonly string[], target: RoutedModel): void {
+  if (lowered.length > 0) log.debug(`request ${requestId}: ${lowered.join(', ')} lowered to ${target.id}'s max_output_tokens ${String(target.maxOutputTokens)}`);
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TokenSnapshot } from '../auth/snapshot.ts';
+import { initialControllerState, onChildMessage, onMenuClick, onProxyCrash, onProxyStatus, type ControllerState, type TrayEffect } from './tray-controller.ts';
+
+const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+const running = { kind: 'running' as const, url: 'http://127.0.0.1:8081', port: 8081, pid: 42 };
+
+function snap(over: Partial<TokenSnapshot> = {}): TokenSnapshot {
+  return { state: 'ok', health: 'healthy', expiresAt: NOW / 1000 + 1500, refreshIn: 1500, hasGithubToken: true, oauthApp: 'vscode', store: 'file', apiBase: 'https://api.githubcopilot.com', lastError: null, pendingSignIn: null, ...over };
+}
+
+function ids(): () => string {
+  let n = 0;
+  return () => `id-${++n}`;
+}
+
+function runningState(over: Partial<ControllerState['tray']> = {}): ControllerState {
+  const s = initialControllerState(NOW);
+  return { ...s, lastProxyKind: 'running', tray: { ...s.tray, proxy: running, token: snap(), ...over } };
+}
+
+const kinds = (effects: TrayEffect[]) => effects.map((e) => (e.kind === 'send' ? `send:${e.message.type}` : e.kind));
+
+describe('tray controller (pure: event + state -> state + effects)', () => {
+  test('a token that needs sign-in notifies once, not on every snapshot', () => {
+    const notSignedIn = snap({ hasGithubToken: false, state: 'not_signed_in', health: 'not_signed_in' });
+    const a = onChildMessage(runningState({ token: null }), { type: 'token', snapshot: notSignedIn }, ids());
+    assert.deepEqual(kinds(a.effects), ['notify']);
+    const b = onChildMessage(a.state, { type: 'token', snapshot: notSignedIn }, ids());
+    assert.deepEqual(b.effects, []);
+    assert.equal(b.state.tray.token, notSignedIn);
+  });
+
+  test('becoming signed in asks for models and usage', () => {
+    const s = runningState({ token: snap({ hasGithubToken: false, state: 'not_signed_in', health: 'not_signed_in' }) });
+    const step = onChildMessage(s, { type: 'token', snapshot: snap() }, ids());
+    assert.deepEqual(kinds(step.effects), ['send:get-models', 'send:get-usage']);
+  });
+
+  test('Sign in: sends sign-in when the proxy runs; nothing when it does not; a second click cancels', () => {
+    const go = onMenuClick(runningState(), 'sign-in', ids());
+    assert.deepEqual(kinds(go.effects), ['send:sign-in']);
+    assert.equal(go.state.tray.signInStarting, true);
+    const cancel = onMenuClick(go.state, 'sign-in', ids());
+    assert.deepEqual(kinds(cancel.effects), ['send:cancel-sign-in']);
+    assert.equal(cancel.state.tray.signInStarting, false);
+    const stopped = onMenuClick(runningState({ proxy: { kind: 'stopped' } }), 'sign-in', ids());
+    assert.deepEqual(stopped.effects, []);
+  });
+
+  test('the sign-in code: copied, browser opened, notified', () => {
+    const step = onChildMessage(runningState({ signInStarting: true }), { type: 'sign-in-code', userCode: 'ABCD-1234', verificationUri: 'https://github.com/login/device', expiresAt: NOW + 900_000 }, ids());
+    assert.deepEqual(step.effects.slice(0, 2), [
+      { kind: 'copy', text: 'ABCD-1234', what: 'the sign-in code' },
+      { kind: 'open', target: 'https://github.com/login/device' },
+    ]);
+    assert.equal(step.effects[2]?.kind, 'notify');
+    assert.deepEqual(step.state.tray.signIn, { userCode: 'ABCD-1234', verificationUri: 'https://github.com/login/device' });
+  });
+
+  test('Refresh: one request id, its answer (and only its) ends the progress; a failure notifies', () => {
+    const go = onMenuClick(runningState(), 'refresh', ids());
+    assert.deepEqual(go.effects, [{ kind: 'send', message: { type: 'refresh', requestId: 'id-1' } }]);
+    assert.equal(go.state.tray.refreshing, true);
+    const other = onChildMessage(go.state, { type: 'refresh-done', requestId: 'someone-else', ok: true, error: null }, ids());
+    assert.equal(other.state.tray.refreshing, true);
+    const failed = onChildMessage(go.state, { type: 'refresh-done', requestId: 'id-1', ok: false, error: 'HTTP 502' }, ids());
+    assert.equal(failed.state.tray.refreshing, false);
+    assert.deepEqual(failed.effects, [{ kind: 'notify', title: 'Token refresh failed', message: 'HTTP 502' }]);
+  });
+
+  test('the proxy stopping clears what was in flight; giving up notifies with the reason', () => {
+    const busy = onMenuClick(runningState(), 'refresh', ids()).state;
+    const gave = onProxyStatus(busy, { kind: 'gave-up', reason: 'EADDRINUSE', portTaken: true, port: 8081 });
+    assert.equal(gave.state.tray.refreshing, false);
+    assert.equal(gave.state.refreshRequestId, null);
+    assert.deepEqual(gave.effects, [{ kind: 'notify', title: 'GitHub Copilot proxy stopped', message: 'Port 8081 is in use by another program.' }]);
+  });
+
+  test('a crash notifies once per outage (only when it was running)', () => {
+    const crash = { portTaken: false, code: 1, signal: null };
+    assert.equal(onProxyCrash(runningState(), crash).effects.length, 1);
+    const restarting = onProxyStatus(runningState(), { kind: 'restarting', attempt: 1, delayMs: 1000, reason: 'exit 1' }).state;
+    assert.deepEqual(onProxyCrash(restarting, crash).effects, []);
+  });
+
+  test('clicks: base URL and model ids copied, autostart toggled, restart and quit', () => {
+    const s = runningState({ models: [{ id: 'gpt-4.1', name: 'GPT-4.1', vendor: 'OpenAI' }], autostart: false });
+    assert.deepEqual(onMenuClick(s, 'proxy', ids()).effects, [{ kind: 'copy', text: 'http://localhost:8081/v1', what: 'the base URL' }]);
+    assert.deepEqual(onMenuClick(s, 'model-0', ids()).effects, [{ kind: 'copy', text: 'gpt-4.1', what: 'model id gpt-4.1' }]);
+    assert.deepEqual(onMenuClick(s, 'model-7', ids()).effects, []);
+    assert.deepEqual(onMenuClick(s, 'autostart', ids()).effects, [{ kind: 'set-autostart', enable: true }]);
+    assert.deepEqual(kinds(onMenuClick(s, 'restart', ids()).effects), ['log', 'restart-proxy']);
+    assert.deepEqual(onMenuClick(s, 'quit', ids()).effects, [{ kind: 'quit' }]);
+    assert.deepEqual(onMenuClick(s, 'nonsense', ids()).effects, []);
+  });
+});
