@@ -1,9 +1,15 @@
 /**
- * `npm run bench`: the benchmarks. Today that is the soak check (bench/soak.ts).
- *   npm run bench [-- --requests 10000 --concurrency 32]
+ * `npm run bench`: the benchmarks.
+ *   npm run bench [-- --requests 10000 --concurrency 32]   the soak check (bench/soak.ts)
+ *   npm run bench -- startup                                start-up time and idle memory (bench/startup.ts)
  * Exit code 1 when a check failed.
  */
 import { DEFAULT_SOAK, runSoak } from './soak.ts';
+
+if (process.argv.includes('startup')) {
+  const { startupOk } = await import('./startup.ts');
+  process.exit(startupOk ? 0 : 1);
+}
 
 function intFlag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -2,7 +2,7 @@
 // Runs every *.test.ts under src/ and test/ with node's test runner (through tsx).
 // Usage: npm test [-- <file or folder filter>...]
 // In CI (CI=true) a skipped or todo test is a failure: nothing may pass by not running.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,9 @@ if (process.platform === 'linux') {
     process.exit(1);
   }
 }
+
+// The CLI and tray suites run the built bin (dist/), as users do: build it from the current sources first.
+execFileSync(process.execPath, [path.join(root, 'build', 'bundle.mjs')], { stdio: 'inherit' });
 
 const tapFile = path.join(os.tmpdir(), `gcs-tests-${process.pid}.tap`);
 const args = [

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assetsDir, selfEntry } from '../install-paths.ts';
 
 /**
  * Start at login, per platform, with small generators instead of a library:
@@ -43,10 +43,8 @@ export interface AutostartStatus {
   command: string | null;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 export function defaultTrayCommand(): string[] {
-  return [process.execPath, path.join(repoRoot, 'bin', 'github-copilot-svcs.js'), 'tray'];
+  return [process.execPath, selfEntry(), 'tray'];
 }
 
 const defaultRunReg: RegRunner = (args) =>
@@ -72,7 +70,7 @@ function resolve(opts: AutostartOptions): Resolved {
     env: opts.env ?? process.env,
     home: opts.homeDir ?? os.homedir(),
     command: opts.command ?? defaultTrayCommand(),
-    iconPath: opts.iconPath ?? path.join(repoRoot, 'assets', 'tray-healthy-32.png'),
+    iconPath: opts.iconPath ?? path.join(assetsDir(), 'tray-healthy-32.png'),
     runReg: opts.runReg ?? defaultRunReg,
   };
 }

@@ -50,7 +50,7 @@ export type SupervisorStatus =
   | { kind: 'stopped' };
 
 export interface SupervisorOptions {
-  /** The script to fork, e.g. <repo>/bin/github-copilot-svcs.js. */
+  /** The script to fork, e.g. <package>/dist/github-copilot-svcs.mjs. */
   modulePath: string;
   args: string[];
   env?: NodeJS.ProcessEnv;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { envName } from '../config/env.ts';
+import { assetsDir, selfEntry } from '../install-paths.ts';
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { proxyChildArgs } from '../ipc/child.ts';
@@ -23,13 +23,11 @@ import { buildMenu, flattenItems, type ItemKey, type ProxyStatus, type TrayMenu,
  * never imports proxy code; the child is reached only through ../ipc/.
  */
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 export interface TrayOptions {
   /** CLI flags (same names as config keys); port/host go to the child as flags, the rest as env. */
   flags?: ConfigFlags;
   env?: NodeJS.ProcessEnv;
-  /** Script forked as the proxy child; default <repo>/bin/github-copilot-svcs.js. */
+  /** Script forked as the proxy child; default: the script this process runs (dist/github-copilot-svcs.mjs). */
   childModule?: string;
   /** Args for the child; default ['__proxy-child', ...port/host flags]. */
   childArgs?: string[];
@@ -84,10 +82,10 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   for (const w of config.warnings) log.warn(w);
 
   const platform = process.platform;
-  const assetsDir = opts.assetsDir ?? path.join(repoRoot, 'assets');
-  const icons = loadIcons(assetsDir, platform);
+  const assets = opts.assetsDir ?? assetsDir();
+  const icons = loadIcons(assets, platform);
   const hook = testHookActive(env);
-  const real = await realEffects(log, path.join(assetsDir, 'tray-healthy-32.png'));
+  const real = await realEffects(log, path.join(assets, 'tray-healthy-32.png'));
   const effects = hook ? reportingEffects(real) : real;
   const autostartOpts: AutostartOptions = { env };
 
@@ -191,7 +189,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   const childEnvFinal: NodeJS.ProcessEnv = { ...childEnv };
   delete childEnvFinal[TEST_HOOK_ENV];
   const supervisor = new ProxySupervisor({
-    modulePath: opts.childModule ?? path.join(repoRoot, 'bin', 'github-copilot-svcs.js'),
+    modulePath: opts.childModule ?? selfEntry(),
     args: childArgs,
     env: childEnvFinal,
     port: config.port,

@@ -11,7 +11,7 @@ import { runCli, startCli, type CliResult } from '../helpers/cli.ts';
 import { tempHome } from '../auth/helpers.ts';
 import { DESKTOP_ENV_UNSET, recorder, type Recorder } from '../helpers/os-stubs.ts';
 
-// Every command through the real binary (bin/github-copilot-svcs.js) against the fake GitHub/Copilot.
+// Every command through the built bin (dist/github-copilot-svcs.mjs) against the fake GitHub/Copilot.
 
 let fake: FakeUpstream;
 const cleanups: Array<() => void> = [];

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-export const BIN = path.resolve(import.meta.dirname, '../../bin/github-copilot-svcs.js');
+/** The built bin (npm test builds dist/ first): tests run what users install. */
+export const BIN = path.resolve(import.meta.dirname, '../../dist/github-copilot-svcs.mjs');
 
 /**
  * Every CLI test runs the command from `/`, as a global install, the autostart
@@ -16,7 +17,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the real CLI (bin/github-copilot-svcs.js) with an env that replaces HOME-related settings. */
+/** Run the real CLI (dist/github-copilot-svcs.mjs) with an env that replaces HOME-related settings. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), cwd: CLI_CWD, stdio: ['pipe', 'pipe', 'pipe'] });
