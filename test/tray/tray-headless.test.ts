@@ -14,7 +14,6 @@ import { after, describe, it } from 'node:test';
 import type { TrayToTest } from '../../src/tray/test-hook.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tray-headless-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -58,7 +57,8 @@ async function runHeadless(display: string | undefined) {
   if (display) env.DISPLAY = display;
   const events: TrayToTest[] = [];
   let output = '';
-  const tray = fork(path.join(here, 'fixtures', 'run-tray.ts'), [], { execArgv: ['--import', 'tsx'], cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  // Started from / (no package.json above it), as the autostart entry starts it: the log files must still be written.
+  const tray = fork(path.join(here, 'fixtures', 'run-tray.ts'), [], { execArgv: ['--import', import.meta.resolve('tsx')], cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   tray.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   tray.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   tray.on('message', (m: TrayToTest) => events.push(m));
@@ -72,6 +72,8 @@ async function runHeadless(display: string | undefined) {
     tray.send({ type: 'tray-test-quit' });
     assert.equal(await exited, 0);
     assert.throws(() => process.kill(childPid, 0), /ESRCH/);
+    const dataDir = path.join(tmp, `data-${port}`);
+    assert.match(fs.readFileSync(path.join(dataDir, 'github-copilot-svcs-tray.log'), 'utf8'), /\[tray\] .*Proxy listening on/, 'the tray log file is written');
     return { ui, output };
   } finally {
     if (tray.exitCode === null) tray.kill('SIGKILL');

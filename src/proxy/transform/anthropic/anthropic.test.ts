@@ -43,7 +43,7 @@ describe('prepareMessages', () => {
   test('translation refuses blocks it cannot express, naming where', () => {
     assert.throws(
       () => translate({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'document', source: {} }] }] }),
-      (e: unknown) => e instanceof InvalidRequestError && e.param === 'messages.0.content.1.type' && /cannot be translated/.test(e.message),
+      (e: unknown) => e instanceof InvalidRequestError && e.param === 'messages.0.content.1.type' && /content block type "document" cannot be translated/.test(e.message),
     );
   });
 });

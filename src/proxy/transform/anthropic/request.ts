@@ -56,7 +56,10 @@ const toolResultBlock = z
 const thinkingBlock = z.object({ type: z.literal('thinking') }).passthrough();
 const redactedThinkingBlock = z.object({ type: z.literal('redacted_thinking') }).passthrough();
 const translatableBlock = z.discriminatedUnion('type', [textBlock, imageBlock, toolUseBlock, toolResultBlock, thinkingBlock, redactedThinkingBlock], {
-  error: 'this content block type cannot be translated to Chat Completions (supported: text, image, tool_use, tool_result, thinking)',
+  error: (iss) => {
+    const type = typeof iss.input === 'object' && iss.input !== null && 'type' in iss.input ? JSON.stringify(iss.input.type) : 'this';
+    return `content block type ${type} cannot be translated to Chat Completions (supported: text, image, tool_use, tool_result, thinking)`;
+  },
 });
 
 const customTool = z
