@@ -92,8 +92,15 @@ export function createLogger(opts: LoggerOptions): Logger {
     else {
       consoleT.level = opts.level;
       (consoleT as unknown as { format: string }).format = format;
-      // stderr for every level: stdout belongs to command output.
+      // stderr for every level: stdout belongs to command output. When stderr goes away (the tray
+      // that forked us died, a closed pipe), console lines stop: an EPIPE must never become a
+      // log line that writes to stderr again. The file keeps every line.
+      let stderrGone = !process.stderr.writable;
+      process.stderr.on('error', () => {
+        stderrGone = true;
+      });
       (consoleT as unknown as { writeFn: (o: { message: { data: unknown[] } }) => void }).writeFn = ({ message }) => {
+        if (stderrGone || !process.stderr.writable) return;
         process.stderr.write(`${message.data.map((d) => (typeof d === 'string' ? d : String(d))).join(' ')}\n`);
       };
     }

@@ -30,7 +30,8 @@ export interface TimerApi {
 export interface TokenManagerDeps {
   config: ResolvedConfig;
   store: TokenStore;
-  dispatcher: Dispatcher;
+  /** The upstream connection pool, or how to make it on first use (a command that only looks never loads undici). */
+  dispatcher: Dispatcher | (() => Dispatcher);
   log: Logger;
   /** Defaults to process.env; only GITHUB_COPILOT_SVCS_GITHUB_TOKEN is read (used, never written). */
   env?: NodeJS.ProcessEnv;
@@ -107,7 +108,8 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
 
   const oauthApp = (): OAuthApp => tokens?.oauth_app ?? config.oauth_app;
   const apiBase = (): string => config.copilot_api_url ?? (oauthApp() === 'vscode' ? tokens?.api_base : undefined) ?? DEFAULT_COPILOT_API_URL;
-  const githubDeps = (signal?: AbortSignal): GithubDeps => ({ dispatcher: deps.dispatcher, config, signal });
+  const dispatcher = (): Dispatcher => (typeof deps.dispatcher === 'function' ? deps.dispatcher() : deps.dispatcher);
+  const githubDeps = (signal?: AbortSignal): GithubDeps => ({ dispatcher: dispatcher(), config, signal });
 
   function snapshot(): TokenSnapshot {
     const app = oauthApp();
@@ -323,7 +325,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     signInFlight = (async (): Promise<TokenSnapshot> => {
       const outcome = await runSignInLoop({
         config,
-        dispatcher: deps.dispatcher,
+        dispatcher: dispatcher(),
         log,
         deviceFlow,
         signal,

@@ -7,7 +7,7 @@ import { ExitError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { useColour } from './format.ts';
-import { createLoopbackClient, findRunningProxy, type RunningProxy } from './proxy-client.ts';
+import { createLoopbackClient, findRunningProxy, type LoopbackClient, type RunningProxy } from './proxy-client.ts';
 import { LOG_LEVELS, type ResolvedConfig } from '../config/schema.ts';
 
 export interface Output {
@@ -35,7 +35,7 @@ export interface CliContext {
   /** For GitHub and Copilot. */
   dispatcher(): Dispatcher;
   /** For the running proxy on loopback. */
-  loopback(): Dispatcher;
+  loopback(): LoopbackClient;
   store(): Promise<TokenStore>;
   tokens(): Promise<ManagedTokenManager>;
   /** The proxy answering /health on the configured port, or null. Looked up once. */
@@ -83,7 +83,7 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
   // Created on first use, released in `finally`.
   const held: {
     dispatcher?: Dispatcher;
-    loopback?: Dispatcher;
+    loopback?: LoopbackClient;
     store?: Promise<TokenStore>;
     tokens?: ManagedTokenManager;
     proxy?: Promise<RunningProxy | null>;
@@ -107,7 +107,7 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
     store: () => (held.store ??= createTokenStore({ config, log })),
     async tokens() {
       const s = await ctx.store();
-      held.tokens ??= createTokenManager({ config, store: s, dispatcher: ctx.dispatcher(), log, env });
+      held.tokens ??= createTokenManager({ config, store: s, dispatcher: ctx.dispatcher, log, env });
       return held.tokens;
     },
     proxy: () => (held.proxy ??= findRunningProxy(config, ctx.loopback())),
@@ -116,6 +116,6 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
     return await fn(ctx);
   } finally {
     held.tokens?.stop();
-    await Promise.all([held.dispatcher?.destroy().catch(() => undefined), held.loopback?.destroy().catch(() => undefined)]);
+    await Promise.all([held.dispatcher?.destroy().catch(() => undefined), Promise.resolve(held.loopback?.destroy())]);
   }
 }

@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import http from 'node:http';
 import { z } from 'zod';
 import { snapshotFromJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
@@ -6,8 +6,27 @@ import { AppError, UpstreamHttpError } from '../errors.ts';
 
 /**
  * Talking to a running proxy over loopback (`status`, `refresh`, `models`,
- * `usage`). Its own plain Agent: HTTP(S)_PROXY must not catch loopback calls.
+ * `usage`), with node:http and its own Agent: HTTP(S)_PROXY must not catch
+ * loopback calls, and a command that only looks must not load undici.
  */
+
+/** The CLI's loopback connection pool (closed when the command ends). */
+export type LoopbackClient = http.Agent;
+
+/** One request to the proxy on loopback: status and body text. Rejects on a network error or the timeout. */
+function loopbackRequest(agent: LoopbackClient, url: string, opts: { method: 'GET' | 'POST'; headers: Record<string, string>; timeoutMs: number }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method, headers: opts.headers, agent, signal: AbortSignal.timeout(opts.timeoutMs) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 export interface RunningProxy {
   /** `http://127.0.0.1:8081`, no trailing slash. */
@@ -19,8 +38,8 @@ export interface RunningProxy {
 /** What the CLI reads of a running proxy's /health: its version and the token JSON (auth/snapshot.ts). */
 const healthSchema = z.object({ version: z.string(), token: tokenJsonSchema });
 
-export function createLoopbackClient(): Dispatcher {
-  return new Agent({ connect: { timeout: 1000 }, headersTimeout: 0, bodyTimeout: 0 });
+export function createLoopbackClient(): LoopbackClient {
+  return new http.Agent({ keepAlive: true });
 }
 
 /** Where a CLI on this machine reaches the proxy: a wildcard listen address is reached on 127.0.0.1. */
@@ -34,14 +53,14 @@ export function proxyOrigin(config: Pick<ResolvedConfig, 'host' | 'port'>): stri
 /** GET /health with a short timeout; null when nothing (or something else) answers. */
 export async function findRunningProxy(
   config: Pick<ResolvedConfig, 'host' | 'port'>,
-  dispatcher: Dispatcher,
+  agent: LoopbackClient,
   timeoutMs = 800,
 ): Promise<RunningProxy | null> {
   const url = proxyOrigin(config);
   try {
-    const res = await request(`${url}/health`, { dispatcher, signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) return null;
+    const res = await loopbackRequest(agent, `${url}/health`, { method: 'GET', headers: { accept: 'application/json' }, timeoutMs });
+    const text = res.text;
+    if (res.status !== 200) return null;
     const parsed = healthSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
     return { url, version: parsed.data.version, snapshot: snapshotFromJson(parsed.data.token) };
@@ -53,36 +72,31 @@ export async function findRunningProxy(
 /** Call the running proxy; JSON answer, or an error carrying the proxy's message. */
 export async function proxyJson(
   proxy: RunningProxy,
-  dispatcher: Dispatcher,
+  agent: LoopbackClient,
   path: string,
   opts: { method?: 'GET' | 'POST'; apiKey?: string; timeoutMs?: number } = {},
 ): Promise<unknown> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  let res: Dispatcher.ResponseData;
+  let res: { status: number; text: string };
   try {
-    res = await request(`${proxy.url}${path}`, {
-      method: opts.method ?? 'GET',
-      headers,
-      dispatcher,
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
-    });
+    res = await loopbackRequest(agent, `${proxy.url}${path}`, { method: opts.method ?? 'GET', headers, timeoutMs: opts.timeoutMs ?? 60_000 });
   } catch (err) {
     throw new AppError(`The proxy at ${proxy.url} did not answer ${path}: ${err instanceof Error ? err.message : String(err)}`, {
       code: 'proxy_unreachable',
       status: 502,
     });
   }
-  const text = await res.body.text();
+  const text = res.text;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  if (res.statusCode >= 400) {
+  if (res.status >= 400) {
     const m = z.object({ error: z.object({ message: z.string() }) }).safeParse(json);
-    throw new UpstreamHttpError(res.statusCode, m.success ? m.data.error.message : `The proxy answered ${res.statusCode} to ${path}`);
+    throw new UpstreamHttpError(res.status, m.success ? m.data.error.message : `The proxy answered ${res.status} to ${path}`);
   }
   return json;
 }

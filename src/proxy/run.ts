@@ -96,8 +96,18 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> 
  * It is logged as an error and the process goes on.
  */
 export function installCrashGuard(log: Logger, proc: Pick<NodeJS.Process, 'on' | 'off'> = process): () => void {
+  let reporting = false;
   const onError = (err: unknown, origin: string) => {
-    log.error(`unexpected ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'exception'} (the proxy keeps running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // A closed stdout/stderr (whoever read our output went away) is not the proxy's trouble, and
+    // reporting it could write to the same closed pipe again: it is dropped. Nor may a report re-enter.
+    const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+    if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || reporting) return;
+    reporting = true;
+    try {
+      log.error(`unexpected ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'exception'} (the proxy keeps running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    } finally {
+      reporting = false;
+    }
   };
   const onRejection = (reason: unknown) => onError(reason, 'unhandledRejection');
   proc.on('uncaughtException', onError);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.ts';
 import { z } from 'zod';
 import type { CopilotAuth } from './token-source.ts';
 import { UpstreamHttpError } from '../errors.ts';
@@ -134,7 +135,7 @@ async function send(
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
+    res = await undici().request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
   } catch (err) {
     throw toTransportError(err, { what: path, signal: opts.signal, phase: 'request' });
   }

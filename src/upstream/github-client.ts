@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.ts';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { GithubAuthRejectedError, UpstreamHttpError } from '../errors.ts';
@@ -211,7 +212,7 @@ function githubAuthHeaders(deps: GithubDeps, githubToken: string): Record<string
 
 async function send(deps: GithubDeps, url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<RawResponse> {
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       method: init.method,
       headers: init.headers,
       body: init.body,

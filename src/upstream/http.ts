@@ -1,4 +1,5 @@
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 
 /**
@@ -9,6 +10,7 @@ import type { ResolvedConfig } from '../config/schema.ts';
  */
 export function createDispatcher(config: Pick<ResolvedConfig, 'timeouts'>): Dispatcher {
   const t = config.timeouts;
+  const { EnvHttpProxyAgent } = undici();
   return new EnvHttpProxyAgent({
     connections: null,
     pipelining: 1,

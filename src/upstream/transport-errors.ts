@@ -1,4 +1,3 @@
-import { errors as undiciErrors } from 'undici';
 import { AppError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
 
 /**
@@ -14,13 +13,15 @@ export function toTransportError(
   if (opts.signal?.aborted) return opts.signal.reason ?? err;
   if (err instanceof AppError) return err;
   const peer = opts.peer ?? 'Copilot';
-  if (err instanceof undiciErrors.BodyTimeoutError) {
+  // undici's error classes, told apart by their stable `code` (no undici import needed here).
+  const undiciCode = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  if (undiciCode === 'UND_ERR_BODY_TIMEOUT') {
     const limit = opts.idleSec === undefined ? '' : ` for more than ${opts.idleSec} s (timeouts.stream_idle)`;
     return new UpstreamTimeoutError(`${peer} went silent${limit} during ${opts.what}`);
   }
-  if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamTimeoutError(`${peer} did not answer ${opts.what} in time`);
-  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamTimeoutError(`Timed out connecting to ${peer} for ${opts.what}`);
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  if (undiciCode === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(`${peer} did not answer ${opts.what} in time`);
+  if (undiciCode === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError(`Timed out connecting to ${peer} for ${opts.what}`);
+  const code = undiciCode;
   const msg = err instanceof Error ? err.message : String(err);
   const detail = `${msg}${code && !msg.includes(code) ? ` (${code})` : ''}`;
   return opts.phase === 'body'

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
-import { runCli, startCli } from '../helpers/cli.ts';
+import { BIN, runCli, startCli } from '../helpers/cli.ts';
 import { fakeEnv, suiteHomes } from '../helpers/harness.ts';
 
 describe('github-copilot-svcs run (real process)', () => {
@@ -83,5 +84,43 @@ describe('github-copilot-svcs run (real process)', () => {
     const r = await runCli(['run', '--host', '127.0.0.1'], env);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`Port ${fake.port} on 127\\.0\\.0\\.1 is already in use by another program`));
+  });
+});
+
+describe('the proxy child when its tray dies', () => {
+  const home = suiteHomes();
+
+  test('stdout, stderr and the IPC channel all gone: it exits within 2 s, and a closed pipe never turns into a storm of log lines', async () => {
+    const dataDir = home();
+    const child = fork(BIN, ['__proxy-child', '--port', '0'], {
+      execArgv: [],
+      cwd: '/',
+      env: { PATH: process.env.PATH, GITHUB_COPILOT_SVCS_HOME: dataDir, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', GITHUB_COPILOT_SVCS_GITHUB_TOKEN: 'gho_tray_died_test', GITHUB_COPILOT_SVCS_GITHUB_API_URL: 'http://127.0.0.1:9' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no ready message')), 10_000);
+        child.on('message', (m: unknown) => {
+          if (typeof m === 'object' && m !== null && 'type' in m && m.type === 'ready') {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      // What a tray that is SIGKILLed leaves behind: its ends of the pipes closed.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.disconnect();
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000))]);
+      assert.notEqual(code, 'timeout', 'the child exited');
+      const lines = fs.readFileSync(path.join(dataDir, 'github-copilot-svcs.log'), 'utf8').split('\n').filter(Boolean);
+      assert.ok(lines.length < 20, `a handful of log lines, not a storm (${lines.length})`);
+      assert.ok(!lines.some((l) => /EPIPE/.test(l)), 'no EPIPE reported');
+      assert.ok(lines.some((l) => /proxy child stopping \(tray went away\)/.test(l)));
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
