@@ -290,6 +290,8 @@ describe('Claude Code requests with system entries inside messages (recorded bod
   beforeEach(() => {
     h.fake.clear();
     h.fake.acceptSystemRole = false;
+    // The fake echoes Claude Code's whole first user message (thousands of words): no pacing between them.
+    h.fake.chunkDelayMs = 0;
   });
 
   test('--model gpt-4.1 (translated): the system entry reaches /chat/completions in place', async () => {

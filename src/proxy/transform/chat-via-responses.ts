@@ -232,6 +232,7 @@ export class ResponsesToChatStream {
   private roleSent = false;
   private readonly toolIndexByOutput = new Map<number, number>();
   private readonly argsSeen = new Set<number>();
+  private readonly argsWhole = new Set<number>();
   private finished = false;
   usage: Record<string, unknown> | undefined;
   /** Set when Copilot reported a failure in-band (`response.failed`, `error`). */
@@ -268,12 +269,13 @@ export class ResponsesToChatStream {
         const index = this.toolIndexByOutput.size;
         this.toolIndexByOutput.set(ev.output_index, index);
         const args = ev.item.arguments ?? '';
-        if (args) this.argsSeen.add(ev.output_index);
+        // Arguments already whole in the added item: later deltas would repeat them.
+        if (args) this.argsWhole.add(ev.output_index);
         const callId = ev.item.call_id ?? ev.item.id ?? randomId('call_');
         return [this.chunk({ tool_calls: [{ index, id: callId, type: 'function', function: { name: ev.item.name ?? '', arguments: args } }] })];
       }
       case 'response.function_call_arguments.delta': {
-        if (ev.output_index == null || !ev.delta) return [];
+        if (ev.output_index == null || !ev.delta || this.argsWhole.has(ev.output_index)) return [];
         const index = this.toolIndexByOutput.get(ev.output_index);
         if (index === undefined) return [];
         this.argsSeen.add(ev.output_index);
@@ -281,7 +283,7 @@ export class ResponsesToChatStream {
       }
       case 'response.output_item.done': {
         // Arguments that came only whole, in the done item, are sent once.
-        if (ev.item?.type !== 'function_call' || ev.output_index == null || this.argsSeen.has(ev.output_index)) return [];
+        if (ev.item?.type !== 'function_call' || ev.output_index == null || this.argsSeen.has(ev.output_index) || this.argsWhole.has(ev.output_index)) return [];
         const index = this.toolIndexByOutput.get(ev.output_index);
         this.argsSeen.add(ev.output_index);
         if (index === undefined || !ev.item.arguments) return [];
