@@ -12,17 +12,21 @@ export interface Effects {
   open(target: string): Promise<void>;
 }
 
+/**
+ * The real effects. Each library is loaded on first use: a tray that sits at
+ * login for days should not carry node-notifier, clipboardy and open (about
+ * 30 MB between them) until the user clicks something or a notification is due.
+ */
 export async function realEffects(log: Logger, iconPath: string): Promise<Effects> {
-  const [{ default: notifier }, { default: clipboard }, { default: openTarget }] = await Promise.all([
-    import('node-notifier'),
-    import('clipboardy'),
-    import('open'),
-  ]);
+  const notifierLib = once(async () => (await import('node-notifier')).default);
+  const clipboardLib = once(async () => (await import('clipboardy')).default);
+  const openLib = once(async () => (await import('open')).default);
   // No notification daemon (or notify-send missing): stop trying after the first failure.
   let notifyBroken: Error | null = null;
   return {
-    notify(title, message) {
-      if (notifyBroken) return Promise.reject(notifyBroken);
+    async notify(title, message) {
+      if (notifyBroken) throw notifyBroken;
+      const notifier = await notifierLib();
       return new Promise<void>((resolve, reject) => {
         const fail = (err: unknown): void => {
           notifyBroken = err instanceof Error ? err : new Error(String(err));
@@ -40,13 +44,25 @@ export async function realEffects(log: Logger, iconPath: string): Promise<Effect
       });
     },
     async copy(text) {
-      await clipboard.write(text);
+      await (await clipboardLib()).write(text);
     },
     async open(target) {
       // Resolves once the launcher (xdg-open, open, PowerShell) has started; it then runs on its own.
-      const child = await openTarget(target);
+      const child = await (await openLib())(target);
       child.on('error', (err) => log.warn(`Could not open ${target}: ${err.message}`));
     },
+  };
+}
+
+/** `load` runs once; every caller shares its promise (a failed load is tried again next time). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => {
+    p ??= load().catch((err: unknown) => {
+      p = undefined;
+      throw err;
+    });
+    return p;
   };
 }
 
