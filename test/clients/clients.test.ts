@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { z } from 'zod';
+import { WRITE_DONE, writePrompt } from '../fake-upstream/index.ts';
 import { scenarioResultSchema, type ScenarioResult, type ScenarioSpec } from './scenario.ts';
 
 /**
@@ -52,13 +53,13 @@ const posts = (r: ScenarioResult) => r.requests.filter((q) => q.method === 'POST
 const modelOf = (body: unknown) => z.object({ model: z.string() }).parse(body).model;
 const rolesOf = (body: unknown) => z.object({ messages: z.array(z.object({ role: z.string() })) }).parse(body).messages.map((m) => m.role);
 
-const WRITE = (who: string) => `create the file {{WORK}}/hello.txt containing "hi from ${who}"`;
+const WRITE = (who: string) => writePrompt('{{WORK}}/hello.txt', `hi from ${who}`);
 
 /** Asserts the client wrote the file through its own tool, in one tool round trip (user turn, then agent turn). */
 function assertWroteFile(r: ScenarioResult, who: string, upstreamPath: string): void {
   assert.equal(r.code, 0, show(r));
   assert.equal(r.files['hello.txt'], `hi from ${who}`, show(r));
-  assert.match(r.stdout, /The file is written\./, show(r));
+  assert.ok(r.stdout.includes(WRITE_DONE), show(r));
   const calls = posts(r).filter((q) => q.path === upstreamPath);
   assert.ok(calls.length >= 2, `at least the tool call and the answer went to ${upstreamPath}\n${show(r)}`);
   assert.equal(calls.at(-1)?.headers['x-initiator'], 'agent', 'the turn after a tool result is the agent\'s (not billed)');

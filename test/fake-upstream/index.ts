@@ -31,6 +31,7 @@ import { SSE_GARBAGE, SSE_HEADERS } from './sse.ts';
 export { errors } from './errors.ts';
 export type { FailSpec } from './errors.ts';
 export { defaultModels } from './models.ts';
+export { WRITE_DONE, writePrompt } from './replies.ts';
 export type { CopilotModel } from './models.ts';
 
 // ---------------------------------------------------------------------------

@@ -43,6 +43,11 @@ export const TOOL_ARGS = '{"city":"Paris"}';
 export const WRITE_DIRECTIVE = /\bcreate the file (\S+) containing \\?"([^"\\]*)\\?"/i; // opencode run quotes (and escapes) a prompt with spaces
 export const WRITE_DONE = 'The file is written.';
 
+/** The prompt WRITE_DIRECTIVE answers: a real client asked this writes `text` to `filePath` with its own tool. */
+export function writePrompt(filePath: string, text: string): string {
+  return `create the file ${filePath} containing "${text}"`;
+}
+
 /**
  * A call of the client's own tool that writes `content` to `path`, with
  * arguments valid for that tool's schema: a write tool (`file_path`/`filePath`/
