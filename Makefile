@@ -3,7 +3,7 @@
 .DEFAULT_GOAL := help
 CLI := node dist/github-copilot-svcs.mjs
 
-.PHONY: help build run auth models config clean test tray bench
+.PHONY: help build run auth models config clean test tray bench binary
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
@@ -35,5 +35,8 @@ test: node_modules ## run every test (npm test)
 bench: build ## run the benchmarks (npm run bench; make bench ARGS=startup)
 	npm run bench -- $(ARGS)
 
+binary: node_modules ## single-file executables into release/ (make binary TARGET=linux-x64|...|all; default: this machine)
+	npm run build:binary -- $(if $(TARGET),--target $(TARGET),)
+
 clean: ## remove build output and test artifacts
-	rm -rf dist bench-results test-artifacts
+	rm -rf dist release bench-results test-artifacts

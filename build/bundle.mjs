@@ -4,23 +4,14 @@
 // each command's code in its own chunk, loaded only when the command runs
 // (`version` loads none, the proxy child never loads the tray, the tray never
 // loads express or undici). npm packages stay external: they are installed
-// beside dist/ (npm) or next to the binary (build/sea.mjs). No TypeScript is
+// beside dist/ by npm (the single-file binaries, build/sea.mjs, bundle them all). No TypeScript is
 // compiled at run time.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { buildDefines, root } from './defines.mjs';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const outdir = path.join(root, 'dist');
-
-function commit() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 const started = Date.now();
 fs.rmSync(outdir, { recursive: true, force: true });
@@ -40,11 +31,7 @@ const result = await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-  define: {
-    __GCS_VERSION__: JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version),
-    __GCS_COMMIT__: JSON.stringify(process.env.GCS_COMMIT ?? commit()),
-    __GCS_BUILD_DATE__: JSON.stringify(process.env.GCS_BUILD_DATE ?? new Date().toISOString().slice(0, 10)),
-  },
+  define: buildDefines(),
 });
 const bin = path.join(outdir, 'github-copilot-svcs.mjs');
 fs.chmodSync(bin, 0o755);

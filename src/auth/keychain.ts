@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
+import { extractedPath, extractSeaAssets } from '../runtime/sea-assets.ts';
+import { isSea } from '../runtime/self.ts';
+import { KEYCHAIN_HELPER_CODE, KEYCHAIN_HELPER_COMMAND } from './keychain-helper.ts';
 
 /**
  * keytar's three calls, as the token store uses them. Tests inject an in-memory one.
@@ -23,40 +26,15 @@ export class KeychainTimeoutError extends Error {
  * Resolving does not load the native module.
  */
 export function resolveKeytar(): string | null {
+  // The single-file binary carries keytar's .node only when it was built on its own platform.
+  const assets = extractSeaAssets();
+  if (assets) return assets.manifest.keytar ? extractedPath(assets, assets.manifest.keytar) : null;
   try {
     return createRequire(import.meta.url).resolve('keytar');
   } catch {
     return null;
   }
 }
-
-/*
- * Why a child process: a keytar call is native work on libuv's thread pool and
- * cannot be cancelled. When the Secret Service never answers (a D-Bus socket that
- * accepts and stays silent, a locked keyring waiting on a prompt) that pending
- * work keeps the event loop alive: an in-process call, or one in a worker thread
- * (worker teardown waits for it too), stops the process from exiting. A child
- * process can be killed. Each call costs one short-lived `node` process, which is
- * cheap next to how rarely tokens are read or written (start-up, every ~25 min).
- * The password travels over the child's stdin/stdout, never its argv.
- */
-const CHILD_CODE = `
-const chunks = [];
-process.stdin.on('data', (c) => chunks.push(c));
-process.stdin.on('end', async () => {
-  let out;
-  try {
-    const req = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    const k = require(req.module);
-    if (req.op === 'get') out = { ok: true, value: await k.getPassword(req.service, req.account) };
-    else if (req.op === 'set') { await k.setPassword(req.service, req.account, req.password); out = { ok: true, value: null }; }
-    else out = { ok: true, value: await k.deletePassword(req.service, req.account) };
-  } catch (e) {
-    out = { ok: false, error: String((e && e.message) || e).slice(0, 300) };
-  }
-  process.stdout.write(JSON.stringify(out), () => process.exit(0));
-});
-`;
 
 const childAnswer = z.union([
   z.object({ ok: z.literal(true), value: z.union([z.string(), z.boolean(), z.null()]) }),
@@ -70,7 +48,9 @@ export function createChildProcessKeytar(opts: { modulePath: string; timeoutMs: 
       const env = { ...process.env };
       // The child is plain CommonJS: no loader (tsx) needed, and none wanted for speed.
       delete env.NODE_OPTIONS;
-      const child = spawn(process.execPath, ['-e', CHILD_CODE], { stdio: ['pipe', 'pipe', 'ignore'], env, windowsHide: true });
+      // The binary takes no `-e`: it runs the same code through its hidden helper command.
+      const args = isSea() ? [KEYCHAIN_HELPER_COMMAND] : ['-e', KEYCHAIN_HELPER_CODE];
+      const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'], env, windowsHide: true });
       let out = '';
       let settled = false;
       const finish = (fn: () => void) => {

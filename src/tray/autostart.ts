@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assetsDir, selfEntry } from '../install-paths.ts';
+import { assetsDir, selfCommand } from '../install-paths.ts';
 
 /**
  * Start at login, per platform, with small generators instead of a library:
@@ -44,7 +44,8 @@ export interface AutostartStatus {
 }
 
 export function defaultTrayCommand(): string[] {
-  return [process.execPath, selfEntry(), 'tray'];
+  const cmd = selfCommand(['tray']);
+  return [cmd.file, ...cmd.args];
 }
 
 const defaultRunReg: RegRunner = (args) =>

@@ -1,7 +1,8 @@
-import { fork as nodeFork, type ForkOptions } from 'node:child_process';
+import { fork as nodeFork, spawn as nodeSpawn, type ForkOptions } from 'node:child_process';
 import { parseChildMessage, type ChildMessage, type TrayMessage } from '../ipc/messages.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { EXIT_LISTEN_FAILED } from '../ipc/child.ts';
+import { isSea } from '../runtime/self.ts';
 
 /**
  * Forks the proxy child and keeps it alive: restart with backoff (1 s, 2 s,
@@ -78,7 +79,10 @@ export interface SupervisorOptions {
 type Resolved = Required<Omit<SupervisorOptions, 'env' | 'port' | 'onStatus' | 'onMessage' | 'onCrash'>> &
   Pick<SupervisorOptions, 'env' | 'onStatus' | 'onMessage' | 'onCrash'> & { port: number | null };
 
-const defaultFork: ForkFn = (modulePath, args, options) => nodeFork(modulePath, args, options);
+// The single-file binary is the whole program: it is started with the child's
+// arguments alone (fork would pass the script path as the first argument).
+// spawn with an 'ipc' stdio slot gives the same channel fork does.
+const defaultFork: ForkFn = (modulePath, args, options) => (isSea() ? nodeSpawn(process.execPath, args, options) : nodeFork(modulePath, args, options));
 
 export class ProxySupervisor {
   private readonly o: Resolved;

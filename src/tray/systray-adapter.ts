@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import systray2, { type ClickEvent, type Menu as SysMenu, type MenuItem as SysMenuItem } from 'systray2';
 import type { Logger } from '../log.ts';
-import { ensureTrayBinaryExecutable } from './tray-binary.ts';
+import { ensureTrayBinaryExecutable, trayHelper } from './tray-binary.ts';
 import { assignIds, changedKeys, flattenItems, type IconKind, type ItemKey, type TrayMenu, type TrayMenuItem } from './tray-menu.ts';
 
 /**
@@ -120,7 +120,7 @@ export async function startSysTray(o: StartSysTrayOptions): Promise<StartResult>
   let tray: SysTrayInstance;
   try {
     // Never `debug: true`: it looks for a tray_*_debug binary that the package does not ship.
-    tray = new SysTray({ menu: initial, debug: false, copyDir: false });
+    tray = new SysTray({ menu: initial, debug: false, copyDir: trayHelper(o.platform)?.copyDir ?? false });
   } catch (err) {
     return { tray: null, menu: null, ids: null, reason: `could not start the tray binary: ${(err as Error).message}` };
   }

