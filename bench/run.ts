@@ -1,25 +1,44 @@
 /**
  * `npm run bench`: the benchmarks.
- *   npm run bench [-- --requests 10000 --concurrency 32]   the soak check (bench/soak.ts)
- *   npm run bench -- startup                                start-up time and idle memory (bench/startup.ts)
- * Exit code 1 when a check failed.
+ *   npm run bench                     all of them: load, then soak (under 10 minutes on 2 cores)
+ *   npm run bench -- load [--quick]   proxy cost per request beside the direct baseline (bench/load.ts)
+ *   npm run bench -- load --profile   CPU profiles of the proxy under load, summarised (bench-results/profiles/)
+ *   npm run bench -- soak [--requests 10000 --concurrency 32]   the soak check (bench/soak.ts)
+ *   npm run bench -- startup          start-up time and idle memory (bench/startup.ts)
+ * Exit code 1 when a check failed or a target was missed.
  */
 import { DEFAULT_SOAK, runSoak } from './soak.ts';
 
-if (process.argv.includes('startup')) {
+const args = process.argv.slice(2);
+const started = Date.now();
+
+if (args.includes('startup')) {
   const { startupOk } = await import('./startup.ts');
   process.exit(startupOk ? 0 : 1);
 }
 
 function intFlag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : fallback;
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
 }
 
-const opts = { ...DEFAULT_SOAK, requests: intFlag('requests', DEFAULT_SOAK.requests), concurrency: intFlag('concurrency', DEFAULT_SOAK.concurrency) };
-const started = Date.now();
-const ok = await runSoak(opts);
-console.log(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s: ${ok ? 'all checks passed' : 'SOME CHECKS FAILED'}`);
+if (args.includes('--profile')) {
+  const { runProfile } = await import('./load.ts');
+  await runProfile();
+  process.exit(0);
+}
+
+const only = args.find((a) => a === 'load' || a === 'soak');
+let ok = true;
+if (only !== 'soak') {
+  const { runLoad } = await import('./load.ts');
+  ok = (await runLoad()) && ok;
+}
+if (only !== 'load') {
+  const opts = { ...DEFAULT_SOAK, requests: intFlag('requests', DEFAULT_SOAK.requests), concurrency: intFlag('concurrency', DEFAULT_SOAK.concurrency) };
+  ok = (await runSoak(opts)) && ok;
+}
+console.log(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s: ${ok ? 'all checks passed, all targets met' : 'SOME CHECKS FAILED OR TARGETS MISSED'}`);
 process.exitCode = ok ? 0 : 1;

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import electronLog from 'electron-log/node';
 import type { LogLevel } from './config/schema.ts';
 
 export interface Logger {
@@ -13,9 +12,6 @@ export interface Logger {
   /** Every secret registered so far, current and past (heap-snapshot redaction uses them). */
   knownSecrets(): string[];
 }
-
-/** The app name electron-log needs for its path variables; given, never discovered from a package.json (none above `/`). */
-export const APP_NAME = 'github-copilot-svcs';
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -64,90 +60,102 @@ function redactValue(v: unknown, secrets: Set<string>): unknown {
   return v;
 }
 
-let instanceCounter = 0;
+const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** `2026-11-30 03:09:50.123` in local time, as the log has always shown it. */
+export function logTimestamp(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** One argument as log text: strings as they are, errors with their stack, anything else as JSON. */
+function argText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Error) return v.stack ?? `${v.name}: ${v.message}`;
+  return String(v);
+}
+
+/**
+ * The log file: kept open (O_APPEND, 0600), one write(2) per line, the size
+ * tracked in memory and the file rotated (rotateLogFile) before a line would
+ * take it past `maxBytes`. Synchronous on purpose: a line is in the kernel's
+ * page cache before the call returns, so a crash loses nothing, and the cost
+ * is one system call (a few microseconds), not a formatter and an
+ * open/stat/close per line as before.
+ */
+function fileSink(file: string, maxBytes: number, keep: number, onError: (e: unknown) => void): (line: string) => void {
+  prepareLogFile(file);
+  let fd: number | null = null;
+  let size = 0;
+  const open = (): number => {
+    const f = fs.openSync(file, 'a', 0o600);
+    size = fs.fstatSync(f).size;
+    fd = f;
+    return f;
+  };
+  return (line) => {
+    try {
+      let f = fd ?? open();
+      const bytes = Buffer.byteLength(line);
+      if (size > 0 && size + bytes > maxBytes) {
+        fs.closeSync(f);
+        fd = null;
+        rotateLogFile(file, keep);
+        f = open();
+      }
+      fs.writeSync(f, line);
+      size += bytes;
+    } catch (e) {
+      if (fd !== null) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          /* already gone */
+        }
+        fd = null;
+      }
+      onError(e);
+    }
+  };
+}
 
 export function createLogger(opts: LoggerOptions): Logger {
-  instanceCounter += 1;
-  // electron-log works out path variables from the app name on first file write and, when it cannot
-  // find a package.json (a global install run from ~ or /, the autostart entry), throws on every line
-  // and drops it. The path comes from resolvePathFn below; the name is given here.
-  electronLog.transports.file.setAppName(APP_NAME);
-  const log = electronLog.create({ logId: `${APP_NAME}-${process.pid}-${instanceCounter}` });
   const secrets = new Set<string>();
-  // A transport that throws (file not writable, disk full) is said once on stderr, not swallowed.
+  const maxRank = LEVEL_RANK[opts.level];
+  const scope = opts.scope ? ` [${opts.scope}]` : '';
+  // A file that cannot be written (not writable, disk full) is said once on stderr, not swallowed.
   let reportedFailure = false;
-  // Not in electron-log's type definitions; Logger.processMessage calls it when a transport throws.
-  Object.assign(log, { processInternalErrorFn: (e: unknown) => {
+  const reportFileError = (e: unknown) => {
     if (reportedFailure) return;
     reportedFailure = true;
-    const file = opts.file ? ` to ${opts.file}` : '';
-    process.stderr.write(`log: cannot write${file} (${redact(e instanceof Error ? e.message : String(e), secrets)}); further log-file errors are not shown\n`);
-  } });
-  const scope = opts.scope ? ` [${opts.scope}]` : '';
-  const format = `[{y}-{m}-{d} {h}:{i}:{s}.{ms}] [{level}]${scope} {text}`;
+    process.stderr.write(`log: cannot write to ${opts.file ?? 'the log file'} (${redact(e instanceof Error ? e.message : String(e), secrets)}); further log-file errors are not shown\n`);
+  };
+  const toFile = opts.file ? fileSink(opts.file, opts.maxFileBytes ?? 5 * 1024 * 1024, opts.maxArchives ?? 3, reportFileError) : null;
+  // stderr for every level: stdout belongs to command output. When stderr goes away (the tray
+  // that forked us died, a closed pipe), console lines stop: an EPIPE must never become a
+  // log line that writes to stderr again. The file keeps every line.
+  const toConsole = opts.console !== false;
+  let stderrGone = !process.stderr.writable;
+  if (toConsole) {
+    process.stderr.on('error', () => {
+      stderrGone = true;
+    });
+  }
 
-  const consoleT = log.transports.console;
-  if (consoleT) {
-    if (opts.console === false) consoleT.level = false;
-    else {
-      consoleT.level = opts.level;
-      (consoleT as unknown as { format: string }).format = format;
-      // stderr for every level: stdout belongs to command output. When stderr goes away (the tray
-      // that forked us died, a closed pipe), console lines stop: an EPIPE must never become a
-      // log line that writes to stderr again. The file keeps every line.
-      let stderrGone = !process.stderr.writable;
-      process.stderr.on('error', () => {
-        stderrGone = true;
-      });
-      (consoleT as unknown as { writeFn: (o: { message: { data: unknown[] } }) => void }).writeFn = ({ message }) => {
-        if (stderrGone || !process.stderr.writable) return;
-        process.stderr.write(`${message.data.map((d) => (typeof d === 'string' ? d : String(d))).join(' ')}\n`);
-      };
-    }
-  }
-  const fileT = log.transports.file as unknown as
-    | {
-        level: LogLevel | false;
-        format: string;
-        resolvePathFn: () => string;
-        maxSize: number;
-        writeOptions: { flag: string; mode: number; encoding: BufferEncoding };
-        archiveLogFn: (file: { toString(): string }) => void;
-      }
-    | null
-    | undefined;
-  if (fileT) {
-    if (opts.file) {
-      const file = opts.file;
-      prepareLogFile(file);
-      fileT.level = opts.level;
-      fileT.format = format;
-      fileT.resolvePathFn = () => file;
-      fileT.maxSize = opts.maxFileBytes ?? 5 * 1024 * 1024;
-      // Created 0600 like every file in the data dir (electron-log's default is 0666 minus umask).
-      fileT.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
-      const keep = opts.maxArchives ?? 3;
-      // electron-log checks the size before each (synchronous) write and calls this, then
-      // writes the line to a fresh file: nothing is lost, and the last `keep` files are kept.
-      fileT.archiveLogFn = (f) => rotateLogFile(f.toString(), keep);
-    } else fileT.level = false;
-  }
-  for (const name of Object.keys(log.transports)) {
-    if (name !== 'console' && name !== 'file') {
-      const t = log.transports[name];
-      if (t) t.level = false;
-    }
-  }
-  log.hooks.push((message) => {
-    message.data = message.data.map((d: unknown) => redactValue(d, secrets));
-    return message;
-  });
+  const write = (level: LogLevel, args: unknown[]) => {
+    if (LEVEL_RANK[level] > maxRank) return;
+    const text = args.map((a) => argText(redactValue(a, secrets))).join(' ');
+    const line = `[${logTimestamp(new Date())}] [${level}]${scope} ${text}\n`;
+    if (toConsole && !stderrGone && process.stderr.writable) process.stderr.write(line);
+    toFile?.(line);
+  };
 
   return {
-    error: (...a) => log.error(...a),
-    warn: (...a) => log.warn(...a),
-    info: (...a) => log.info(...a),
-    debug: (...a) => log.debug(...a),
+    error: (...a) => write('error', a),
+    warn: (...a) => write('warn', a),
+    info: (...a) => write('info', a),
+    debug: (...a) => write('debug', a),
     addSecret: (s) => {
       if (s) secrets.add(s);
     },
@@ -179,13 +187,13 @@ export function rotateLogFile(file: string, keep: number): void {
   }
 }
 
-/** The log's dir 0700 and file 0600 before electron-log first opens it. */
+/** The log's dir 0700 and file 0600 before it is first opened. */
 function prepareLogFile(file: string): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.closeSync(fs.openSync(file, 'a', 0o600));
   } catch {
-    // electron-log reports its own write errors; a log file is never a reason to fail start-up.
+    // The first write reports what went wrong; a log file is never a reason to fail start-up.
   }
 }
 

@@ -26,6 +26,7 @@ const KEYS = [
   'cors_origins',
   'model_map',
   'max_body_bytes',
+  'max_inflight_body_bytes',
   'max_concurrency',
   'max_queue',
   'log_level',

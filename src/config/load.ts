@@ -112,6 +112,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     model_map: pick('model_map') ?? DEFAULTS.model_map,
     model_fallback: pick('model_fallback') ?? DEFAULTS.model_fallback,
     max_body_bytes: pick('max_body_bytes') ?? DEFAULTS.max_body_bytes,
+    max_inflight_body_bytes: pick('max_inflight_body_bytes') ?? DEFAULTS.max_inflight_body_bytes,
     max_concurrency: pick('max_concurrency') ?? DEFAULTS.max_concurrency,
     max_queue: pick('max_queue') ?? DEFAULTS.max_queue,
     log_level: pick('log_level') ?? DEFAULTS.log_level,

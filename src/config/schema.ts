@@ -70,6 +70,7 @@ export const fileConfigSchema = z.object({
   model_map: unsetAware(z.record(z.string().min(1), z.string().min(1))),
   model_fallback: unsetAware(z.boolean()),
   max_body_bytes: unsetAware(z.number().int().min(1024, 'must be at least 1024').max(512 * 1024 * 1024, 'must be at most 536870912')),
+  max_inflight_body_bytes: unsetAware(z.number().int().min(1024 * 1024, 'must be at least 1048576').max(4 * 1024 * 1024 * 1024, 'must be at most 4294967296')),
   max_concurrency: unsetAware(z.number().int().min(1).max(10_000)),
   max_queue: unsetAware(z.number().int().min(0).max(100_000)),
   log_level: unsetAware(z.enum(LOG_LEVELS)),
@@ -120,6 +121,7 @@ export const DEFAULTS = {
   cors_origins: [] as string[],
   model_map: {} as Record<string, string>,
   max_body_bytes: 5 * 1024 * 1024,
+  max_inflight_body_bytes: 32 * 1024 * 1024,
   max_concurrency: 64,
   max_queue: 256,
   log_level: 'info' as LogLevel,
@@ -144,6 +146,8 @@ export interface ResolvedConfig {
   /** An unknown name of a known model family resolves to the newest model of that family. */
   model_fallback: boolean;
   max_body_bytes: number;
+  /** Request-body bytes in flight across all requests, reserved before a body is read. */
+  max_inflight_body_bytes: number;
   max_concurrency: number;
   max_queue: number;
   log_level: LogLevel;

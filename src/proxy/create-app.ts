@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../errors.ts';
 import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { debugBodies } from './middleware/debug-bodies.ts';
+import { bodyBudget, createBodyBudget } from './middleware/body-budget.ts';
 import { jsonBody } from './middleware/json.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { requestLog } from './middleware/request-log.ts';
@@ -31,6 +32,9 @@ export function createApp(ctx: ProxyContext): Express {
   app.use(hostCheck(ctx.config.host));
   app.use(browserGuard(ctx.config.cors_origins));
   app.use(apiKeyAuth(ctx.config.api_key));
+  // Bodies count against the in-flight budget before they are read (memory bounded by configuration).
+  const budget = createBodyBudget({ maxBytes: ctx.config.max_inflight_body_bytes, maxQueue: ctx.config.max_queue });
+  app.use(bodyBudget(budget, ctx.config.max_body_bytes));
   app.use(jsonBody(ctx.config.max_body_bytes));
   if (ctx.config.log_level === 'debug') app.use(debugBodies(ctx.log));
   app.use(healthRoutes(ctx));

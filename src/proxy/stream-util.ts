@@ -12,16 +12,19 @@ export class ClientClosedError extends AppError {
  * (so the upstream request is aborted at once), or when `maxMs` passes.
  */
 export function requestSignal(_req: Request, res: Response, maxMs: number): { signal: AbortSignal; clientGone: () => boolean } {
+  // One controller and one timer, cleared when the response is done (no AbortSignal.any/timeout pair per request).
   const ac = new AbortController();
   let gone = false;
-  res.on('close', () => {
+  const timer = setTimeout(() => ac.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), maxMs);
+  timer.unref();
+  res.once('close', () => {
+    clearTimeout(timer);
     if (!res.writableFinished) {
       gone = true;
       ac.abort(new ClientClosedError());
     }
   });
-  const timeout = AbortSignal.timeout(maxMs);
-  return { signal: AbortSignal.any([ac.signal, timeout]), clientGone: () => gone };
+  return { signal: ac.signal, clientGone: () => gone };
 }
 
 export function startSse(res: Response): void {

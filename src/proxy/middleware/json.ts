@@ -14,18 +14,31 @@ export class BodyRejectedError extends Error {
   }
 }
 
-/** Pure: the deepest nesting of arrays/objects in a JSON text (brackets inside strings ignored), stopping once past `limit`. */
+/**
+ * Pure: the deepest nesting of arrays/objects in a JSON text (brackets inside
+ * strings ignored), stopping once past `limit`. Strings are skipped with the
+ * native `indexOf` to their closing quote, so a 5 MB base64 image costs one
+ * memchr, not a JS loop over its bytes.
+ */
 export function jsonDepth(buf: Uint8Array, limit = Infinity): number {
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   let depth = 0;
   let max = 0;
-  let inString = false;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i];
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    if (c === 0x22) {
+      // Find the quote that ends this string: one not preceded by an odd run of backslashes.
+      let j = i;
+      for (;;) {
+        j = bytes.indexOf(0x22, j + 1);
+        if (j < 0) return max; // unterminated: the parser reports it
+        let k = j - 1;
+        while (k > i && bytes[k] === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
       depth++;
       if (depth > max) {
         max = depth;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { z } from 'zod';
 import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -28,14 +27,15 @@ export function callMeta(fields: RequestLogFields, prep: { initiator: 'user' | '
 }
 
 /** A token count as the log and the metrics take it: a non-negative whole number. Anything else from upstream is dropped. */
-export const tokenCountSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export function isTokenCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
 
 /** The one way a route reports token usage: each count validated at this edge (`"12"`, -1, Infinity, NaN are dropped). */
 export function recordTokens(fields: RequestLogFields, counts: { prompt?: unknown; completion?: unknown }): void {
   const take = (name: string, v: unknown): number | undefined => {
     if (v === undefined || v === null) return undefined;
-    const r = tokenCountSchema.safeParse(v);
-    if (r.success) return r.data;
+    if (isTokenCount(v)) return v;
     (fields.droppedUsage ??= []).push(`${name}=${typeof v === 'number' ? String(v) : JSON.stringify(v)?.slice(0, 40) ?? typeof v}`);
     return undefined;
   };

@@ -86,6 +86,23 @@ const chunkSchema = z
   })
   .passthrough();
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optional = <T>(v: unknown, is: (x: unknown) => x is T): v is T | null | undefined => v === undefined || v === null || is(v);
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isNumber = (x: unknown): x is number => typeof x === 'number';
+const isChoices = (x: unknown): x is Record<string, unknown>[] => Array.isArray(x) && x.every(isObject);
+
+/**
+ * A stream chunk's fields, checked as chunkSchema checks them (the same rules,
+ * without zod's copy of every object): null when the chunk is not one.
+ */
+export function chunkFields(raw: unknown): { chunk: Record<string, unknown>; id?: string | null; model?: string | null; created?: number | null; choices?: Record<string, unknown>[] | null; usage?: Usage | null } | null {
+  if (!isObject(raw)) return null;
+  const { id, model, created, object, choices, usage } = raw;
+  if (!optional(id, isString) || !optional(model, isString) || !optional(created, isNumber) || !optional(object, isString) || !optional(choices, isChoices) || !optional(usage, isObject)) return null;
+  return { chunk: raw, id, model, created, choices, usage };
+}
+
 /**
  * Normalises Copilot's stream into what OpenAI clients expect:
  * - Copilot's first chunk has empty `choices`, `id: ""`, `created: 0` and no model
@@ -110,24 +127,23 @@ export class ChatChunkNormalizer {
     this.model = opts.requestModel;
   }
 
-  /** One upstream chunk in (already JSON-parsed); zero or more chunks out. */
+  /** One upstream chunk in (already JSON-parsed); zero or more chunks out. One copy of the chunk, no re-validation pass. */
   push(raw: unknown): Record<string, unknown>[] {
-    const parsed = chunkSchema.safeParse(raw);
-    if (!parsed.success) return [];
-    const chunk: Record<string, unknown> = { ...parsed.data };
-    if (parsed.data.id) this.id ??= parsed.data.id;
-    if (parsed.data.model) this.model = parsed.data.model;
-    if (parsed.data.created) this.created ??= parsed.data.created;
-    if (parsed.data.usage) {
-      this.usage = parsed.data.usage;
-      this.pendingUsage = this.usage;
+    const c = chunkFields(raw);
+    if (!c) return [];
+    if (c.id) this.id ??= c.id;
+    if (c.model) this.model = c.model;
+    if (c.created) this.created ??= c.created;
+    if (c.usage) {
+      this.usage = c.usage;
+      this.pendingUsage = c.usage;
     }
-    const choices = parsed.data.choices ?? [];
+    const choices = c.choices ?? [];
     if (choices.length === 0) return []; // quirk chunk or usage-only chunk: usage kept above
-    delete chunk.usage; // OpenAI sends usage only in its own final chunk
-    for (const c of choices) this.track(c);
-    chunk.choices = choices.map((c) => withReasoningContent(c, 'delta'));
-    return [this.stamp(chunk)];
+    for (const ch of choices) this.track(ch);
+    const out: Record<string, unknown> = { ...c.chunk, choices: choices.map((ch) => withReasoningContent(ch, 'delta')) };
+    if ('usage' in out) delete out.usage; // OpenAI sends usage only in its own final chunk
+    return [this.stamp(out)];
   }
 
   /**
@@ -164,10 +180,15 @@ export class ChatChunkNormalizer {
     this.choicesSeen.set(index, seen);
   }
 
+  /** Sets the stable fields on a chunk this class just made (its own object, so no further copy). */
   private stamp(chunk: Record<string, unknown>): Record<string, unknown> {
     this.id ??= this.opts.newId?.() ?? `chatcmpl-${Math.random().toString(36).slice(2, 14)}`;
     this.created ??= Math.floor((this.opts.now?.() ?? Date.now()) / 1000);
-    return { ...chunk, id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model };
+    chunk.id = this.id;
+    chunk.object = 'chat.completion.chunk';
+    chunk.created = this.created;
+    chunk.model = this.model;
+    return chunk;
   }
 }
 

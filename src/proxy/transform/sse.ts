@@ -70,6 +70,7 @@ export class SseParser {
 
 export function formatSse(data: unknown, event?: string): string {
   const body = typeof data === 'string' ? data : JSON.stringify(data);
-  const lines = body.split('\n').map((l) => `data: ${l}`).join('\n');
+  // JSON.stringify never emits a raw newline: split only text that has one.
+  const lines = body.includes('\n') ? body.split('\n').map((l) => `data: ${l}`).join('\n') : `data: ${body}`;
   return `${event ? `event: ${event}\n` : ''}${lines}\n\n`;
 }

@@ -1,0 +1,115 @@
+import type { RequestHandler } from 'express';
+import { OverloadedError } from '../../errors.ts';
+
+/**
+ * A budget of request-body bytes in flight (`max_inflight_body_bytes`), taken
+ * BEFORE a body is read: a request's declared Content-Length (or, chunked,
+ * `max_body_bytes`, its worst case) is reserved until its response is done.
+ * Past the budget, requests wait unread in a FIFO queue (their bytes stay in
+ * the kernel's socket buffers: TCP slows the sender) up to `max_queue`, then
+ * get 429 with Retry-After. So memory is bounded by configuration, whatever
+ * the load: 400 concurrent 5 MB uploads hold at most the budget.
+ */
+export interface BodyBudget {
+  /** Waits until `bytes` fit; rejects with OverloadedError when the queue is full, or `signal`'s reason. */
+  reserve(bytes: number, signal: AbortSignal): Promise<() => void>;
+  readonly inFlightBytes: number;
+  readonly queued: number;
+}
+
+interface Waiter {
+  bytes: number;
+  grant: () => void;
+}
+
+export function createBodyBudget(opts: { maxBytes: number; maxQueue: number; retryAfterSec?: number }): BodyBudget {
+  let inFlight = 0;
+  const queue: Waiter[] = [];
+  const pump = () => {
+    // FIFO: the head waits for room even when a smaller one behind it would fit (no starvation).
+    while (queue.length > 0 && inFlight + queue[0]!.bytes <= opts.maxBytes) {
+      const w = queue.shift()!;
+      inFlight += w.bytes;
+      w.grant();
+    }
+  };
+  const releaser = (bytes: number) => {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      inFlight -= bytes;
+      pump();
+    };
+  };
+  return {
+    reserve(requested, signal) {
+      // A body as large as the whole budget goes alone.
+      const bytes = Math.min(Math.max(0, requested), opts.maxBytes);
+      if (signal.aborted) return Promise.reject(signal.reason);
+      if (queue.length === 0 && inFlight + bytes <= opts.maxBytes) {
+        inFlight += bytes;
+        return Promise.resolve(releaser(bytes));
+      }
+      if (queue.length >= opts.maxQueue) return Promise.reject(new OverloadedError(opts.retryAfterSec ?? 1));
+      return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          const i = queue.indexOf(w);
+          if (i >= 0) queue.splice(i, 1);
+          reject(signal.reason);
+        };
+        const w: Waiter = {
+          bytes,
+          grant: () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(releaser(bytes));
+          },
+        };
+        queue.push(w);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+    get inFlightBytes() {
+      return inFlight;
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
+}
+
+/** The bytes a request's body will take: its Content-Length, else (chunked) the largest body allowed; 0 when it has none. */
+export function declaredBodyBytes(headers: { 'content-length'?: string | undefined; 'transfer-encoding'?: string | undefined }, maxBodyBytes: number): number {
+  const cl = headers['content-length'];
+  if (cl !== undefined && /^\d+$/.test(cl)) return Math.min(Number(cl), maxBodyBytes);
+  return headers['transfer-encoding'] !== undefined ? maxBodyBytes : 0;
+}
+
+/** The middleware: reserve before the body parser reads, release when the response is done or the client left. */
+export function bodyBudget(budget: BodyBudget, maxBodyBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const bytes = declaredBodyBytes(req.headers, maxBodyBytes);
+    if (bytes === 0) {
+      next();
+      return;
+    }
+    const ac = new AbortController();
+    let release: (() => void) | null = null;
+    const done = () => {
+      if (release) release();
+      else ac.abort(new Error('client closed the connection while queued'));
+    };
+    res.once('close', done);
+    budget.reserve(bytes, ac.signal).then(
+      (r) => {
+        release = r;
+        // The client may have gone while this request waited.
+        if (res.destroyed || res.writableFinished) r();
+        else next();
+      },
+      (err: unknown) => {
+        if (!ac.signal.aborted) next(err);
+      },
+    );
+  };
+}
