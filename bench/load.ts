@@ -395,6 +395,48 @@ async function bigUploads(upstream: string): Promise<Record<string, number>> {
   }
 }
 
+// ---------------------------------------------------------------- floors
+
+interface FloorRow {
+  kind: string;
+  nonStreamCpuMs: number;
+  streamCpuMs: number;
+  nonStreamRps: number;
+  streamRps: number;
+}
+
+/** CPU per request of the least proxy each layer allows (bench/floor-proxy.ts), 32 connections. */
+async function floors(upstream: string): Promise<FloorRow[]> {
+  const out: FloorRow[] = [];
+  for (const kind of ['node', 'undici', 'express']) {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'floor-proxy.ts'), kind, upstream], { cwd: root, env: { ...process.env, NODE_EXTRA_CA_CERTS: cert }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await waitLine(child, /FLOOR_URL=(\S+)/, `floor ${kind}`);
+    const proc = { child, pid: child.pid ?? 0 };
+    try {
+      const measure = async (stream: boolean) => {
+        await configure(upstream, { chunks: 20 });
+        await wrk(`${url}/v1/chat/completions`, stream, 32, 1);
+        const cpu: number[] = [];
+        const rps: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          const c0 = cpuMs(proc.pid);
+          const w = await wrk(`${url}/v1/chat/completions`, stream, 32, SECS);
+          cpu.push((cpuMs(proc.pid) - c0) / Math.max(1, w.requests));
+          rps.push(w.rps);
+        }
+        return { cpu: median(cpu), rps: median(rps) };
+      };
+      const ns = await measure(false);
+      const st = await measure(true);
+      out.push({ kind, nonStreamCpuMs: ns.cpu, streamCpuMs: st.cpu, nonStreamRps: ns.rps, streamRps: st.rps });
+      process.stderr.write(`bench load: floor ${kind}: ${ns.cpu.toFixed(3)} / ${st.cpu.toFixed(3)} ms CPU per request (non-stream / stream)\n`);
+    } finally {
+      await stop(proc);
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- profile
 
 /**
@@ -413,7 +455,10 @@ export async function runProfile(): Promise<void> {
     for (const stream of [false, true]) {
       await configure(up.url, { chunks: 20 });
       const dir = fs.mkdtempSync(path.join(tmp, 'prof-'));
-      const proxy = await startProxy(up.url, {}, ['--cpu-prof', '--cpu-prof-dir', dir]);
+      // BENCH_PROXY_ENV='{"GITHUB_COPILOT_SVCS_LOG_LEVEL":"warn"}' profiles the proxy with other settings.
+      const extra: unknown = JSON.parse(process.env.BENCH_PROXY_ENV ?? '{}');
+      const proxyEnv: NodeJS.ProcessEnv = typeof extra === 'object' && extra !== null ? Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) : {};
+      const proxy = await startProxy(up.url, proxyEnv, ['--cpu-prof', '--cpu-prof-dir', dir]);
       await wrk(`${proxy.url}/v1/chat/completions`, stream, 32, 1);
       const c0 = cpuMs(proxy.proc.pid);
       const r = await wrk(`${proxy.url}/v1/chat/completions`, stream, 32, SECS * 2);
@@ -463,6 +508,7 @@ export async function runLoad(): Promise<boolean> {
     proxy = null;
     const many = await manyStreams(up.url);
     const uploads = await bigUploads(up.url);
+    const floorRows = await floors(up.url);
 
     const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
     console.log(`\nproxy cost per request (built dist/, default log level; wrk; ${ROUNDS} alternating round(s) of ${SECS} s, medians; ${os.cpus().length} cores, node ${process.version}; proxy idle RSS ${f(idleRss, 1)} MB)\n`);
@@ -471,6 +517,10 @@ export async function runLoad(): Promise<boolean> {
     for (const r of rows) {
       console.log(`| ${r.scenario} | ${f(r.direct.rps)} | ${f(r.proxy.rps)} | ${f(r.direct.p50, 2)} / ${f(r.direct.p99, 2)} | ${f(r.proxy.p50, 2)} / ${f(r.proxy.p99, 2)} | ${f(r.proxy.cpuMsPerReq, 3)} | ${f(r.proxy.peakRssMb, 1)} | ${r.proxy.bad} |`);
     }
+    const FLOOR_LABEL: Record<string, string> = { node: 'node:http in, node:https out (piped)', undici: 'node:http in, undici out (piped)', express: 'express + express.json() in, undici out' };
+    console.log('\n| the least proxy each layer allows, 32 conn | non-stream CPU ms/req | stream CPU ms/req | non-stream req/s | stream req/s |\n|---|---:|---:|---:|---:|');
+    for (const r of floorRows) console.log(`| ${FLOOR_LABEL[r.kind] ?? r.kind} | ${f(r.nonStreamCpuMs, 3)} | ${f(r.streamCpuMs, 3)} | ${f(r.nonStreamRps)} | ${f(r.streamRps)} |`);
+    console.log(`| this proxy (dist/) | ${f(rows[1]!.proxy.cpuMsPerReq, 3)} | ${f(rows[4]!.proxy.cpuMsPerReq, 3)} | ${f(rows[1]!.proxy.rps)} | ${f(rows[4]!.proxy.rps)} |`);
     console.log(`\n32 conn, 10 ms upstream: proxy throughput ${f((100 * slow.proxy.rps) / slow.direct.rps, 1)} % of direct (target >= 70 %), added p99 ${f(slow.proxy.p99 - slow.direct.p99, 2)} ms (target <= 3 ms)`);
     console.log(`paced streams (50 events, 10 ms apart, 8 at a time): time to first event p50/p99 direct ${f(paced.direct_ttfe_p50!, 2)}/${f(paced.direct_ttfe_p99!, 2)} ms, proxy ${f(paced.proxy_ttfe_p50!, 2)}/${f(paced.proxy_ttfe_p99!, 2)} ms; per-event delay p50/p99 direct ${f(paced.direct_event_delay_p50!, 2)}/${f(paced.direct_event_delay_p99!, 2)} ms, proxy ${f(paced.proxy_event_delay_p50!, 2)}/${f(paced.proxy_event_delay_p99!, 2)} ms (added p99 ${f(paced.proxy_event_delay_p99! - paced.direct_event_delay_p99!, 2)} ms; target <= 1 ms); errors ${paced.proxy_errors}`);
     console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors}, events lost ${many.events_lost} of ${many.events_expected}, peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, per-event delay p99 ${f(many.event_delay_p99_ms!, 1)} ms`);
@@ -489,7 +539,7 @@ export async function runLoad(): Promise<boolean> {
     console.log(`\ntargets: ${Object.entries(targets).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}`);
     console.log(`bench load finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench-results', 'load.json'), `${JSON.stringify({ node: process.version, cores: os.cpus().length, rounds: ROUNDS, secs: SECS, idle_rss_mb: idleRss, rows, paced, many, uploads, targets }, null, 2)}\n`);
+    fs.writeFileSync(path.join(root, 'bench-results', 'load.json'), `${JSON.stringify({ node: process.version, cores: os.cpus().length, rounds: ROUNDS, secs: SECS, idle_rss_mb: idleRss, rows, paced, many, uploads, floors: floorRows, targets }, null, 2)}\n`);
     return Object.values(targets).every(Boolean);
   } finally {
     await stop(proxy?.proc ?? null);

@@ -11,6 +11,8 @@ import { OverloadedError } from '../../errors.ts';
  * the load: 400 concurrent 5 MB uploads hold at most the budget.
  */
 export interface BodyBudget {
+  /** Reserves `bytes` at once when they fit and nobody waits; null otherwise (then use reserve). */
+  tryReserve(bytes: number): (() => void) | null;
   /** Waits until `bytes` fit; rejects with OverloadedError when the queue is full, or `signal`'s reason. */
   reserve(bytes: number, signal: AbortSignal): Promise<() => void>;
   readonly inFlightBytes: number;
@@ -42,10 +44,17 @@ export function createBodyBudget(opts: { maxBytes: number; maxQueue: number; ret
       pump();
     };
   };
+  const clamp = (requested: number) => Math.min(Math.max(0, requested), opts.maxBytes);
   return {
+    tryReserve(requested) {
+      const bytes = clamp(requested);
+      if (queue.length > 0 || inFlight + bytes > opts.maxBytes) return null;
+      inFlight += bytes;
+      return releaser(bytes);
+    },
     reserve(requested, signal) {
       // A body as large as the whole budget goes alone.
-      const bytes = Math.min(Math.max(0, requested), opts.maxBytes);
+      const bytes = clamp(requested);
       if (signal.aborted) return Promise.reject(signal.reason);
       if (queue.length === 0 && inFlight + bytes <= opts.maxBytes) {
         inFlight += bytes;
@@ -93,6 +102,13 @@ export function bodyBudget(budget: BodyBudget, maxBodyBytes: number): RequestHan
       next();
       return;
     }
+    const now = budget.tryReserve(bytes);
+    if (now) {
+      res.once('close', now);
+      next();
+      return;
+    }
+    // Past the budget: wait in the queue (a controller only for the requests that wait).
     const ac = new AbortController();
     let release: (() => void) | null = null;
     const done = () => {

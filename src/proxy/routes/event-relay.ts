@@ -37,11 +37,11 @@ export async function relaySse(
 ): Promise<void> {
   const fields = logFields(res);
   const parser = new SseParser();
+  // Everything one upstream read produced goes out in one write: one chunk on the wire, one syscall.
   const emit = async (texts: string[]) => {
-    for (const text of texts) {
-      if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
-      await write(res, text);
-    }
+    if (texts.length === 0) return;
+    if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
+    await write(res, texts.length === 1 ? texts[0]! : texts.join(''));
   };
   const recordUsage = () => {
     const u = t.usage();
@@ -50,12 +50,22 @@ export async function relaySse(
   ctx.stats.inFlightStreams += 1;
   startSse(res);
   try {
-    for await (const text of textChunks(upstream.body)) {
-      for (const ev of parser.push(text)) await emit(t.event(ev));
-    }
-    for (const ev of parser.end()) await emit(t.event(ev));
-    recordUsage();
-    await emit(t.end());
+    // The events of one upstream read, translated and sent together; what came
+    // before an event that throws (a stream that failed) still goes out first.
+    const relay = async (events: SseEvent[], tail?: () => string[]) => {
+      const out: string[] = [];
+      try {
+        for (const ev of events) for (const text of t.event(ev)) out.push(text);
+        if (tail) {
+          recordUsage();
+          for (const text of tail()) out.push(text);
+        }
+      } finally {
+        await emit(out);
+      }
+    };
+    for await (const text of textChunks(upstream.body)) await relay(parser.push(text));
+    await relay(parser.end(), () => t.end());
     res.end();
   } catch (err) {
     recordUsage();
