@@ -211,7 +211,7 @@ function wrk(url: string, stream: boolean, conns: number, secs: number): Promise
 interface LoadRow {
   scenario: string;
   direct: { rps: number; p50: number; p99: number };
-  proxy: { rps: number; p50: number; p99: number; cpuMsPerReq: number; peakRssMb: number; bad: number };
+  proxy: { rps: number; p50: number; p99: number; cpuMsPerReq: number; peakRssMb: number; bad: number; heapTotalMb: number; externalMb: number };
 }
 
 async function compare(name: string, upstream: string, proxy: { proc: Proc; url: string }, stream: boolean, conns: number): Promise<LoadRow> {
@@ -219,12 +219,19 @@ async function compare(name: string, upstream: string, proxy: { proc: Proc; url:
   const p: WrkResult[] = [];
   const cpu: number[] = [];
   let peak = 0;
+  let heap = { heapTotalMb: NaN, heapUsedMb: NaN, externalMb: NaN };
   // Warm-up: connections, JIT, the model list.
   await wrk(`${proxy.url}/v1/chat/completions`, stream, conns, 1);
   for (let r = 0; r < ROUNDS; r++) {
     d.push(await wrk(`${upstream}/chat/completions`, stream, conns, SECS));
     const c0 = cpuMs(proxy.proc.pid);
-    const { result, peak: pk } = await peakRss(proxy.proc.pid, () => wrk(`${proxy.url}/v1/chat/completions`, stream, conns, SECS));
+    const { result, peak: pk } = await peakRss(proxy.proc.pid, async () => {
+      const w = wrk(`${proxy.url}/v1/chat/completions`, stream, conns, SECS);
+      // Mid-run: the heap while under load.
+      await new Promise((r) => setTimeout(r, (SECS * 1000) / 2));
+      heap = await heapNow(proxy.url);
+      return w;
+    });
     const c1 = cpuMs(proxy.proc.pid);
     p.push(result);
     cpu.push((c1 - c0) / Math.max(1, result.requests));
@@ -233,7 +240,7 @@ async function compare(name: string, upstream: string, proxy: { proc: Proc; url:
   const row: LoadRow = {
     scenario: name,
     direct: { rps: median(d.map((x) => x.rps)), p50: median(d.map((x) => x.p50)), p99: median(d.map((x) => x.p99)) },
-    proxy: { rps: median(p.map((x) => x.rps)), p50: median(p.map((x) => x.p50)), p99: median(p.map((x) => x.p99)), cpuMsPerReq: median(cpu), peakRssMb: peak, bad: p.reduce((n, x) => n + x.bad, 0) },
+    proxy: { rps: median(p.map((x) => x.rps)), p50: median(p.map((x) => x.p50)), p99: median(p.map((x) => x.p99)), cpuMsPerReq: median(cpu), peakRssMb: peak, bad: p.reduce((n, x) => n + x.bad, 0), heapTotalMb: heap.heapTotalMb, externalMb: heap.externalMb },
   };
   process.stderr.write(`bench load: ${name}: direct ${row.direct.rps.toFixed(0)} req/s, proxy ${row.proxy.rps.toFixed(0)} req/s, ${row.proxy.cpuMsPerReq.toFixed(3)} ms CPU/req\n`);
   return row;
@@ -338,6 +345,13 @@ async function pacedLatency(upstream: string, proxyUrl: string): Promise<Record<
   };
 }
 
+/** The proxy's V8 heap and off-heap memory now (from its /metrics), in MB: what its RSS is made of. */
+async function heapNow(proxyUrl: string): Promise<{ heapTotalMb: number; heapUsedMb: number; externalMb: number }> {
+  const text = await (await fetch(`${proxyUrl}/metrics`)).text();
+  const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  return { heapTotalMb: mb('nodejs_heap_size_total_bytes'), heapUsedMb: mb('nodejs_heap_size_used_bytes'), externalMb: mb('nodejs_external_memory_bytes') };
+}
+
 /** prom-client's event-loop lag p99 (its histogram resets at each scrape), in ms. */
 async function loopLagP99(proxyUrl: string): Promise<number> {
   const text = await (await fetch(`${proxyUrl}/metrics`)).text();
@@ -389,7 +403,8 @@ async function bigUploads(upstream: string): Promise<Record<string, number>> {
     const started = Date.now();
     const { peak } = await peakRss(proxy.proc.pid, () => Promise.all(Array.from({ length: N }, one)));
     agent.destroy();
-    return { uploads: N, ok_200: statuses.get(200) ?? 0, rejected_429: statuses.get(429) ?? 0, other: [...statuses].filter(([s]) => s !== 200 && s !== 429).reduce((n, [, c]) => n + c, 0), peak_rss_mb: Math.max(peak, rssMb(proxy.proc.pid, 'VmHWM')), seconds: (Date.now() - started) / 1000 };
+    process.stderr.write(`bench load: uploads by status (-1: connection reset): ${JSON.stringify(Object.fromEntries(statuses))}\n`);
+    return { uploads: N, ok_200: statuses.get(200) ?? 0, rejected_429: statuses.get(429) ?? 0, reset: statuses.get(-1) ?? 0, other: [...statuses].filter(([s]) => s !== 200 && s !== 429 && s !== -1).reduce((n, [, c]) => n + c, 0), peak_rss_mb: Math.max(peak, rssMb(proxy.proc.pid, 'VmHWM')), seconds: (Date.now() - started) / 1000 };
   } finally {
     await stop(proxy.proc);
   }
@@ -461,7 +476,7 @@ export async function runProfile(): Promise<void> {
       const proxy = await startProxy(up.url, proxyEnv, ['--cpu-prof', '--cpu-prof-dir', dir]);
       await wrk(`${proxy.url}/v1/chat/completions`, stream, 32, 1);
       const c0 = cpuMs(proxy.proc.pid);
-      const r = await wrk(`${proxy.url}/v1/chat/completions`, stream, 32, SECS * 2);
+      const { result: r, peak } = await peakRss(proxy.proc.pid, () => wrk(`${proxy.url}/v1/chat/completions`, stream, 32, SECS * 2));
       const cpu = (cpuMs(proxy.proc.pid) - c0) / r.requests;
       await stop(proxy.proc);
       const [file] = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
@@ -470,7 +485,7 @@ export async function runProfile(): Promise<void> {
       fs.renameSync(path.join(dir, file), path.join(out, name));
       const s = summarise(path.join(out, name));
       // The profile covers start-up and warm-up too: scale its shares to the measured CPU per request.
-      console.log(`\n${stream ? 'stream (20 events)' : 'non-stream'}, 32 conn: ${r.requests} requests, ${cpu.toFixed(3)} ms CPU per request (profile: bench-results/profiles/${name})`);
+      console.log(`\n${stream ? 'stream (20 events)' : 'non-stream'}, 32 conn: ${r.requests} requests, ${cpu.toFixed(3)} ms CPU per request, peak RSS ${peak.toFixed(1)} MB, p99 ${r.p99.toFixed(1)} ms (profile: bench-results/profiles/${name})`);
       console.log('| where | share | ms per request |\n|---|---:|---:|');
       for (const [p, ms] of s.byPlace) console.log(`| ${p} | ${((100 * ms) / s.totalMs).toFixed(1)} % | ${((cpu * ms) / s.totalMs).toFixed(3)} |`);
       console.log('\ntop functions (self time):');
@@ -512,10 +527,10 @@ export async function runLoad(): Promise<boolean> {
 
     const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
     console.log(`\nproxy cost per request (built dist/, default log level; wrk; ${ROUNDS} alternating round(s) of ${SECS} s, medians; ${os.cpus().length} cores, node ${process.version}; proxy idle RSS ${f(idleRss, 1)} MB)\n`);
-    console.log('| load | direct req/s | proxy req/s | direct p50 / p99 ms | proxy p50 / p99 ms | proxy CPU ms/req | proxy peak RSS MB | errors |');
+    console.log('| load | direct req/s | proxy req/s | direct p50 / p99 ms | proxy p50 / p99 ms | proxy CPU ms/req | proxy peak RSS MB (V8 heap + external mid-run) | errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
-      console.log(`| ${r.scenario} | ${f(r.direct.rps)} | ${f(r.proxy.rps)} | ${f(r.direct.p50, 2)} / ${f(r.direct.p99, 2)} | ${f(r.proxy.p50, 2)} / ${f(r.proxy.p99, 2)} | ${f(r.proxy.cpuMsPerReq, 3)} | ${f(r.proxy.peakRssMb, 1)} | ${r.proxy.bad} |`);
+      console.log(`| ${r.scenario} | ${f(r.direct.rps)} | ${f(r.proxy.rps)} | ${f(r.direct.p50, 2)} / ${f(r.direct.p99, 2)} | ${f(r.proxy.p50, 2)} / ${f(r.proxy.p99, 2)} | ${f(r.proxy.cpuMsPerReq, 3)} | ${f(r.proxy.peakRssMb, 1)} (${f(r.proxy.heapTotalMb, 1)} + ${f(r.proxy.externalMb, 1)}) | ${r.proxy.bad} |`);
     }
     const FLOOR_LABEL: Record<string, string> = { node: 'node:http in, node:https out (piped)', undici: 'node:http in, undici out (piped)', express: 'express + express.json() in, undici out' };
     console.log('\n| the least proxy each layer allows, 32 conn | non-stream CPU ms/req | stream CPU ms/req | non-stream req/s | stream req/s |\n|---|---:|---:|---:|---:|');
@@ -524,7 +539,7 @@ export async function runLoad(): Promise<boolean> {
     console.log(`\n32 conn, 10 ms upstream: proxy throughput ${f((100 * slow.proxy.rps) / slow.direct.rps, 1)} % of direct (target >= 70 %), added p99 ${f(slow.proxy.p99 - slow.direct.p99, 2)} ms (target <= 3 ms)`);
     console.log(`paced streams (50 events, 10 ms apart, 8 at a time): time to first event p50/p99 direct ${f(paced.direct_ttfe_p50!, 2)}/${f(paced.direct_ttfe_p99!, 2)} ms, proxy ${f(paced.proxy_ttfe_p50!, 2)}/${f(paced.proxy_ttfe_p99!, 2)} ms; per-event delay p50/p99 direct ${f(paced.direct_event_delay_p50!, 2)}/${f(paced.direct_event_delay_p99!, 2)} ms, proxy ${f(paced.proxy_event_delay_p50!, 2)}/${f(paced.proxy_event_delay_p99!, 2)} ms (added p99 ${f(paced.proxy_event_delay_p99! - paced.direct_event_delay_p99!, 2)} ms; target <= 1 ms); errors ${paced.proxy_errors}`);
     console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors}, events lost ${many.events_lost} of ${many.events_expected}, peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, per-event delay p99 ${f(many.event_delay_p99_ms!, 1)} ms`);
-    console.log(`${uploads.uploads} concurrent 5 MB uploads: peak RSS ${f(uploads.peak_rss_mb!, 1)} MB (target <= 400); 200: ${uploads.ok_200}, 429: ${uploads.rejected_429}, other: ${uploads.other}; ${f(uploads.seconds!, 1)} s`);
+    console.log(`${uploads.uploads} concurrent 5 MB uploads: peak RSS ${f(uploads.peak_rss_mb!, 1)} MB (target <= 400); 200: ${uploads.ok_200}, 429: ${uploads.rejected_429}, reset while sending (the 429 came before the body was read): ${uploads.reset}, other: ${uploads.other}; ${f(uploads.seconds!, 1)} s`);
 
     const targets = {
       cpu_non_stream_32: rows[1]!.proxy.cpuMsPerReq <= 0.35,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { undici } from './undici.ts';
+import { undici, type Undici } from './undici.ts';
 import { z } from 'zod';
 import type { CopilotAuth } from './token-source.ts';
 import { UpstreamHttpError } from '../errors.ts';
@@ -105,7 +105,10 @@ export interface CopilotClient {
 }
 
 export function createCopilotClient(dispatcher: Dispatcher, identity: EditorIdentity = DEFAULT_EDITOR_IDENTITY): CopilotClient {
-  const post = (path: string) => (body: unknown, opts: CopilotCallOptions) => send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity);
+  // undici is looked up once per client, on its first call (not once per request).
+  let lib: Undici | undefined;
+  const getLib = (): Undici => (lib ??= undici());
+  const post = (path: string) => (body: unknown, opts: CopilotCallOptions) => send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity, getLib);
   return {
     listModels: (opts) => listModels(dispatcher, opts, identity),
     createChatCompletion: post('/chat/completions'),
@@ -130,12 +133,13 @@ async function send(
   body: string | undefined,
   opts: CopilotCallOptions,
   identity?: EditorIdentity,
+  getLib: () => Undici = undici,
 ): Promise<UpstreamResponse> {
   const headers = copilotHeaders(opts, identity);
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Dispatcher.ResponseData;
   try {
-    res = await undici().request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
+    res = await getLib().request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
   } catch (err) {
     throw toTransportError(err, { what: path, signal: opts.signal, phase: 'request' });
   }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
  * with no proxy running, `config`, `version`) must not pay for it. Types come
  * from `import type`, which costs nothing at run time.
  */
-type Undici = typeof import('undici');
+export type Undici = typeof import('undici');
 
 export function undici(): Undici {
   // A trusted module, not data: require's own cache makes every call after the first free.
