@@ -362,16 +362,35 @@ async function manyStreams(upstream: string): Promise<Record<string, number>> {
   const N = quick ? 200 : 1000;
   const EVENTS = quick ? 10 : 30;
   const PACE = 1000;
+  await configure(upstream, { chunks: EVENTS, paceMs: PACE, stamp: true });
+  // Direct first: what the bench's own client and the fake manage with N streams (the baseline for the delays).
+  const direct = newStats();
+  const dAgent = new https.Agent({ keepAlive: true, maxSockets: Infinity, ca: fs.readFileSync(cert) });
+  await Promise.all(Array.from({ length: N }, () => streamOnce(upstream, true, direct, EVENTS, dAgent)));
+  dAgent.destroy();
   const proxy = await startProxy(upstream, { GITHUB_COPILOT_SVCS_MAX_CONCURRENCY: String(N + 100), GITHUB_COPILOT_SVCS_MAX_QUEUE: String(N) });
   try {
-    await configure(upstream, { chunks: EVENTS, paceMs: PACE, stamp: true });
     await loopLagP99(proxy.url);
     const stats = newStats();
     const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
     const { peak } = await peakRss(proxy.proc.pid, () => Promise.all(Array.from({ length: N }, () => streamOnce(proxy.url, false, stats, EVENTS, agent))));
     agent.destroy();
     const lag = await loopLagP99(proxy.url);
-    return { streams: N, events_expected: N * EVENTS, events_received: stats.events, events_lost: N * EVENTS - stats.events, errors: stats.errors, peak_rss_mb: peak, event_loop_delay_p99_ms: lag, event_delay_p99_ms: pct(stats.delays, 99) };
+    return {
+      streams: N,
+      events_expected: N * EVENTS,
+      events_received: stats.events,
+      events_lost: N * EVENTS - stats.events,
+      errors: stats.errors,
+      peak_rss_mb: peak,
+      event_loop_delay_p99_ms: lag,
+      event_delay_p50_ms: pct(stats.delays, 50),
+      event_delay_p99_ms: pct(stats.delays, 99),
+      direct_errors: direct.errors,
+      direct_events_lost: N * EVENTS - direct.events,
+      direct_event_delay_p50_ms: pct(direct.delays, 50),
+      direct_event_delay_p99_ms: pct(direct.delays, 99),
+    };
   } finally {
     await stop(proxy.proc);
   }
@@ -474,11 +493,17 @@ export async function runProfile(): Promise<void> {
       const extra: unknown = JSON.parse(process.env.BENCH_PROXY_ENV ?? '{}');
       const proxyEnv: NodeJS.ProcessEnv = typeof extra === 'object' && extra !== null ? Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) : {};
       const proxy = await startProxy(up.url, proxyEnv, ['--cpu-prof', '--cpu-prof-dir', dir]);
-      await wrk(`${proxy.url}/v1/chat/completions`, stream, 32, 1);
-      const c0 = cpuMs(proxy.proc.pid);
-      const { result: r, peak } = await peakRss(proxy.proc.pid, () => wrk(`${proxy.url}/v1/chat/completions`, stream, 32, SECS * 2));
-      const cpu = (cpuMs(proxy.proc.pid) - c0) / r.requests;
-      await stop(proxy.proc);
+      let r: WrkResult;
+      let peak: number;
+      let cpu: number;
+      try {
+        await wrk(`${proxy.url}/v1/chat/completions`, stream, 32, 1);
+        const c0 = cpuMs(proxy.proc.pid);
+        ({ result: r, peak } = await peakRss(proxy.proc.pid, () => wrk(`${proxy.url}/v1/chat/completions`, stream, 32, SECS * 2)));
+        cpu = (cpuMs(proxy.proc.pid) - c0) / r.requests;
+      } finally {
+        await stop(proxy.proc);
+      }
       const [file] = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
       if (!file) throw new Error('no profile written');
       const name = `${stream ? 'stream' : 'non-stream'}-32.cpuprofile`;
@@ -538,7 +563,7 @@ export async function runLoad(): Promise<boolean> {
     console.log(`| this proxy (dist/) | ${f(rows[1]!.proxy.cpuMsPerReq, 3)} | ${f(rows[4]!.proxy.cpuMsPerReq, 3)} | ${f(rows[1]!.proxy.rps)} | ${f(rows[4]!.proxy.rps)} |`);
     console.log(`\n32 conn, 10 ms upstream: proxy throughput ${f((100 * slow.proxy.rps) / slow.direct.rps, 1)} % of direct (target >= 70 %), added p99 ${f(slow.proxy.p99 - slow.direct.p99, 2)} ms (target <= 3 ms)`);
     console.log(`paced streams (50 events, 10 ms apart, 8 at a time): time to first event p50/p99 direct ${f(paced.direct_ttfe_p50!, 2)}/${f(paced.direct_ttfe_p99!, 2)} ms, proxy ${f(paced.proxy_ttfe_p50!, 2)}/${f(paced.proxy_ttfe_p99!, 2)} ms; per-event delay p50/p99 direct ${f(paced.direct_event_delay_p50!, 2)}/${f(paced.direct_event_delay_p99!, 2)} ms, proxy ${f(paced.proxy_event_delay_p50!, 2)}/${f(paced.proxy_event_delay_p99!, 2)} ms (added p99 ${f(paced.proxy_event_delay_p99! - paced.direct_event_delay_p99!, 2)} ms; target <= 1 ms); errors ${paced.proxy_errors}`);
-    console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors}, events lost ${many.events_lost} of ${many.events_expected}, peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, per-event delay p99 ${f(many.event_delay_p99_ms!, 1)} ms`);
+    console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors} (direct ${many.direct_errors}), events lost ${many.events_lost} of ${many.events_expected} (direct ${many.direct_events_lost}), peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), proxy event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, per-event delay p50/p99 direct ${f(many.direct_event_delay_p50_ms!, 1)}/${f(many.direct_event_delay_p99_ms!, 1)} ms, proxy ${f(many.event_delay_p50_ms!, 1)}/${f(many.event_delay_p99_ms!, 1)} ms`);
     console.log(`${uploads.uploads} concurrent 5 MB uploads: peak RSS ${f(uploads.peak_rss_mb!, 1)} MB (target <= 400); 200: ${uploads.ok_200}, 429: ${uploads.rejected_429}, reset while sending (the 429 came before the body was read): ${uploads.reset}, other: ${uploads.other}; ${f(uploads.seconds!, 1)} s`);
 
     const targets = {

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+/**
+ * The load benchmark runs in CI in its quick form (one short round of each
+ * load): a benchmark, not a timed test, so no figure is asserted against its
+ * target here, only that every one was measured beside its direct baseline,
+ * with no request lost, and printed and saved.
+ */
+const root = path.resolve(import.meta.dirname, '../..');
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? { ...v } : {});
+
+test('npm run bench -- load --quick measures every figure beside the direct baseline', { timeout: 600_000 }, async () => {
+  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', 'load', '--quick'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+  process.stdout.write(out.stdout);
+  assert.ok(out.code === 0 || out.code === 1, `the bench ran to its verdict (exit ${out.code})`);
+  const json = rec(JSON.parse(fs.readFileSync(path.join(root, 'bench-results', 'load.json'), 'utf8')));
+  const rows = Array.isArray(json.rows) ? json.rows.map(rec) : [];
+  assert.deepEqual(
+    rows.map((r) => r.scenario),
+    ['non-stream, 1 conn', 'non-stream, 32 conn', 'non-stream, 128 conn', 'stream (20 events), 1 conn', 'stream (20 events), 32 conn', 'stream (20 events), 128 conn', 'non-stream, 32 conn, 10 ms upstream'],
+  );
+  for (const r of rows) {
+    const d = rec(r.direct);
+    const p = rec(r.proxy);
+    for (const v of [d.rps, d.p50, d.p99, p.rps, p.p50, p.p99, p.cpuMsPerReq, p.peakRssMb]) assert.ok(isNum(v) && v > 0, `${String(r.scenario)}: ${JSON.stringify(r)}`);
+  }
+  const paced = rec(json.paced);
+  for (const k of ['direct_ttfe_p99', 'proxy_ttfe_p99', 'direct_event_delay_p99', 'proxy_event_delay_p99']) assert.ok(isNum(paced[k]), k);
+  assert.equal(paced.proxy_errors, 0, 'paced streams all complete');
+  const many = rec(json.many);
+  assert.equal(many.errors, 0, 'concurrent paced streams: no error');
+  assert.equal(many.events_lost, 0, 'concurrent paced streams: no event lost');
+  assert.ok(isNum(many.peak_rss_mb) && isNum(many.event_loop_delay_p99_ms) && isNum(many.direct_event_delay_p99_ms));
+  const uploads = rec(json.uploads);
+  assert.ok(isNum(uploads.peak_rss_mb));
+  assert.equal(uploads.other, 0, 'every upload got 200, 429 or a reset while it was still sending');
+  const floors = Array.isArray(json.floors) ? json.floors.map(rec) : [];
+  assert.deepEqual(floors.map((f) => f.kind), ['node', 'undici', 'express']);
+  assert.match(out.stdout, /\| non-stream, 32 conn \| \d+ \| \d+ \| /);
+  assert.match(out.stdout, /^targets: /m);
+});
