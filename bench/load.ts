@@ -126,6 +126,12 @@ async function startUpstream(): Promise<{ proc: Proc; url: string }> {
   return { proc: { child, pid: child.pid ?? 0 }, url };
 }
 
+/** BENCH_PROXY_ENV='{"GITHUB_COPILOT_SVCS_LOG_LEVEL":"warn"}' runs every proxy of the bench with other settings (to compare them). */
+function benchProxyEnv(): NodeJS.ProcessEnv {
+  const extra: unknown = JSON.parse(process.env.BENCH_PROXY_ENV ?? '{}');
+  return typeof extra === 'object' && extra !== null ? Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) : {};
+}
+
 async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<{ proc: Proc; url: string }> {
   const home = fs.mkdtempSync(path.join(tmp, 'home-'));
   const env: NodeJS.ProcessEnv = {
@@ -138,6 +144,7 @@ async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv = {}, no
     GITHUB_COPILOT_SVCS_COPILOT_API_URL: upstream,
     GITHUB_COPILOT_SVCS_GITHUB_TOKEN: 'gho_benchbenchbenchbenchbenchbench0000',
     NODE_EXTRA_CA_CERTS: cert,
+    ...benchProxyEnv(),
     ...extraEnv,
   };
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--port', '0'], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -489,10 +496,7 @@ export async function runProfile(): Promise<void> {
     for (const stream of [false, true]) {
       await configure(up.url, { chunks: 20 });
       const dir = fs.mkdtempSync(path.join(tmp, 'prof-'));
-      // BENCH_PROXY_ENV='{"GITHUB_COPILOT_SVCS_LOG_LEVEL":"warn"}' profiles the proxy with other settings.
-      const extra: unknown = JSON.parse(process.env.BENCH_PROXY_ENV ?? '{}');
-      const proxyEnv: NodeJS.ProcessEnv = typeof extra === 'object' && extra !== null ? Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) : {};
-      const proxy = await startProxy(up.url, proxyEnv, ['--cpu-prof', '--cpu-prof-dir', dir]);
+      const proxy = await startProxy(up.url, {}, ['--cpu-prof', '--cpu-prof-dir', dir]);
       let r: WrkResult;
       let peak: number;
       let cpu: number;
@@ -543,6 +547,10 @@ export async function runLoad(): Promise<boolean> {
     await configure(up.url, { chunks: 20, latencyMs: 10 });
     const slow = await compare('non-stream, 32 conn, 10 ms upstream', up.url, proxy, false, 32);
     rows.push(slow);
+    // An idle proxy gives memory back: RSS and heap after the loads, once V8's idle-time GC ran.
+    // V8 shrinks its heap 10-20 s after the load ends (its memory reducer): wait that long.
+    await new Promise((r) => setTimeout(r, quick ? 3000 : 20_000));
+    const afterLoad = { rss_mb: rssMb(proxy.proc.pid), ...(await heapNow(proxy.url)) };
     const paced = await pacedLatency(up.url, proxy.url);
     await stop(proxy.proc);
     proxy = null;
@@ -561,6 +569,7 @@ export async function runLoad(): Promise<boolean> {
     console.log('\n| the least proxy each layer allows, 32 conn | non-stream CPU ms/req | stream CPU ms/req | non-stream req/s | stream req/s |\n|---|---:|---:|---:|---:|');
     for (const r of floorRows) console.log(`| ${FLOOR_LABEL[r.kind] ?? r.kind} | ${f(r.nonStreamCpuMs, 3)} | ${f(r.streamCpuMs, 3)} | ${f(r.nonStreamRps)} | ${f(r.streamRps)} |`);
     console.log(`| this proxy (dist/) | ${f(rows[1]!.proxy.cpuMsPerReq, 3)} | ${f(rows[4]!.proxy.cpuMsPerReq, 3)} | ${f(rows[1]!.proxy.rps)} | ${f(rows[4]!.proxy.rps)} |`);
+    console.log(`\nidle again after those loads: RSS ${f(afterLoad.rss_mb, 1)} MB (V8 heap ${f(afterLoad.heapTotalMb, 1)} MB, ${f(afterLoad.heapUsedMb, 1)} MB used), was ${f(idleRss, 1)} MB before`);
     console.log(`\n32 conn, 10 ms upstream: proxy throughput ${f((100 * slow.proxy.rps) / slow.direct.rps, 1)} % of direct (target >= 70 %), added p99 ${f(slow.proxy.p99 - slow.direct.p99, 2)} ms (target <= 3 ms)`);
     console.log(`paced streams (50 events, 10 ms apart, 8 at a time): time to first event p50/p99 direct ${f(paced.direct_ttfe_p50!, 2)}/${f(paced.direct_ttfe_p99!, 2)} ms, proxy ${f(paced.proxy_ttfe_p50!, 2)}/${f(paced.proxy_ttfe_p99!, 2)} ms; per-event delay p50/p99 direct ${f(paced.direct_event_delay_p50!, 2)}/${f(paced.direct_event_delay_p99!, 2)} ms, proxy ${f(paced.proxy_event_delay_p50!, 2)}/${f(paced.proxy_event_delay_p99!, 2)} ms (added p99 ${f(paced.proxy_event_delay_p99! - paced.direct_event_delay_p99!, 2)} ms; target <= 1 ms); errors ${paced.proxy_errors}`);
     console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors} (direct ${many.direct_errors}), events lost ${many.events_lost} of ${many.events_expected} (direct ${many.direct_events_lost}), peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), proxy event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, per-event delay p50/p99 direct ${f(many.direct_event_delay_p50_ms!, 1)}/${f(many.direct_event_delay_p99_ms!, 1)} ms, proxy ${f(many.event_delay_p50_ms!, 1)}/${f(many.event_delay_p99_ms!, 1)} ms`);
@@ -579,7 +588,7 @@ export async function runLoad(): Promise<boolean> {
     console.log(`\ntargets: ${Object.entries(targets).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}`);
     console.log(`bench load finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench-results', 'load.json'), `${JSON.stringify({ node: process.version, cores: os.cpus().length, rounds: ROUNDS, secs: SECS, idle_rss_mb: idleRss, rows, paced, many, uploads, floors: floorRows, targets }, null, 2)}\n`);
+    fs.writeFileSync(path.join(root, 'bench-results', 'load.json'), `${JSON.stringify({ node: process.version, cores: os.cpus().length, rounds: ROUNDS, secs: SECS, idle_rss_mb: idleRss, after_load: afterLoad, rows, paced, many, uploads, floors: floorRows, targets }, null, 2)}\n`);
     return Object.values(targets).every(Boolean);
   } finally {
     await stop(proxy?.proc ?? null);
