@@ -3,10 +3,23 @@ import { z } from 'zod';
 import { ExitError } from '../errors.ts';
 import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { formatCount } from './format.ts';
+import { formatCount, table } from './format.ts';
+import { parseSince, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
+import { readUsage, usageDir } from '../usage/store.ts';
 import { proxyJson } from './proxy-client.ts';
 
-export type UsageOptions = CommonOptions & { json?: boolean };
+export type UsageOptions = CommonOptions & { json?: boolean; since?: string; by?: string };
+
+const GROUPS: ReadonlyArray<GroupBy> = ['model', 'client', 'day', 'initiator'];
+
+/** Pure: the local totals as a table. */
+export function localUsageLines(totals: UsageTotals[], by: GroupBy, sinceText: string): string[] {
+  if (totals.length === 0) return [`Local usage since ${sinceText}: no requests recorded`];
+  const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+  const rows = totals.map((t) => [t.key, String(t.requests), `${fmt(t.premium)}${t.premiumUnknown ? ` (+${t.premiumUnknown} unknown)` : ''}`, String(t.promptTokens), String(t.completionTokens), String(t.errors)]);
+  const sum = totals.reduce((a, t) => ({ requests: a.requests + t.requests, premium: a.premium + t.premium }), { requests: 0, premium: 0 });
+  return [`Local usage since ${sinceText}, by ${by} (${sum.requests} requests, ${fmt(sum.premium)} premium):`, table([by, 'requests', 'premium', 'prompt tokens', 'completion tokens', 'errors'], rows, new Set([1, 2, 3, 4, 5]))];
+}
 
 const usageSummarySchema = z.object({
   plan: z.string().nullable(),
@@ -30,7 +43,14 @@ export function usageLines(u: UsageSummary): string[] {
 
 /** Premium-request quota from GitHub (`/copilot_internal/user`), through the running proxy's /usage when there is one. */
 export async function usage(options: UsageOptions, deps: CliDeps = {}): Promise<void> {
+  const by = GROUPS.find((g) => g === (options.by ?? 'model'));
+  if (!by) throw new ExitError(`--by must be one of ${GROUPS.join(', ')}`, 2);
+  const sinceText = options.since ?? '30d';
+  const since = parseSince(sinceText, Date.now());
+  if (since === null) throw new ExitError(`--since must be like 7d, 24h, 30m or a date such as 2026-11-01 (got "${sinceText}")`, 2);
   await withCliContext(deps, commonFlags(options), async (ctx) => {
+    // The proxy's own records of what went through it (written within a second of each request).
+    const totals = totalsBy(readUsage(usageDir(ctx.config.paths.dataDir), since), by);
     const running = await ctx.proxy();
     let summary: UsageSummary;
     if (running) {
@@ -43,12 +63,16 @@ export async function usage(options: UsageOptions, deps: CliDeps = {}): Promise<
       const githubToken = await tm.getGithubToken();
       summary = toUsageSummary(await getCopilotUser({ dispatcher: ctx.dispatcher(), config: ctx.config }, githubToken));
     }
-    if (options.json) ctx.out(JSON.stringify(summary, null, 2));
-    else for (const line of usageLines(summary)) ctx.out(line);
+    if (options.json) ctx.out(JSON.stringify({ ...summary, local: { since: new Date(since).toISOString(), by, totals } }, null, 2));
+    else for (const line of [...usageLines(summary), '', ...localUsageLines(totals, by, sinceText)]) ctx.out(line);
   });
 }
 
 export function usageCommand(deps: CliDeps = {}): Command {
-  const cmd = new Command('usage').description('show the premium-request quota: entitlement, remaining, percent, reset date').option('--json', 'print JSON');
+  const cmd = new Command('usage')
+    .description('show the premium-request quota (entitlement, remaining, reset date) and the local record of requests: totals by model, client, day or initiator')
+    .option('--json', 'print JSON')
+    .option('--since <when>', 'local totals from: 7d, 24h, 30m or a date (default 30d)')
+    .option('--by <group>', 'group local totals by model, client, day or initiator (default model)');
   return addCommonOptions(cmd).action(async (opts: UsageOptions) => usage(opts, deps));
 }

@@ -5,6 +5,8 @@
 export interface CachedFetcher<T> {
   get(): Promise<T>;
   invalidate(): void;
+  /** When a value is cached, replace it with what `fn` makes of it (news that came another way); else do nothing. */
+  update(fn: (current: T) => T): void;
 }
 
 export function createCachedFetcher<T>(fetch: () => Promise<T>, ttlMs: number, now: () => number = Date.now): CachedFetcher<T> {
@@ -33,6 +35,13 @@ export function createCachedFetcher<T>(fetch: () => Promise<T>, ttlMs: number, n
       generation += 1;
       value = undefined;
       inflight = undefined;
+    },
+    update(fn) {
+      if (!value) return;
+      // Newer than anything in flight: a fetch that started before must not overwrite it.
+      generation += 1;
+      inflight = undefined;
+      value = { v: fn(value.v), at: now() };
     },
   };
 }

@@ -27,7 +27,7 @@ export function createApp(ctx: ProxyContext): Express {
   app.set('etag', false);
   app.set('trust proxy', false);
   const metrics = ctx.metrics ?? createProxyMetrics(ctx);
-  app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics));
+  app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics, ctx.usageLog));
   // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
   app.use(hostCheck(ctx.config.host));
   app.use(browserGuard(ctx.config.cors_origins));

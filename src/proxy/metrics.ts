@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { KNOWN_CLIENT_NAMES } from '../usage/record.ts';
 import type { TokenHealth, TokenManager } from '../auth/types.ts';
 import { TOKEN_HEALTHS } from '../auth/snapshot.ts';
 import type { CopilotGateway, GatewayState } from '../upstream/gateway.ts';
@@ -20,6 +21,9 @@ export interface RequestObservation {
   totalMs: number;
   promptTokens?: number;
   completionTokens?: number;
+  /** The client product (clientOf) and the premium requests this cost, for model requests. */
+  client?: string;
+  premium?: number | null;
 }
 
 export interface ProxyMetrics {
@@ -65,6 +69,12 @@ export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
     help: 'Time from request to the first byte of the response body (first SSE event for streams)',
     labelNames: ['method', 'route'] as const,
     buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const premium = new Counter({
+    name: 'gcs_premium_requests_total',
+    help: 'Premium requests used (the model multiplier for user turns on premium models), by model and client',
+    labelNames: ['model', 'client'] as const,
     registers,
   });
   const tokensUsed = new Counter({
@@ -170,6 +180,10 @@ export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
       requests.inc({ method, route: o.route, model, status });
       duration.observe({ method, route: o.route, status }, o.totalMs / 1000);
       if (o.ttfbMs !== undefined) ttfb.observe({ method, route: o.route }, o.ttfbMs / 1000);
+      if (model && o.premium) {
+        // Clients outside the known set are "other": a local program cannot grow the label set.
+        premium.inc({ model, client: o.client !== undefined && KNOWN_CLIENT_NAMES.has(o.client) ? o.client : 'other' }, o.premium);
+      }
       if (model) {
         if (o.promptTokens) tokensUsed.inc({ model, kind: 'prompt' }, o.promptTokens);
         if (o.completionTokens) tokensUsed.inc({ model, kind: 'completion' }, o.completionTokens);

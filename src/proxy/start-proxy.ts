@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { createCopilotClient, type CopilotModel } from '../upstream/copilot-client.ts';
 import { createGateway, type CopilotGateway, type ResilienceOptions } from '../upstream/gateway.ts';
-import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
+import { applyQuotaSnapshot, getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
 import { createCachedFetcher } from './cache.ts';
 import type { ProxyContext } from './context.ts';
 import { createApp } from './create-app.ts';
@@ -13,6 +13,7 @@ import { hardenServer } from './middleware/client-error.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { VERSION } from '../version.ts';
+import { openUsageStore, usageDir } from '../usage/store.ts';
 
 export const MODELS_TTL_MS = 5 * 60 * 1000;
 export const USAGE_TTL_MS = 60 * 1000;
@@ -43,15 +44,20 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
   const now = deps.now ?? Date.now;
   const gateway = deps.gateway ?? createGateway({ tokens: deps.tokens, log: deps.log, config: deps.config, resilience: deps.resilience });
   const stats = { inFlight: 0, inFlightStreams: 0, requestsTotal: 0 };
-  const copilot = createCopilotClient(deps.dispatcher, deps.config.headers);
-  const models = createCachedFetcher<CopilotModel[]>(
-    () => gateway.call('models', undefined, (auth, signal) => copilot.listModels({ auth, signal })),
-    MODELS_TTL_MS,
-    now,
-  );
   const usage = createCachedFetcher<UsageSummary>(
     async () => toUsageSummary(await getCopilotUser({ dispatcher: deps.dispatcher, config: deps.config }, await deps.tokens.getGithubToken())),
     USAGE_TTL_MS,
+    now,
+  );
+  // Each Copilot answer's quota snapshot header moves the remaining count without a call to GitHub.
+  const copilot = createCopilotClient(deps.dispatcher, deps.config.headers, (headers) => {
+    const header = headers['x-quota-snapshot-premium_interactions'];
+    if (header === undefined) return;
+    usage.update((current) => applyQuotaSnapshot(header, current) ?? current);
+  });
+  const models = createCachedFetcher<CopilotModel[]>(
+    () => gateway.call('models', undefined, (auth, signal) => copilot.listModels({ auth, signal })),
+    MODELS_TTL_MS,
     now,
   );
   const ctx: ProxyContext = {
@@ -68,6 +74,8 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     router: createModelRouter({ models, modelMap: deps.config.model_map, fallback: deps.config.model_fallback, log: deps.log }),
     usage,
     stats,
+    // Local usage accounting (src/usage/): a record per model request, written off the request path.
+    usageLog: openUsageStore({ dir: usageDir(deps.config.paths.dataDir), now, onError: (e) => deps.log.warn(`usage records cannot be written: ${e instanceof Error ? e.message : String(e)}`) }),
   };
   ctx.metrics = createProxyMetrics(ctx);
   const app = createApp(ctx);
@@ -80,7 +88,10 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     ctx,
     server,
     stop(deadlineMs = deps.config.timeouts.shutdown * 1000) {
-      stopping ??= server.close(deadlineMs).then(() => gateway.close?.());
+      stopping ??= server.close(deadlineMs).then(() => {
+        ctx.usageLog?.close();
+        gateway.close?.();
+      });
       return stopping;
     },
   };

@@ -104,11 +104,20 @@ export interface CopilotClient {
   createMessages(body: unknown, opts: CopilotCallOptions): Promise<UpstreamResponse>;
 }
 
-export function createCopilotClient(dispatcher: Dispatcher, identity: EditorIdentity = DEFAULT_EDITOR_IDENTITY): CopilotClient {
+export function createCopilotClient(
+  dispatcher: Dispatcher,
+  identity: EditorIdentity = DEFAULT_EDITOR_IDENTITY,
+  /** Sees every Copilot answer's headers (the quota snapshot). */
+  onHeaders?: (headers: Record<string, string | string[] | undefined>) => void,
+): CopilotClient {
   // undici is looked up once per client, on its first call (not once per request).
   let lib: Undici | undefined;
   const getLib = (): Undici => (lib ??= undici());
-  const post = (path: string) => (body: unknown, opts: CopilotCallOptions) => send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity, getLib);
+  const post = (path: string) => async (body: unknown, opts: CopilotCallOptions) => {
+    const res = await send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity, getLib);
+    onHeaders?.(res.headers);
+    return res;
+  };
   return {
     listModels: (opts) => listModels(dispatcher, opts, identity),
     createChatCompletion: post('/chat/completions'),

@@ -176,6 +176,32 @@ export interface UsageSummary {
   resetDate: string | null;
 }
 
+/**
+ * Copilot's `x-quota-snapshot-premium_interactions: ent=300&ov=0.0&ovPerm=false&rem=80.0&rst=2026-12-01T00%3A00%3A00Z`
+ * response header (`rem` is the percent remaining; `ent=-1` means unlimited) laid over the last summary:
+ * the remaining count moves with every answer, with no extra call to GitHub. Null when the header is absent or malformed.
+ */
+export function applyQuotaSnapshot(header: string | string[] | undefined, current: UsageSummary): UsageSummary | null {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (!raw) return null;
+  const p = new URLSearchParams(raw);
+  const ent = Number(p.get('ent'));
+  const rem = Number(p.get('rem'));
+  if (!p.has('ent') || !p.has('rem') || !Number.isFinite(ent) || !Number.isFinite(rem)) return null;
+  const rst = p.get('rst');
+  const resetDate = rst && /^\d{4}-\d{2}-\d{2}/.test(rst) ? rst.slice(0, 10) : current.resetDate;
+  if (ent < 0) return { plan: current.plan, entitlement: null, remaining: null, percentRemaining: null, unlimited: true, resetDate };
+  const percent = Math.max(0, Math.min(100, rem));
+  return {
+    plan: current.plan,
+    entitlement: ent,
+    remaining: Math.round((ent * percent) / 100),
+    percentRemaining: Math.round(percent * 10) / 10,
+    unlimited: false,
+    resetDate,
+  };
+}
+
 /** Premium-request quota in one flat shape (CLI `usage`, tray, proxy `/usage`). */
 export function toUsageSummary(user: CopilotUser): UsageSummary {
   const q = user.quota_snapshots?.premium_interactions ?? null;

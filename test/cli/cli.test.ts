@@ -353,9 +353,15 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
     const r = await s.cli(['usage']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(lines(r), ['Plan: individual', 'Premium requests: 240 of 300 remaining (80%)', 'Resets: 2026-12-01']);
+    assert.deepEqual(lines(r).slice(0, 3), ['Plan: individual', 'Premium requests: 240 of 300 remaining (80%)', 'Resets: 2026-12-01']);
+    assert.equal(lines(r).at(-1), 'Local usage since 30d: no requests recorded');
     const j = await s.cli(['usage', '--json']);
-    assert.deepEqual(JSON.parse(j.stdout), { plan: 'individual', entitlement: 300, remaining: 240, percentRemaining: 80, unlimited: false, resetDate: '2026-12-01' });
+    const { local, ...quota } = JSON.parse(j.stdout) as { local: { by: string; totals: unknown[] } };
+    assert.deepEqual(quota, { plan: 'individual', entitlement: 300, remaining: 240, percentRemaining: 80, unlimited: false, resetDate: '2026-12-01' });
+    assert.deepEqual([local.by, local.totals], ['model', []]);
+    const bad = await s.cli(['usage', '--by', 'colour']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--by must be one of model, client, day, initiator/);
     const none = await setup();
     const r2 = await none.cli(['usage']);
     assert.equal(r2.code, 1);

@@ -3,6 +3,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
+import type { RoutedModel } from '../models/router.ts';
+import { clientOf, multiplierOf, premiumCost, type UsageRecord } from '../../usage/record.ts';
 
 /** What a route tells the request log about itself (never bodies, never tokens). */
 export interface RequestLogFields {
@@ -19,10 +21,22 @@ export interface RequestLogFields {
   completionTokens?: number;
   /** Usage values from upstream that were not token counts (dropped; logged at debug). */
   droppedUsage?: string[];
+  /** Who initiated the turn (decides premium billing), set when the request goes upstream. */
+  initiator?: 'user' | 'agent';
+  /** The routed model's premium multiplier (null: Copilot did not say). */
+  premiumMultiplier?: number | null;
+}
+
+/** What a route tells the log once it knows its Copilot model: its id and premium multiplier. */
+export function noteRoutedModel(fields: RequestLogFields, target: Pick<RoutedModel, 'id' | 'model'>): void {
+  fields.upstreamModel = target.id;
+  fields.premiumMultiplier = multiplierOf(target.model?.billing);
 }
 
 /** What each Copilot call of a request carries: its id (sent as X-Request-Id), who initiated the turn, whether it holds an image. */
 export function callMeta(fields: RequestLogFields, prep: { initiator: 'user' | 'agent'; vision: boolean }): { requestId: string; initiator: 'user' | 'agent'; vision: boolean } {
+  // The one place every Copilot call's initiator is decided: the usage record takes it from here.
+  fields.initiator = prep.initiator;
   return { requestId: fields.requestId, initiator: prep.initiator, vision: prep.vision };
 }
 
@@ -104,7 +118,13 @@ function onHeaders(res: Response, fn: () => void): void {
  * ends or the client goes away: method, route, path, status, model, stream,
  * ttfb_ms, total_ms, prompt/completion tokens, id. Also feeds the metrics.
  */
-export function requestLog(log: Logger, stats: ProxyStats, now: () => number = Date.now, metrics?: Pick<ProxyMetrics, 'observeRequest'>): RequestHandler {
+export function requestLog(
+  log: Logger,
+  stats: ProxyStats,
+  now: () => number = Date.now,
+  metrics?: Pick<ProxyMetrics, 'observeRequest'>,
+  usage?: { add(r: UsageRecord): void },
+): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const fields: RequestLogFields = { requestId: incoming && VALID_ID.test(incoming) ? incoming : randomUUID(), startedAt: now() };
@@ -147,6 +167,11 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
       if (QUIET_ROUTES.has(route) && res.statusCode < 400) log.debug(`request ${line}`);
       else log.info(`request ${line}`);
       if (fields.droppedUsage) log.debug(`request ${fields.requestId}: dropped usage values that are not token counts: ${fields.droppedUsage.join(' ')}`);
+      // A model request (one that got as far as a Copilot model) is accounted: who, what it cost.
+      const accounted = fields.upstreamModel !== undefined;
+      const client = clientOf(req.get('user-agent'));
+      const initiator = fields.initiator ?? null;
+      const premium = accounted ? premiumCost(initiator, fields.premiumMultiplier ?? null, res.statusCode) : null;
       // Runs inside a response event listener: nothing may throw out of it.
       try {
         metrics?.observeRequest({
@@ -159,9 +184,29 @@ export function requestLog(log: Logger, stats: ProxyStats, now: () => number = D
           totalMs,
           promptTokens: fields.promptTokens,
           completionTokens: fields.completionTokens,
+          client,
+          premium,
         });
       } catch (err) {
         log.warn(`request ${fields.requestId}: metrics not recorded (${err instanceof Error ? err.message : String(err)})`);
+      }
+      // Its usage record: never a body or a token.
+      if (usage && fields.upstreamModel !== undefined) {
+        usage.add({
+          t: now(),
+          client,
+          route,
+          model: model ?? null,
+          upstream_model: fields.upstreamModel,
+          initiator,
+          premium,
+          prompt_tokens: fields.promptTokens ?? null,
+          completion_tokens: fields.completionTokens ?? null,
+          status: res.statusCode,
+          ttfb_ms: ttfbMs ?? null,
+          duration_ms: totalMs,
+          stream: fields.streamed === true,
+        });
       }
     };
     res.on('finish', finish);

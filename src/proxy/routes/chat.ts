@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
-import { callMeta, logFields, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
 import { requireJsonBody } from '../middleware/json.ts';
 import { logLowered, withOutputLimit, type RoutedModel } from '../models/router.ts';
 import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat } from '../transform/chat.ts';
@@ -20,7 +20,7 @@ export function chatRoutes(ctx: ProxyContext): Router {
     fields.model = prep.model;
     fields.streamed = prep.stream;
     const target = await ctx.router.route(prep.model, 'chat');
-    fields.upstreamModel = target.id;
+    noteRoutedModel(fields, target);
     if (target.wire === 'responses') await chatViaResponses(ctx, req, res, prep, target);
     else await chatCompletions(ctx, req, res, prep, target);
   });

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logFields, recordTokens } from '../middleware/request-log.ts';
+import { logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { normalizeEmbeddings, prepareEmbeddings } from '../transform/embeddings.ts';
 
@@ -13,7 +13,7 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
     const prep = prepareEmbeddings(req.body);
     fields.model = prep.model;
     const target = await ctx.router.route(prep.model, 'embeddings');
-    fields.upstreamModel = target.id;
+    noteRoutedModel(fields, target);
     fields.streamed = false;
     const { signal } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
     const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, stream: false, call: { requestId: fields.requestId } }, (o) =>

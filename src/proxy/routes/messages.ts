@@ -5,7 +5,7 @@ import { callCopilot, type CopilotResult } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { callMeta, logFields, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
 import { logLowered, withOutputLimit, type RoutedModel } from '../models/router.ts';
 import { requestSignal } from '../stream-util.ts';
 import { estimateInputTokens } from '../transform/anthropic/count-tokens.ts';
@@ -42,7 +42,7 @@ export function messagesRoutes(ctx: ProxyContext): Router {
     fields.model = prep.model;
     fields.streamed = prep.stream;
     const target = await ctx.router.route(prep.model, 'messages');
-    fields.upstreamModel = target.id;
+    noteRoutedModel(fields, target);
     if (target.wire === 'messages') await native(ctx, req, res, prep, target);
     else await translated(ctx, req, res, prep, target);
   });

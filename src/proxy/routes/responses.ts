@@ -4,7 +4,7 @@ import { logLowered, withOutputLimit } from '../models/router.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { callMeta, logFields, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { ResponsesIdNormalizer, normalizeResponse, prepareResponses, readResponsesUsage } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
@@ -18,7 +18,7 @@ export function responsesRoutes(ctx: ProxyContext): Router {
     fields.model = prep.model;
     fields.streamed = prep.stream;
     const target = await ctx.router.route(prep.model, 'responses');
-    fields.upstreamModel = target.id;
+    noteRoutedModel(fields, target);
     const { body, lowered } = withOutputLimit({ ...prep.upstreamBody, model: target.id }, ['max_output_tokens'], target.maxOutputTokens);
     logLowered(ctx.log, fields.requestId, lowered, target);
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);

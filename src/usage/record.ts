@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * Local usage accounting: one record per model request the proxy answered,
+ * never a message body or a token. Pure: the schema (the one definition of
+ * a record, in the store's files and in every reader), who the client was,
+ * what a request cost in premium requests, and totals.
+ */
+
+export const usageRecordSchema = z.object({
+  /** Epoch ms when the request ended. */
+  t: z.number().int().nonnegative(),
+  /** The client product, from its User-Agent (clientOf). */
+  client: z.string().min(1).max(60),
+  route: z.string().max(100),
+  /** The model name the client asked for, and the one Copilot got. */
+  model: z.string().max(200).nullable(),
+  upstream_model: z.string().max(200).nullable(),
+  initiator: z.enum(['user', 'agent']).nullable(),
+  /** Premium requests this cost (the model's multiplier for a user turn on a premium model; else 0); null when the multiplier is unknown. */
+  premium: z.number().nonnegative().nullable(),
+  prompt_tokens: z.number().int().nonnegative().nullable(),
+  completion_tokens: z.number().int().nonnegative().nullable(),
+  status: z.number().int(),
+  ttfb_ms: z.number().nonnegative().nullable(),
+  duration_ms: z.number().nonnegative(),
+  stream: z.boolean(),
+});
+export type UsageRecord = z.infer<typeof usageRecordSchema>;
+
+const KNOWN_CLIENTS: ReadonlyArray<[RegExp, string]> = [
+  [/^claude-cli\//i, 'claude-cli'],
+  [/^(codex_cli_rs|codex_exec|codex)\b/i, 'codex'],
+  [/^opencode\b/i, 'opencode'],
+  [/^OpenAI\/Python\b/i, 'openai-python'],
+  [/^OpenAI\/JS\b/i, 'openai-node'],
+  [/^Anthropic\/Python\b/i, 'anthropic-python'],
+  [/^Anthropic\/JS\b/i, 'anthropic-node'],
+  [/^curl\//i, 'curl'],
+];
+
+/** The client names clientOf knows (a bounded set: metric labels use only these, else "other"). */
+export const KNOWN_CLIENT_NAMES: ReadonlySet<string> = new Set(KNOWN_CLIENTS.map(([, name]) => name));
+
+/** A User-Agent as a product name: a known client's short name, else the UA's first token (safe characters only), else "unknown". */
+export function clientOf(userAgent: string | undefined): string {
+  const ua = (userAgent ?? '').trim();
+  for (const [re, name] of KNOWN_CLIENTS) if (re.test(ua)) return name;
+  const first = (ua.split(/[\s/]/)[0] ?? '').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 40);
+  return first || 'unknown';
+}
+
+/** A model's premium multiplier from Copilot's `billing`: 0 for a model that is not premium, null when Copilot does not say. */
+export function multiplierOf(billing: { is_premium?: boolean | undefined; multiplier?: number | undefined } | undefined): number | null {
+  if (billing?.multiplier !== undefined && Number.isFinite(billing.multiplier) && billing.multiplier >= 0) return billing.multiplier;
+  return billing?.is_premium === false ? 0 : null;
+}
+
+/** Premium requests one request cost: agent turns and failures cost nothing; a user turn costs the model's multiplier. */
+export function premiumCost(initiator: 'user' | 'agent' | null, multiplier: number | null, status: number): number | null {
+  if (status >= 400 || initiator !== 'user') return 0;
+  return multiplier;
+}
+
+export type GroupBy = 'model' | 'client' | 'day' | 'initiator';
+
+export interface UsageTotals {
+  key: string;
+  requests: number;
+  premium: number;
+  /** Requests whose premium cost is unknown (the model's multiplier was not known). */
+  premiumUnknown: number;
+  promptTokens: number;
+  completionTokens: number;
+  errors: number;
+}
+
+/** Local calendar day of an epoch-ms time, `YYYY-MM-DD`. */
+export function dayOf(t: number): string {
+  const d = new Date(t);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** Totals of `records` grouped by `by`, largest premium cost first (days in date order). */
+export function totalsBy(records: Iterable<UsageRecord>, by: GroupBy): UsageTotals[] {
+  const groups = new Map<string, UsageTotals>();
+  for (const r of records) {
+    const key = by === 'day' ? dayOf(r.t) : by === 'model' ? (r.upstream_model ?? r.model ?? '(none)') : by === 'client' ? r.client : (r.initiator ?? '(none)');
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, requests: 0, premium: 0, premiumUnknown: 0, promptTokens: 0, completionTokens: 0, errors: 0 };
+      groups.set(key, g);
+    }
+    g.requests += 1;
+    if (r.premium === null) g.premiumUnknown += 1;
+    else g.premium += r.premium;
+    g.promptTokens += r.prompt_tokens ?? 0;
+    g.completionTokens += r.completion_tokens ?? 0;
+    if (r.status >= 400) g.errors += 1;
+  }
+  const out = [...groups.values()];
+  return by === 'day' ? out.sort((a, b) => a.key.localeCompare(b.key)) : out.sort((a, b) => b.premium - a.premium || b.requests - a.requests);
+}
+
+const SINCE_UNITS = new Map([
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+]);
+
+/** `7d`, `24h`, `30m` or an ISO date -> epoch ms (relative to `now`); null when it is none of those. */
+export function parseSince(s: string, now: number): number | null {
+  const m = /^(\d+)([dhm])$/.exec(s.trim());
+  const unit = m ? SINCE_UNITS.get(m[2] ?? '') : undefined;
+  if (m && unit) return now - Number(m[1]) * unit;
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? t : null;
+}

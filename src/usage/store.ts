@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { dayOf, usageRecordSchema, type UsageRecord } from './record.ts';
+
+/**
+ * The usage store: an append-only log of JSON lines in `<data dir>/usage/`,
+ * one file a day (`YYYY-MM-DD.jsonl`, 0600, in a 0700 dir), kept for
+ * `retentionDays` (90). Why not SQLite: the single-file binaries would have to
+ * carry a native module per platform; appending lines needs nothing, a reader
+ * can total them in milliseconds, and a kill mid-write leaves at most one torn
+ * last line, which readers skip.
+ *
+ * Writes are off the request path: records queue in memory and go out in one
+ * append every `flushMs` (and on close), so a burst of requests costs one
+ * write(2). At most `maxQueued` records wait; beyond that the oldest are
+ * dropped and counted (a disk that stopped taking writes must not grow memory).
+ */
+export interface UsageStore {
+  /** Queue one record (no I/O here). */
+  add(r: UsageRecord): void;
+  /** Write what is queued now. */
+  flush(): void;
+  /** Flush and stop the timer. */
+  close(): void;
+  readonly dropped: number;
+}
+
+export interface UsageStoreOptions {
+  dir: string;
+  flushMs?: number;
+  maxQueued?: number;
+  retentionDays?: number;
+  now?: () => number;
+  onError?: (err: unknown) => void;
+}
+
+const FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+
+export function usageDir(dataDir: string): string {
+  return path.join(dataDir, 'usage');
+}
+
+export function openUsageStore(opts: UsageStoreOptions): UsageStore {
+  const now = opts.now ?? Date.now;
+  const maxQueued = opts.maxQueued ?? 10_000;
+  let queue: UsageRecord[] = [];
+  let dropped = 0;
+  let reportedError = false;
+  let lastPrune = '';
+  // Files whose end this store has checked: a line torn by an earlier kill is closed off before new lines go after it.
+  const tailChecked = new Set<string>();
+  const separatorFor = (file: string): string => {
+    if (tailChecked.has(file)) return '';
+    tailChecked.add(file);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(file, 'r');
+      const size = fs.fstatSync(fd).size;
+      if (size === 0) return '';
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      return last[0] === 0x0a ? '' : '\n';
+    } catch {
+      return ''; // no file yet
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  };
+  const report = (err: unknown) => {
+    if (reportedError) return;
+    reportedError = true;
+    opts.onError?.(err);
+  };
+
+  const prune = (today: string) => {
+    if (today === lastPrune) return;
+    lastPrune = today;
+    const cutoff = dayOf(now() - (opts.retentionDays ?? 90) * 86_400_000);
+    for (const f of fs.existsSync(opts.dir) ? fs.readdirSync(opts.dir) : []) {
+      const m = FILE.exec(f);
+      if (m?.[1] && m[1] < cutoff) fs.rmSync(path.join(opts.dir, f), { force: true });
+    }
+  };
+
+  const flush = () => {
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    try {
+      fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+      const byDay = new Map<string, string[]>();
+      for (const r of batch) {
+        const d = dayOf(r.t);
+        const lines = byDay.get(d) ?? [];
+        lines.push(JSON.stringify(r));
+        byDay.set(d, lines);
+      }
+      for (const [d, lines] of byDay) {
+        const file = path.join(opts.dir, `${d}.jsonl`);
+        fs.appendFileSync(file, `${separatorFor(file)}${lines.join('\n')}\n`, { mode: 0o600 });
+      }
+      prune(dayOf(now()));
+    } catch (err) {
+      report(err);
+    }
+  };
+
+  const timer = setInterval(flush, opts.flushMs ?? 1000);
+  timer.unref();
+
+  return {
+    add(r) {
+      queue.push(r);
+      if (queue.length > maxQueued) {
+        queue.shift();
+        dropped += 1;
+      }
+    },
+    flush,
+    close() {
+      clearInterval(timer);
+      flush();
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}
+
+/** Every valid record in `dir` from `since` on (epoch ms), oldest first. Torn or foreign lines are skipped. */
+export function readUsage(dir: string, since: number): UsageRecord[] {
+  if (!fs.existsSync(dir)) return [];
+  const first = dayOf(since);
+  const out: UsageRecord[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    const m = FILE.exec(f);
+    if (!m?.[1] || m[1] < first) continue;
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      if (!line) continue;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        continue; // a line torn by a kill mid-write
+      }
+      const r = usageRecordSchema.safeParse(v);
+      if (r.success && r.data.t >= since) out.push(r.data);
+    }
+  }
+  return out;
+}

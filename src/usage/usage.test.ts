@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { clientOf, dayOf, multiplierOf, parseSince, premiumCost, totalsBy, type UsageRecord } from './record.ts';
+import { openUsageStore, readUsage } from './store.ts';
+
+const rec = (o: Partial<UsageRecord> = {}): UsageRecord => ({
+  t: Date.UTC(2026, 10, 30, 12),
+  client: 'openai-node',
+  route: '/v1/chat/completions',
+  model: 'claude-sonnet-4',
+  upstream_model: 'claude-sonnet-4',
+  initiator: 'user',
+  premium: 1,
+  prompt_tokens: 10,
+  completion_tokens: 5,
+  status: 200,
+  ttfb_ms: 12,
+  duration_ms: 40,
+  stream: false,
+  ...o,
+});
+
+test('clients by User-Agent: the agents and SDKs by product name, anything else by its first token', () => {
+  assert.equal(clientOf('claude-cli/2.1.332 (external, sdk-cli)'), 'claude-cli');
+  assert.equal(clientOf('codex_cli_rs/0.171.0 (Debian 12; x86_64) xterm'), 'codex');
+  assert.equal(clientOf('codex_exec/0.77.0'), 'codex');
+  assert.equal(clientOf('opencode/1.18.33 ai-sdk/provider-utils'), 'opencode');
+  assert.equal(clientOf('OpenAI/Python 2.54.0'), 'openai-python');
+  assert.equal(clientOf('OpenAI/JS 6.49.0'), 'openai-node');
+  assert.equal(clientOf('curl/7.88.1'), 'curl');
+  assert.equal(clientOf('LangChain<script>/1.0'), 'LangChainscript');
+  assert.equal(clientOf(undefined), 'unknown');
+  assert.equal(clientOf('   '), 'unknown');
+});
+
+test('premium cost: a user turn on a premium model costs its multiplier; agent turns, free models and failures cost nothing', () => {
+  assert.equal(multiplierOf({ is_premium: true, multiplier: 1 }), 1);
+  assert.equal(multiplierOf({ is_premium: false }), 0);
+  assert.equal(multiplierOf(undefined), null);
+  assert.equal(premiumCost('user', 1, 200), 1);
+  assert.equal(premiumCost('user', 0.33, 200), 0.33);
+  assert.equal(premiumCost('agent', 1, 200), 0);
+  assert.equal(premiumCost('user', 1, 429), 0);
+  assert.equal(premiumCost('user', null, 200), null, 'unknown multiplier: unknown cost, not zero');
+  assert.equal(premiumCost(null, 1, 200), 0, 'embeddings have no initiator');
+});
+
+test('totals by model, client, day and initiator', () => {
+  const day1 = Date.UTC(2026, 10, 29, 12);
+  const rs = [rec(), rec({ client: 'claude-cli', premium: 10 }), rec({ initiator: 'agent', premium: 0, t: day1 }), rec({ upstream_model: 'gpt-4.1', premium: 0, status: 500 }), rec({ premium: null })];
+  const byClient = totalsBy(rs, 'client');
+  assert.deepEqual(byClient.map((t) => [t.key, t.requests, t.premium, t.premiumUnknown]), [['claude-cli', 1, 10, 0], ['openai-node', 4, 1, 1]]);
+  const byModel = totalsBy(rs, 'model');
+  assert.deepEqual(byModel.map((t) => [t.key, t.requests, t.errors]), [['claude-sonnet-4', 4, 0], ['gpt-4.1', 1, 1]]);
+  assert.deepEqual(totalsBy(rs, 'day').map((t) => t.key), [dayOf(day1), dayOf(rs[0]!.t)]);
+  assert.deepEqual(totalsBy(rs, 'initiator').map((t) => [t.key, t.requests]), [['user', 4], ['agent', 1]]);
+  assert.equal(byModel[0]!.promptTokens, 40);
+});
+
+test('--since: 7d, 24h, 30m, a date; anything else is refused', () => {
+  const now = Date.UTC(2026, 10, 30);
+  assert.equal(parseSince('7d', now), now - 7 * 86_400_000);
+  assert.equal(parseSince('24h', now), now - 86_400_000);
+  assert.equal(parseSince('30m', now), now - 1_800_000);
+  assert.equal(parseSince('2026-11-01', now), Date.parse('2026-11-01'));
+  assert.equal(parseSince('soon', now), null);
+});
+
+test('the store: batched appends to a 0600 file a day in a 0700 dir; survives a restart and a line torn by a kill; drops what is past retention', () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-usage-')), 'usage');
+  const now = Date.UTC(2026, 10, 30, 12);
+  const a = openUsageStore({ dir, now: () => now, flushMs: 60_000 });
+  a.add(rec({ t: now }));
+  a.add(rec({ t: now, client: 'claude-cli' }));
+  assert.equal(fs.existsSync(dir), false, 'nothing written on the request path');
+  a.close();
+  const file = path.join(dir, `${dayOf(now)}.jsonl`);
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  // A kill mid-write leaves half a line; the next process's records still count.
+  fs.appendFileSync(file, '{"t":17964');
+  // A file from 100 days ago goes at the next flush.
+  const old = path.join(dir, `${dayOf(now - 100 * 86_400_000)}.jsonl`);
+  fs.writeFileSync(old, `${JSON.stringify(rec({ t: now - 100 * 86_400_000 }))}\n`);
+  const b = openUsageStore({ dir, now: () => now, flushMs: 60_000 });
+  b.add(rec({ t: now, client: 'codex' }));
+  b.close();
+  assert.deepEqual(readUsage(dir, now - 86_400_000).map((r) => r.client), ['openai-node', 'claude-cli', 'codex']);
+  assert.equal(fs.existsSync(old), false, 'past the 90 days kept');
+  assert.deepEqual(readUsage(dir, now + 1), [], 'since filters by time');
+});
+
+test('the store bounds its queue when the disk stops taking writes', () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-usage-')), 'usage');
+  let errors = 0;
+  const s = openUsageStore({ dir, flushMs: 60_000, maxQueued: 3, onError: () => (errors += 1) });
+  for (let i = 0; i < 5; i++) s.add(rec());
+  assert.equal(s.dropped, 2);
+  fs.writeFileSync(path.join(path.dirname(dir), 'usage'), 'a file where the dir should be');
+  s.close();
+  assert.equal(errors, 1, 'a write failure is reported (once)');
+});
+
+test('the quota snapshot header moves the remaining count; unlimited and malformed headers', async () => {
+  const { applyQuotaSnapshot } = await import('../upstream/github-client.ts');
+  const { periodStart } = await import('../proxy/routes/usage.ts');
+  const cur = { plan: 'individual', entitlement: 300, remaining: 240, percentRemaining: 80, unlimited: false, resetDate: '2026-12-01' };
+  assert.deepEqual(applyQuotaSnapshot('ent=300&ov=0.0&ovPerm=false&rem=79.7&rst=2026-12-01T00%3A00%3A00Z', cur), { ...cur, remaining: 239, percentRemaining: 79.7 });
+  assert.equal(applyQuotaSnapshot('ent=-1&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-01T00%3A00%3A00Z', cur)?.unlimited, true);
+  assert.equal(applyQuotaSnapshot('garbage', cur), null);
+  assert.equal(applyQuotaSnapshot(undefined, cur), null);
+  assert.equal(periodStart('2026-12-01', Date.UTC(2026, 10, 30)), Date.UTC(2026, 10, 1));
+  assert.equal(periodStart(null, Date.UTC(2026, 10, 30)), Date.UTC(2026, 9, 31));
+});

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { runCli } from '../helpers/cli.ts';
+import { startHarness, type Harness } from '../helpers/harness.ts';
+
+/**
+ * Local usage accounting through the real proxy: each model request leaves a
+ * record (client from its User-Agent, initiator, premium cost from the model's
+ * multiplier), written to <data dir>/usage/ within a second and on shutdown,
+ * and `usage --by client` totals them.
+ */
+const totals = z.array(z.object({ key: z.string(), requests: z.number(), premium: z.number() }));
+const usageAnswer = z.object({
+  remaining: z.number().nullable(),
+  local: z.object({ today: z.object({ byClient: totals, byModel: totals, byInitiator: totals }), period: z.object({ since: z.string(), byClient: totals, byModel: totals, byInitiator: totals }) }),
+});
+
+describe('usage accounting', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => h.close());
+
+  test('records match the requests sent: clients, initiators, premium per the multipliers', async () => {
+    // The quota as GitHub says it, cached by the proxy.
+    const before = usageAnswer.parse(await (await fetch(`${h.url}/usage`)).json());
+    assert.equal(before.remaining, 240);
+    const userCalls = h.fake.counts.user;
+    // The OpenAI SDK: a user turn on a premium model (multiplier 1), an agent turn on it, a user turn on a free model.
+    await h.openai.chat.completions.create({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'premium user turn' }] });
+    await h.openai.chat.completions.create({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'tool said x' }, { role: 'assistant', content: 'continuing' }] });
+    await h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'free model' }] });
+    // Claude Code's User-Agent, on the Anthropic route, streamed.
+    const r = await fetch(`${h.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'claude-cli/2.1.332 (external, sdk-cli)', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'from claude code' }] }),
+    });
+    assert.equal(r.status, 200);
+    await r.text();
+    // Refused before a model was chosen: no record.
+    const bad = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages":[]}' });
+    assert.equal(bad.status, 400);
+
+    // Written within a second, off the request path.
+    const dir = path.join(h.home, 'usage');
+    const deadline = Date.now() + 5000;
+    const count = () => (fs.existsSync(dir) ? fs.readdirSync(dir).reduce((n, f) => n + fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0) : 0);
+    while (count() < 4 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(count(), 4);
+    const text = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+    assert.ok(!text.includes(h.githubToken) && !text.includes('premium user turn'), 'no token, no message text');
+
+    const out = await runCli(['usage', '--by', 'client', '--json'], h.env);
+    assert.equal(out.code, 0, out.stderr);
+    const json: unknown = JSON.parse(out.stdout);
+    assert.ok(typeof json === 'object' && json !== null && 'local' in json && typeof json.local === 'object' && json.local !== null && 'totals' in json.local && Array.isArray(json.local.totals));
+    const byClient = new Map(json.local.totals.map((t: { key: string; requests: number; premium: number }) => [t.key, [t.requests, t.premium]]));
+    assert.deepEqual(byClient.get('openai-node'), [3, 1], 'user turn on the premium model: 1; agent turn and free model: 0');
+    assert.deepEqual(byClient.get('claude-cli'), [1, 1]);
+
+    // /usage: the quota moved with each answer's x-quota-snapshot header (no new call to GitHub), and `local` totals.
+    const after = usageAnswer.parse(await (await fetch(`${h.url}/usage`)).json());
+    assert.equal(after.remaining, 238, 'two premium user turns');
+    assert.equal(h.fake.counts.user, userCalls, 'no extra call to /copilot_internal/user');
+    const todayByClient = new Map(after.local.today.byClient.map((t) => [t.key, t.premium]));
+    assert.deepEqual([todayByClient.get('openai-node'), todayByClient.get('claude-cli')], [1, 1]);
+    assert.deepEqual(after.local.period.byInitiator.map((t) => [t.key, t.requests]), [['user', 3], ['agent', 1]]);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    assert.match(metrics, /^gcs_premium_requests_total\{model="claude-sonnet-4",client="claude-cli"\} 1$/m);
+    assert.match(metrics, /^gcs_premium_requests_total\{model="claude-sonnet-4",client="openai-node"\} 1$/m);
+
+    const table = await runCli(['usage', '--by', 'initiator'], h.env);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /Local usage since 30d, by initiator \(4 requests, 2 premium\):/);
+    assert.match(table.stdout, /^agent\s+1\s+0\s/m);
+  });
+});
