@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
+import OpenAI from 'openai';
+import { loadConfig } from '../../src/config/load.ts';
+import { silentLogger } from '../../src/log.ts';
+import { startRuntime } from '../../src/proxy/run.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
@@ -78,5 +82,22 @@ describe('usage accounting', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /Local usage since 30d, by initiator \(4 requests, 2 premium\):/);
     assert.match(table.stdout, /^agent\s+1\s+0\s/m);
+  });
+
+  test('the records survive the proxy stopping and a new one starting on the same data dir', async () => {
+    await h.runtime.shutdown(2000);
+    const env = { ...h.env, GITHUB_COPILOT_SVCS_PORT: '0' };
+    const again = await startRuntime({ config: loadConfig({ env }), log: silentLogger, autoSignIn: false, env });
+    try {
+      const client = new OpenAI({ baseURL: `${again.proxy.url}/v1`, apiKey: 'dummy', maxRetries: 0 });
+      await client.chat.completions.create({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'after a restart' }] });
+    } finally {
+      await again.shutdown(2000);
+    }
+    // No proxy running now: the CLI totals the files itself (the quota comes from GitHub directly).
+    const out = await runCli(['usage', '--by', 'client', '--json'], { ...h.env, GITHUB_COPILOT_SVCS_PORT: '1' });
+    assert.equal(out.code, 0, out.stderr);
+    const local = z.object({ local: z.object({ totals }) }).parse(JSON.parse(out.stdout)).local;
+    assert.deepEqual(new Map(local.totals.map((t) => [t.key, [t.requests, t.premium]])).get('openai-node'), [4, 2]);
   });
 });
