@@ -8,6 +8,7 @@ import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { CachedFetcher } from './cache.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { ModelRouter } from './models/router.ts';
+import type { UsageFeed } from '../usage/feed.ts';
 import type { UsageStore } from '../usage/store.ts';
 
 /** Everything a route needs, built once by the composition root (run / child-main). */
@@ -30,6 +31,8 @@ export interface ProxyContext {
   stats: ProxyStats;
   /** Where each model request's usage record goes (none in unit tests). */
   usageLog?: Pick<UsageStore, 'add' | 'flush' | 'close'>;
+  /** The last requests, live (GET /usage/events). */
+  usageFeed?: UsageFeed;
   /** Prometheus registry for this app; createApp builds one when absent. */
   metrics?: ProxyMetrics;
 }

@@ -19,6 +19,7 @@ import { messagesRoutes } from './routes/messages.ts';
 import { modelRoutes } from './routes/models.ts';
 import { responsesRoutes } from './routes/responses.ts';
 import { usageRoutes } from './routes/usage.ts';
+import type { UsageRecord } from '../usage/record.ts';
 
 /** The proxy's HTTP app: middleware, routes, then one error handler. No I/O at construction. */
 export function createApp(ctx: ProxyContext): Express {
@@ -27,7 +28,14 @@ export function createApp(ctx: ProxyContext): Express {
   app.set('etag', false);
   app.set('trust proxy', false);
   const metrics = ctx.metrics ?? createProxyMetrics(ctx);
-  app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics, ctx.usageLog));
+  // Each model request's usage record: to the store (files) and the live feed.
+  const usageSink = {
+    add: (r: UsageRecord) => {
+      ctx.usageLog?.add(r);
+      ctx.usageFeed?.push(r);
+    },
+  };
+  app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics, usageSink));
   // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
   app.use(hostCheck(ctx.config.host));
   app.use(browserGuard(ctx.config.cors_origins));

@@ -13,6 +13,7 @@ import { hardenServer } from './middleware/client-error.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { VERSION } from '../version.ts';
+import { createUsageFeed } from '../usage/feed.ts';
 import { openUsageStore, usageDir } from '../usage/store.ts';
 
 export const MODELS_TTL_MS = 5 * 60 * 1000;
@@ -75,6 +76,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     usage,
     stats,
     // Local usage accounting (src/usage/): a record per model request, written off the request path.
+    usageFeed: createUsageFeed(),
     usageLog: openUsageStore({ dir: usageDir(deps.config.paths.dataDir), now, onError: (e) => deps.log.warn(`usage records cannot be written: ${e instanceof Error ? e.message : String(e)}`) }),
   };
   ctx.metrics = createProxyMetrics(ctx);

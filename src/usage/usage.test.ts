@@ -115,3 +115,23 @@ test('the quota snapshot header moves the remaining count; unlimited and malform
   assert.equal(periodStart('2026-12-01', Date.UTC(2026, 10, 30)), Date.UTC(2026, 10, 1));
   assert.equal(periodStart(null, Date.UTC(2026, 10, 30)), Date.UTC(2026, 9, 31));
 });
+
+test('the live feed: a bounded ring of the last records, a bounded set of listeners, a throwing listener dropped', async () => {
+  const { createUsageFeed } = await import('./feed.ts');
+  const feed = createUsageFeed({ limit: 3, maxListeners: 2 });
+  const seen: string[] = [];
+  const off = feed.subscribe((r) => seen.push(r.client));
+  assert.ok(off);
+  assert.ok(
+    feed.subscribe(() => {
+      throw new Error('broken listener');
+    }),
+  );
+  assert.equal(feed.subscribe(() => undefined), null, 'a third listener is refused');
+  for (const c of ['a', 'b', 'c', 'd']) feed.push(rec({ client: c }));
+  assert.deepEqual(feed.recent().map((r) => r.client), ['b', 'c', 'd']);
+  assert.deepEqual(seen, ['a', 'b', 'c', 'd']);
+  assert.equal(feed.listeners, 1, 'the throwing one is gone');
+  off?.();
+  assert.equal(feed.listeners, 0);
+});

@@ -101,3 +101,58 @@ describe('usage accounting', () => {
     assert.deepEqual(new Map(local.totals.map((t) => [t.key, [t.requests, t.premium]])).get('openai-node'), [4, 2]);
   });
 });
+
+describe('the live feed of requests (GET /usage/events)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => h.close());
+
+  test('a snapshot of the last requests, then each new one as it ends; the listener is dropped when it leaves', async () => {
+    await h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'before' }] });
+    const ac = new AbortController();
+    const res = await fetch(`${h.url}/usage/events`, { signal: ac.signal });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    const nextEvent = async (): Promise<{ event: string; data: unknown }> => {
+      for (;;) {
+        const i = buf.indexOf('\n\n');
+        if (i >= 0) {
+          const raw = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (raw.startsWith(':')) continue;
+          const event = /^event: (.*)$/m.exec(raw)?.[1] ?? '';
+          const data: unknown = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? 'null');
+          return { event, data };
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('feed ended');
+        buf += value;
+      }
+    };
+    const snap = await nextEvent();
+    assert.equal(snap.event, 'snapshot');
+    const requests = z.object({ requests: z.array(z.object({ client: z.string(), upstream_model: z.string().nullable() })) }).parse(snap.data).requests;
+    assert.deepEqual(requests.map((r) => [r.client, r.upstream_model]), [['openai-node', 'gpt-4.1']]);
+    const listeners = () => h.proxy.ctx.usageFeed?.listeners;
+    assert.equal(listeners(), 1);
+
+    await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'OpenAI/Python 2.54.0' },
+      body: JSON.stringify({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'live' }] }),
+    }).then((r) => r.text());
+    const live = await nextEvent();
+    assert.equal(live.event, 'request');
+    const rec = z.object({ client: z.string(), upstream_model: z.string().nullable(), premium: z.number().nullable(), initiator: z.string().nullable() }).parse(live.data);
+    assert.deepEqual(rec, { client: 'openai-python', upstream_model: 'claude-sonnet-4', premium: 1, initiator: 'user' });
+
+    ac.abort();
+    const deadline = Date.now() + 3000;
+    while (listeners() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(listeners(), 0);
+  });
+});

@@ -1,7 +1,13 @@
 import { Router } from 'express';
 import { totalsBy, type UsageTotals } from '../../usage/record.ts';
 import { readUsage, usageDir } from '../../usage/store.ts';
+import { OverloadedError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
+import { startSse } from '../stream-util.ts';
+import { formatSse } from '../transform/sse.ts';
+
+/** A listener whose socket holds more than this unsent is too slow: its events are skipped, never queued without bound. */
+const FEED_BACKLOG_BYTES = 1024 * 1024;
 
 /** Where the current quota period began: a month before the next reset (30 days back when the reset date is unknown). */
 export function periodStart(resetDate: string | null, now: number): number {
@@ -34,6 +40,26 @@ export function usageRoutes(ctx: ProxyContext): Router {
     };
     const local: LocalUsage = { today: view(midnight.getTime()), period: view(period) };
     res.set('cache-control', 'no-store').json({ ...quota, local });
+  });
+  // The last 200 requests, then each new one as it ends (for the dashboard): `snapshot`, then `request` events.
+  router.get('/usage/events', (_req, res) => {
+    const feed = ctx.usageFeed;
+    if (!feed) {
+      res.status(404).json({ error: { message: 'no usage feed', type: 'invalid_request_error', code: 'unknown_route', param: null } });
+      return;
+    }
+    const unsubscribe = feed.subscribe((r) => {
+      if (!res.destroyed && res.writableLength < FEED_BACKLOG_BYTES) res.write(formatSse(r, 'request'));
+    });
+    if (!unsubscribe) throw new OverloadedError(5);
+    startSse(res);
+    res.write(formatSse({ requests: feed.recent() }, 'snapshot'));
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    heartbeat.unref();
+    res.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
   });
   return router;
 }
