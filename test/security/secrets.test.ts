@@ -135,7 +135,8 @@ describe('secret hygiene: no token in any output, any route, any log', () => {
       }
       const run = async () => {
         for (const c of cases) {
-          const r = await request(url, c);
+          // A live feed (GET /usage/events) never ends: read until it has been silent for 2 s.
+          const r = await request(url, { ...c, idleMs: 2000 });
           add(`${c.method} ${c.path} -> ${r.status}`, `${JSON.stringify(r.headers)}\n${r.text}`);
         }
       };

@@ -14,6 +14,8 @@ export interface RawRequest {
   headers?: Record<string, string>;
   body?: string | Buffer;
   agent?: http.Agent;
+  /** Stop reading (and close) once the body has been silent this long: for responses that never end, such as a live feed. */
+  idleMs?: number;
 }
 
 /** node:http, so any Host / Origin / Sec-Fetch-Site header can be sent as a browser (or an attacker) would. */
@@ -24,12 +26,27 @@ export function request(baseUrl: string, r: RawRequest): Promise<RawResponse> {
       { host: u.hostname, port: u.port, method: r.method ?? 'GET', path: r.path, headers: r.headers, agent: r.agent, setHost: r.headers?.host === undefined },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
+        let idle: NodeJS.Timeout | undefined;
+        const done = () => {
+          clearTimeout(idle);
           const text = Buffer.concat(chunks).toString('utf8');
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
+        };
+        const armIdle = () => {
+          if (r.idleMs === undefined) return;
+          clearTimeout(idle);
+          idle = setTimeout(() => {
+            res.destroy();
+            done();
+          }, r.idleMs);
+        };
+        armIdle();
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          armIdle();
         });
-        res.on('error', reject);
+        res.on('end', done);
+        res.on('error', (e) => (r.idleMs !== undefined && res.destroyed ? undefined : reject(e)));
       },
     );
     req.on('error', reject);
