@@ -142,7 +142,7 @@ async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv = {}, no
     GITHUB_COPILOT_SVCS_GITHUB_URL: upstream,
     GITHUB_COPILOT_SVCS_GITHUB_API_URL: upstream,
     GITHUB_COPILOT_SVCS_COPILOT_API_URL: upstream,
-    GITHUB_COPILOT_SVCS_GITHUB_TOKEN: 'gho_benchbenchbenchbenchbenchbench0000',
+    GITHUB_COPILOT_SVCS_GITHUB_TOKEN: 'gho_bench-not-a-real-token',
     NODE_EXTRA_CA_CERTS: cert,
     ...benchProxyEnv(),
     ...extraEnv,
