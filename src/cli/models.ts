@@ -6,6 +6,7 @@ import { listModels } from '../upstream/copilot-client.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatCount, table } from './format.ts';
 import { proxyJson } from './proxy-client.ts';
+import { multiplierOf } from '../usage/record.ts';
 
 export type ModelsOptions = CommonOptions & { json?: boolean };
 
@@ -57,7 +58,7 @@ export function toModelRows(json: unknown): ModelRow[] {
       maxOutput: d.capabilities?.limits?.max_output_tokens ?? null,
       toolCalls: d.capabilities?.supports?.tool_calls ?? null,
       vision: d.capabilities?.supports?.vision ?? null,
-      premiumMultiplier: d.billing?.multiplier ?? (d.billing?.is_premium === false ? 0 : null),
+      premiumMultiplier: multiplierOf(d.billing),
       // Usable by this user: Copilot attaches a policy only to models that need enabling (terms); no policy = available.
       // (model_picker_enabled only says whether VS Code lists it in its picker.)
       enabled: policy !== undefined ? policy === 'enabled' : true,

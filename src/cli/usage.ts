@@ -4,13 +4,11 @@ import { ExitError } from '../errors.ts';
 import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatCount, table } from './format.ts';
-import { parseSince, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
+import { GROUP_BYS, parseSince, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
 import { readUsage, usageDir } from '../usage/store.ts';
 import { proxyJson } from './proxy-client.ts';
 
 export type UsageOptions = CommonOptions & { json?: boolean; since?: string; by?: string };
-
-const GROUPS: ReadonlyArray<GroupBy> = ['model', 'client', 'day', 'initiator'];
 
 /** Pure: the local totals as a table. */
 export function localUsageLines(totals: UsageTotals[], by: GroupBy, sinceText: string): string[] {
@@ -43,8 +41,8 @@ export function usageLines(u: UsageSummary): string[] {
 
 /** Premium-request quota from GitHub (`/copilot_internal/user`), through the running proxy's /usage when there is one. */
 export async function usage(options: UsageOptions, deps: CliDeps = {}): Promise<void> {
-  const by = GROUPS.find((g) => g === (options.by ?? 'model'));
-  if (!by) throw new ExitError(`--by must be one of ${GROUPS.join(', ')}`, 2);
+  const by = GROUP_BYS.find((g) => g === (options.by ?? 'model'));
+  if (!by) throw new ExitError(`--by must be one of ${GROUP_BYS.join(', ')}`, 2);
   const sinceText = options.since ?? '30d';
   const since = parseSince(sinceText, Date.now());
   if (since === null) throw new ExitError(`--since must be like 7d, 24h, 30m or a date such as 2026-11-01 (got "${sinceText}")`, 2);
@@ -73,6 +71,6 @@ export function usageCommand(deps: CliDeps = {}): Command {
     .description('show the premium-request quota (entitlement, remaining, reset date) and the local record of requests: totals by model, client, day or initiator')
     .option('--json', 'print JSON')
     .option('--since <when>', 'local totals from: 7d, 24h, 30m or a date (default 30d)')
-    .option('--by <group>', 'group local totals by model, client, day or initiator (default model)');
+    .option('--by <group>', `group local totals by ${GROUP_BYS.join(', ')} (default model)`);
   return addCommonOptions(cmd).action(async (opts: UsageOptions) => usage(opts, deps));
 }

@@ -62,7 +62,9 @@ export function premiumCost(initiator: 'user' | 'agent' | null, multiplier: numb
   return multiplier;
 }
 
-export type GroupBy = 'model' | 'client' | 'day' | 'initiator';
+/** What local totals can be grouped by (the CLI's --by values). */
+export const GROUP_BYS = ['model', 'client', 'day', 'initiator'] as const;
+export type GroupBy = (typeof GROUP_BYS)[number];
 
 export interface UsageTotals {
   key: string;
