@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { buildDashboard } from './dashboard.mjs';
 import { buildDefines, root } from './defines.mjs';
 
 const outdir = path.join(root, 'dist');
@@ -33,6 +34,7 @@ const result = await esbuild.build({
   metafile: true,
   define: buildDefines(),
 });
+await buildDashboard(path.join(outdir, 'dashboard'));
 const bin = path.join(outdir, 'github-copilot-svcs.mjs');
 fs.chmodSync(bin, 0o755);
 const bytes = Object.entries(result.metafile.outputs)

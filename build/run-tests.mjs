@@ -40,11 +40,12 @@ const SYSTEM_TOOLS = {
   xdotool: 'xdotool',
   xclip: 'xclip',
   import: 'imagemagick',
+  chromium: 'chromium',
 };
 if (process.platform === 'linux') {
   const dirs = (process.env.PATH ?? '').split(path.delimiter);
   const missing = Object.entries(SYSTEM_TOOLS).filter(([bin]) => !dirs.some((d) => fs.existsSync(path.join(d, bin))));
-  const needed = files.some((f) => /^test\/(tray|auth)\//.test(f));
+  const needed = files.some((f) => /^test\/(tray|auth|dashboard)\//.test(f));
   if (missing.length > 0 && needed) {
     const pkgs = [...new Set(missing.map(([, pkg]) => pkg)), 'libsecret-1-dev', 'libayatana-appindicator3-1'];
     console.error(`missing system tools: ${missing.map(([b]) => b).join(', ')}`);

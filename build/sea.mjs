@@ -11,7 +11,7 @@
 // 3. The SEA blob is made by that same Node version (the host's copy of it):
 //    no snapshot; a code cache only for this machine's own platform (V8's
 //    cache is valid only where it was made), so one blob format serves all.
-//    Its assets: manifest.json, the icons, systray2's tray helper for the
+//    Its assets: manifest.json, the icons, the dashboard page (build/dashboard.mjs), systray2's tray helper for the
 //    target's OS, and keytar's .node when the target is this machine's own
 //    platform (built here by npm; a foreign target has none and the binary
 //    uses the file store, as `status` reports).
@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { buildDashboard } from './dashboard.mjs';
 import { buildDefines, packageJson, root } from './defines.mjs';
 
 export const NODE_VERSION = '22.23.2';
@@ -155,7 +156,7 @@ function keytarNode() {
 }
 
 /** The SEA config and its assets for `target`. */
-function seaConfig(target, work, appJs) {
+function seaConfig(target, work, appJs, dashboard) {
   const t = TARGETS[target];
   const files = [];
   const assets = {};
@@ -179,6 +180,8 @@ function seaConfig(target, work, appJs) {
     keytar = 'keytar/keytar.node';
     add('keytar.node', keytarFile, keytar, 0o644);
   }
+  // The dashboard's files are read from the blob (sea.getAsset), never extracted.
+  for (const f of dashboard) assets[`dashboard/${f}`] = path.join(work, 'dashboard', f);
   const manifestFile = path.join(work, `manifest-${target}.json`);
   fs.writeFileSync(manifestFile, JSON.stringify({ files, trayHelper, keytar, trayCopyDir: 'systray' }));
   assets['manifest.json'] = manifestFile;
@@ -198,10 +201,10 @@ function seaConfig(target, work, appJs) {
   return { config, blob: path.join(work, `blob-${target}`), keytar: keytar !== null, tray: trayHelper !== null };
 }
 
-async function buildTarget(target, out, work, appJs, hostNode) {
+async function buildTarget(target, out, work, appJs, dashboard, hostNode) {
   const started = Date.now();
   const t = TARGETS[target];
-  const { config, blob, keytar, tray } = seaConfig(target, work, appJs);
+  const { config, blob, keytar, tray } = seaConfig(target, work, appJs, dashboard);
   execFileSync(hostNode, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exe = path.join(out, `github-copilot-svcs-${target}${target.startsWith('win32') ? '.exe' : ''}`);
   const node = nodeBinary(target);
@@ -234,10 +237,11 @@ async function main() {
     fs.mkdirSync(out, { recursive: true });
     log(`bundling src/ with every dependency (version ${packageJson().version}) ...`);
     const appJs = await bundle(work);
+    const dashboard = await buildDashboard(path.join(work, 'dashboard'));
     log(`bundle: ${(fs.statSync(appJs).size / 1024).toFixed(0)} KiB`);
     // The blob is made by the same Node version the binaries run.
     const hostNode = nodeBinary(host);
-    for (const target of targets) await buildTarget(target, out, work, appJs, hostNode);
+    for (const target of targets) await buildTarget(target, out, work, appJs, dashboard, hostNode);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

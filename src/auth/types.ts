@@ -22,4 +22,7 @@ export interface TokenManager extends CopilotTokenSource {
   start(): Promise<void>;
   /** Clear timers; pending calls settle. Idempotent. */
   stop(): void;
+  /** Start a device flow (single-flight); `onCode` gets each code. Resolves when signed in, cancelled or failed. Absent where no sign-in can run. */
+  signIn?(opts?: { onCode?: (prompt: { verificationUri: string; userCode: string; expiresAt: number }) => void }): Promise<TokenSnapshot>;
+  cancelSignIn?(): void;
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
-import { snapshotFromJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
+import { snapshotFromJson, type TokenSnapshot } from '../auth/snapshot.ts';
+import { healthBodySchema } from '../proxy/bodies.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { AppError, UpstreamHttpError } from '../errors.ts';
 
@@ -36,7 +37,7 @@ export interface RunningProxy {
 }
 
 /** What the CLI reads of a running proxy's /health: its version and the token JSON (auth/snapshot.ts). */
-const healthSchema = z.object({ version: z.string(), token: tokenJsonSchema });
+const healthSchema = healthBodySchema.pick({ version: true, token: true });
 
 export function createLoopbackClient(): LoopbackClient {
   return new http.Agent({ keepAlive: true });

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { z } from 'zod';
 import { ExitError } from '../errors.ts';
-import { getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
+import { getCopilotUser, toUsageSummary } from '../upstream/github-client.ts';
+import { usageSummarySchema, type UsageSummary } from '../usage/api.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatCount, table } from './format.ts';
 import { GROUP_BYS, parseSince, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
@@ -18,15 +18,6 @@ export function localUsageLines(totals: UsageTotals[], by: GroupBy, sinceText: s
   const sum = totals.reduce((a, t) => ({ requests: a.requests + t.requests, premium: a.premium + t.premium }), { requests: 0, premium: 0 });
   return [`Local usage since ${sinceText}, by ${by} (${sum.requests} requests, ${fmt(sum.premium)} premium):`, table([by, 'requests', 'premium', 'prompt tokens', 'completion tokens', 'errors'], rows, new Set([1, 2, 3, 4, 5]))];
 }
-
-const usageSummarySchema = z.object({
-  plan: z.string().nullable(),
-  entitlement: z.number().nullable(),
-  remaining: z.number().nullable(),
-  percentRemaining: z.number().nullable(),
-  unlimited: z.boolean(),
-  resetDate: z.string().nullable(),
-});
 
 /** Pure. */
 export function usageLines(u: UsageSummary): string[] {

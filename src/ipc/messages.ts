@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../config/schema.ts';
 import { tokenSnapshotSchema, type TokenSnapshot } from '../auth/snapshot.ts';
+import { usageSummarySchema } from '../usage/api.ts';
 
 export { tokenSnapshotSchema };
 
@@ -21,7 +22,7 @@ export const childMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('usage'),
     requestId: z.string(),
-    usage: z.object({ remaining: z.number().nullable(), entitlement: z.number().nullable(), unlimited: z.boolean(), resetDate: z.string().nullable() }).nullable(),
+    usage: usageSummarySchema.pick({ remaining: true, entitlement: true, unlimited: true, resetDate: true }).nullable(),
     error: z.string().nullable(),
   }),
   z.object({ type: z.literal('refresh-done'), requestId: z.string(), ok: z.boolean(), error: z.string().nullable() }),

@@ -3,7 +3,7 @@ import type { TokenManager } from '../auth/types.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { CopilotClient, CopilotModel } from '../upstream/copilot-client.ts';
-import type { UsageSummary } from '../upstream/github-client.ts';
+import type { UsageSummary } from '../usage/api.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { CachedFetcher } from './cache.ts';
 import type { ProxyMetrics } from './metrics.ts';

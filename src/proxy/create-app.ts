@@ -19,6 +19,7 @@ import { messagesRoutes } from './routes/messages.ts';
 import { modelRoutes } from './routes/models.ts';
 import { responsesRoutes } from './routes/responses.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import type { UsageRecord } from '../usage/record.ts';
 
 /** The proxy's HTTP app: middleware, routes, then one error handler. No I/O at construction. */
@@ -55,6 +56,7 @@ export function createApp(ctx: ProxyContext): Express {
   app.use(modelRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(usageRoutes(ctx));
+  app.use(dashboardRoutes());
   app.use(methodNotAllowed);
   app.use((req, _res) => {
     throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });

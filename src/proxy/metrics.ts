@@ -2,7 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { KNOWN_CLIENT_NAMES } from '../usage/record.ts';
 import type { TokenHealth, TokenManager } from '../auth/types.ts';
 import { TOKEN_HEALTHS } from '../auth/snapshot.ts';
-import type { CopilotGateway, GatewayState } from '../upstream/gateway.ts';
+import type { CopilotGateway } from '../upstream/gateway.ts';
+import type { GatewayState } from '../upstream/gateway-state.ts';
 import type { ProxyStats } from './context.ts';
 
 /**

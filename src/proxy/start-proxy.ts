@@ -4,7 +4,8 @@ import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { createCopilotClient, type CopilotModel } from '../upstream/copilot-client.ts';
 import { createGateway, type CopilotGateway, type ResilienceOptions } from '../upstream/gateway.ts';
-import { applyQuotaSnapshot, getCopilotUser, toUsageSummary, type UsageSummary } from '../upstream/github-client.ts';
+import { applyQuotaSnapshot, getCopilotUser, toUsageSummary } from '../upstream/github-client.ts';
+import type { UsageSummary } from '../usage/api.ts';
 import { createCachedFetcher } from './cache.ts';
 import type { ProxyContext } from './context.ts';
 import { createApp } from './create-app.ts';
@@ -90,6 +91,8 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     ctx,
     server,
     stop(deadlineMs = deps.config.timeouts.shutdown * 1000) {
+      // The live feeds never end by themselves: end them first, so shutdown waits only for real requests.
+      ctx.usageFeed?.close();
       stopping ??= server.close(deadlineMs).then(() => {
         ctx.usageLog?.close();
         gateway.close?.();

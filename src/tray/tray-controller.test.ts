@@ -88,6 +88,7 @@ describe('tray controller (pure: event + state -> state + effects)', () => {
   test('clicks: base URL and model ids copied, autostart toggled, restart and quit', () => {
     const s = runningState({ models: [{ id: 'gpt-4.1', name: 'GPT-4.1', vendor: 'OpenAI' }], autostart: false });
     assert.deepEqual(onMenuClick(s, 'proxy', ids()).effects, [{ kind: 'copy', text: 'http://localhost:8081/v1', what: 'the base URL' }]);
+    assert.deepEqual(onMenuClick(s, 'dashboard', ids()).effects, [{ kind: 'open', target: 'http://localhost:8081/' }], 'Open dashboard opens the page in the browser');
     assert.deepEqual(onMenuClick(s, 'model-0', ids()).effects, [{ kind: 'copy', text: 'gpt-4.1', what: 'model id gpt-4.1' }]);
     assert.deepEqual(onMenuClick(s, 'model-7', ids()).effects, []);
     assert.deepEqual(onMenuClick(s, 'autostart', ids()).effects, [{ kind: 'set-autostart', enable: true }]);

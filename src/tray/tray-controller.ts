@@ -1,7 +1,7 @@
 import type { LogLevel } from '../config/schema.ts';
 import type { ChildMessage, TrayMessage } from '../ipc/messages.ts';
 import { isSignedIn } from '../auth/snapshot.ts';
-import { baseUrlFor, initialTrayState, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
+import { baseUrlFor, dashboardUrlFor, initialTrayState, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
 
 /**
  * The tray's behaviour as pure functions: an event (a message from the proxy
@@ -167,6 +167,8 @@ export function onMenuClick(s: ControllerState, key: ItemKey | string, newId: ()
       return { state: s, effects: requestModelsAndUsage(s, newId) };
     case 'usage':
       return { state: s, effects: [{ kind: 'send', message: { type: 'get-usage', requestId: newId() } }] };
+    case 'dashboard':
+      return { state: s, effects: t.proxy.kind === 'running' ? [{ kind: 'open', target: dashboardUrlFor(t.proxy.url) }] : [] };
     case 'open-logs':
       return { state: s, effects: [{ kind: 'open-logs' }] };
     case 'autostart':

@@ -1,6 +1,7 @@
 import type { IpcTokenSnapshot } from '../ipc/messages.ts';
 import { HEALTH_TEXT, isSignedIn } from '../auth/snapshot.ts';
 import { formatDuration } from '../text/duration.ts';
+import { premiumLine, type UsageSummary } from '../usage/api.ts';
 
 /**
  * The tray menu as one pure function of state. systray2's binary cannot add or
@@ -30,12 +31,8 @@ export interface ModelEntry {
   vendor: string;
 }
 
-export interface UsageInfo {
-  remaining: number | null;
-  entitlement: number | null;
-  unlimited: boolean;
-  resetDate: string | null;
-}
+/** What the tray shows of the quota: the IPC `usage` message's body (ipc/messages.ts). */
+export type UsageInfo = Pick<UsageSummary, 'remaining' | 'entitlement' | 'unlimited' | 'resetDate'>;
 
 export interface TrayState {
   proxy: ProxyStatus;
@@ -70,6 +67,7 @@ export type ItemKey =
   | 'models'
   | `model-${number}`
   | 'usage'
+  | 'dashboard'
   | 'sep-2'
   | 'open-logs'
   | 'autostart'
@@ -112,6 +110,11 @@ export function initialTrayState(now: number): TrayState {
     refreshing: false,
     now,
   };
+}
+
+/** `http://127.0.0.1:8081` from the child -> `http://localhost:8081/`, the dashboard in the browser. */
+export function dashboardUrlFor(url: string): string {
+  return baseUrlFor(url).replace(/\/v1$/, '/');
 }
 
 /** `http://127.0.0.1:8081` from the child -> `http://localhost:8081/v1`, the base URL clients paste. */
@@ -175,10 +178,7 @@ function proxyLine(p: ProxyStatus): { title: string; tooltip: string; enabled: b
 function usageLine(state: TrayState): string {
   const u = state.usage;
   if (!u) return state.usageError ? 'Premium requests: unavailable' : 'Premium requests: …';
-  if (u.unlimited) return 'Premium requests: unlimited';
-  const left = u.remaining === null ? '?' : String(Math.max(0, Math.floor(u.remaining)));
-  const reset = u.resetDate ? ` (resets ${u.resetDate.slice(0, 10)})` : '';
-  return `Premium requests: ${left} left${reset}`;
+  return premiumLine(u);
 }
 
 function item(key: ItemKey, title: string, opts: Partial<Omit<TrayMenuItem, 'key' | 'title'>> = {}): TrayMenuItem {
@@ -250,6 +250,10 @@ export function buildMenu(state: TrayState): TrayMenu {
     item('usage', usageLine(state), {
       enabled: running && signedIn,
       tooltip: state.usageError ?? (state.usage?.entitlement != null ? `${state.usage.entitlement} a month; click to update` : 'Click to update'),
+    }),
+    item('dashboard', 'Open dashboard', {
+      enabled: running,
+      tooltip: state.proxy.kind === 'running' ? `${dashboardUrlFor(state.proxy.url)}: usage, live requests, models and client set-up` : 'The proxy is not running',
     }),
     item('sep-2', SEPARATOR),
     item('open-logs', 'Open logs'),

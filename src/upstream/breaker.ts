@@ -1,9 +1,10 @@
 import CircuitBreaker from 'opossum';
+import type { GatewayState } from './gateway-state.ts';
 import { AppError, CircuitOpenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeFailure } from './retry.ts';
 
-export type CircuitState = 'closed' | 'open' | 'half_open';
+export type CircuitState = GatewayState['circuit'];
 
 export interface BreakerState {
   circuit: CircuitState;

@@ -3,7 +3,8 @@ import type { CopilotAuth, CopilotTokenSource } from './token-source.ts';
 import { DEFAULTS, TIMEOUT_DEFAULTS, type ResolvedConfig } from '../config/schema.ts';
 import { UpstreamHttpError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createBreaker, type CircuitState } from './breaker.ts';
+import { createBreaker } from './breaker.ts';
+import type { GatewayState } from './gateway-state.ts';
 import { createLimiter, type Release } from './limiter.ts';
 import { DEFAULT_RETRY_POLICY, sleep as abortableSleep, withRetry, type RetryPolicy } from './retry.ts';
 
@@ -31,27 +32,6 @@ export interface CopilotGateway {
   state(): GatewayState;
   /** Stops the breaker's timers (shutdown). Idempotent. */
   close?(): void;
-}
-
-export interface GatewayState {
-  circuit: CircuitState;
-  consecutiveFailures: number;
-  /** Upstream calls holding a slot right now (streams count until they end). */
-  inFlight: number;
-  /** Calls waiting for a slot. */
-  queued: number;
-  /** Retries made since start (attempts beyond the first). */
-  retries: number;
-  maxConcurrency: number;
-  maxQueue: number;
-  /** Times the circuit opened since start. */
-  circuitOpens: number;
-  /** Calls answered 503 because the circuit was open. */
-  circuitRejections: number;
-  /** Calls answered 429 because the queue was full. */
-  overloadRejections: number;
-  /** Calls that failed with upstream trouble after their retries. */
-  failures: number;
 }
 
 /** Knobs beyond config.json, mainly so tests and benchmarks can use short waits. */

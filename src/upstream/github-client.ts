@@ -7,6 +7,7 @@ import { parseRetryAfter, toTransportError } from './transport-errors.ts';
 import { redact } from '../log.ts';
 import { DEFAULT_EDITOR_IDENTITY, type EditorIdentity } from '../config/editor-identity.ts';
 import { GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
+import type { UsageSummary } from '../usage/api.ts';
 
 /**
  * One function per GitHub call used for sign-in and the token lifecycle.
@@ -167,14 +168,6 @@ export async function getCopilotUser(deps: GithubDeps, githubToken: string): Pro
 
 // ---------------------------------------------------------------- pure
 
-export interface UsageSummary {
-  plan: string | null;
-  entitlement: number | null;
-  remaining: number | null;
-  percentRemaining: number | null;
-  unlimited: boolean;
-  resetDate: string | null;
-}
 
 /**
  * Copilot's `x-quota-snapshot-premium_interactions: ent=300&ov=0.0&ovPerm=false&rem=80.0&rst=2026-12-01T00%3A00%3A00Z`

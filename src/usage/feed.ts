@@ -10,8 +10,10 @@ export interface UsageFeed {
   push(r: UsageRecord): void;
   /** Oldest first. */
   recent(): UsageRecord[];
-  /** Null when `maxListeners` already listen. */
-  subscribe(fn: (r: UsageRecord) => void): (() => void) | null;
+  /** Null when `maxListeners` already listen (or the feed is closed). `onClose` runs when the feed closes. */
+  subscribe(fn: (r: UsageRecord) => void, onClose?: () => void): (() => void) | null;
+  /** The proxy is stopping: every listener's `onClose` runs (their streams end, so shutdown need not wait for them). */
+  close(): void;
   readonly listeners: number;
 }
 
@@ -19,6 +21,8 @@ export function createUsageFeed(opts: { limit?: number; maxListeners?: number } 
   const limit = opts.limit ?? 200;
   const ring: UsageRecord[] = [];
   const listeners = new Set<(r: UsageRecord) => void>();
+  const closers = new Map<(r: UsageRecord) => void, () => void>();
+  let closed = false;
   return {
     push(r) {
       ring.push(r);
@@ -28,16 +32,26 @@ export function createUsageFeed(opts: { limit?: number; maxListeners?: number } 
           fn(r);
         } catch {
           listeners.delete(fn); // a listener that throws is gone
+          closers.delete(fn);
         }
       }
     },
     recent: () => [...ring],
-    subscribe(fn) {
-      if (listeners.size >= (opts.maxListeners ?? 16)) return null;
+    subscribe(fn, onClose) {
+      if (closed || listeners.size >= (opts.maxListeners ?? 16)) return null;
       listeners.add(fn);
+      if (onClose) closers.set(fn, onClose);
       return () => {
         listeners.delete(fn);
+        closers.delete(fn);
       };
+    },
+    close() {
+      closed = true;
+      const ends = [...closers.values()];
+      listeners.clear();
+      closers.clear();
+      for (const end of ends) end();
     },
     get listeners() {
       return listeners.size;

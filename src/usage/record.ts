@@ -66,16 +66,17 @@ export function premiumCost(initiator: 'user' | 'agent' | null, multiplier: numb
 export const GROUP_BYS = ['model', 'client', 'day', 'initiator'] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
 
-export interface UsageTotals {
-  key: string;
-  requests: number;
-  premium: number;
+export const usageTotalsSchema = z.object({
+  key: z.string(),
+  requests: z.number(),
+  premium: z.number(),
   /** Requests whose premium cost is unknown (the model's multiplier was not known). */
-  premiumUnknown: number;
-  promptTokens: number;
-  completionTokens: number;
-  errors: number;
-}
+  premiumUnknown: z.number(),
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  errors: z.number(),
+});
+export type UsageTotals = z.infer<typeof usageTotalsSchema>;
 
 /** Local calendar day of an epoch-ms time, `YYYY-MM-DD`. */
 export function dayOf(t: number): string {

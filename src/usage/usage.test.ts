@@ -134,4 +134,42 @@ test('the live feed: a bounded ring of the last records, a bounded set of listen
   assert.equal(feed.listeners, 1, 'the throwing one is gone');
   off?.();
   assert.equal(feed.listeners, 0);
+  // Closing ends every listener's stream, and nobody may listen afterwards.
+  let ended = 0;
+  feed.subscribe(() => undefined, () => ended++);
+  feed.subscribe(() => undefined, () => ended++);
+  feed.close();
+  assert.equal(ended, 2);
+  assert.equal(feed.listeners, 0);
+  assert.equal(feed.subscribe(() => undefined), null);
+});
+
+test('local totals for /usage: today, the period, and every one of the chart days (empty ones listed too)', async () => {
+  const { localUsage, usageBodySchema } = await import('./api.ts');
+  const now = new Date(2026, 10, 30, 15).getTime();
+  const day = 86_400_000;
+  const records = [
+    rec({ t: now - 1000, client: 'codex' }),
+    rec({ t: now - 2 * day, client: 'claude-cli', premium: 0, initiator: 'agent' }),
+    rec({ t: now - 40 * day, client: 'old' }),
+  ];
+  const midnight = new Date(2026, 10, 30).getTime();
+  const l = localUsage(records, { today: midnight, period: now - 30 * day, now, days: 30 });
+  assert.deepEqual(l.today.byClient.map((t) => t.key), ['codex']);
+  assert.deepEqual(l.period.byClient.map((t) => [t.key, t.premium]), [['codex', 1], ['claude-cli', 0]]);
+  assert.equal(l.days.length, 30);
+  assert.equal(l.days[0]?.day, dayOf(now - 29 * day));
+  assert.equal(l.days[29]?.day, dayOf(now));
+  assert.deepEqual(l.days[27]?.byClient.map((t) => t.key), ['claude-cli']);
+  assert.equal(l.days.filter((d) => d.byModel.length > 0).length, 2, 'the 40-day-old record is outside the chart');
+  // What the route sends is what the schema reads back.
+  assert.ok(usageBodySchema.safeParse({ plan: null, entitlement: 300, remaining: 1, percentRemaining: 0.3, unlimited: false, resetDate: null, local: l }).success);
+});
+
+test('the premium line: the same words in the tray and on the dashboard', async () => {
+  const { premiumLine } = await import('./api.ts');
+  assert.equal(premiumLine({ remaining: 239.6, entitlement: 300, unlimited: false, resetDate: '2026-12-01T00:00:00Z' }), 'Premium requests: 239 of 300 left (resets 2026-12-01)');
+  assert.equal(premiumLine({ remaining: -3, entitlement: 300, unlimited: false, resetDate: null }), 'Premium requests: 0 of 300 left');
+  assert.equal(premiumLine({ remaining: null, entitlement: null, unlimited: false, resetDate: null }), 'Premium requests: ? left');
+  assert.equal(premiumLine({ remaining: null, entitlement: null, unlimited: true, resetDate: '2026-12-01' }), 'Premium requests: unlimited');
 });

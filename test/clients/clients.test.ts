@@ -5,6 +5,7 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { WRITE_DONE, writePrompt } from '../fake-upstream/index.ts';
+import { claudeCodeEnv, codexConfigToml, opencodeProviders } from '../../src/clients/setup.ts';
 import { scenarioResultSchema, type ScenarioResult, type ScenarioSpec } from './scenario.ts';
 
 /**
@@ -77,8 +78,7 @@ describe(`Claude Code ${version('@anthropic-ai/claude-code')} (claude -p)`, () =
     command: CLAUDE,
     args: ['-p', ...args, '--permission-mode', 'acceptEdits'],
     env: {
-      ANTHROPIC_BASE_URL: '{{PROXY}}',
-      ANTHROPIC_AUTH_TOKEN: 'dummy',
+      ...claudeCodeEnv({ origin: '{{PROXY}}', key: 'dummy' }),
       DISABLE_TELEMETRY: '1',
       DISABLE_AUTOUPDATER: '1',
       DISABLE_ERROR_REPORTING: '1',
@@ -116,18 +116,14 @@ describe(`Claude Code ${version('@anthropic-ai/claude-code')} (claude -p)`, () =
   });
 });
 
-const codexConfig = (model: string, wireApi: 'responses' | 'chat') => `model = "${model}"
-model_provider = "copilot_proxy"
-approval_policy = "never"
-sandbox_mode = "danger-full-access"
-check_for_update_on_startup = false
-
-[model_providers.copilot_proxy]
-name = "GitHub Copilot via github-copilot-svcs"
-base_url = "{{PROXY}}/v1"
-env_key = "COPILOT_PROXY_KEY"
-wire_api = "${wireApi}"
-`;
+// The configurations the README and the dashboard show (src/clients/setup.ts), plus what a run without a person needs.
+const codexConfig = (model: string, wireApi: 'responses' | 'chat') =>
+  codexConfigToml({
+    baseUrl: '{{PROXY}}/v1',
+    model,
+    wireApi,
+    topLevel: ['approval_policy = "never"', 'sandbox_mode = "danger-full-access"', 'check_for_update_on_startup = false'],
+  });
 
 const codex = (bin: string, model: string, wireApi: 'responses' | 'chat'): ScenarioSpec => ({
   command: process.execPath,
@@ -166,15 +162,7 @@ describe(`opencode ${version('opencode-ai')} (opencode run)`, () => {
         $schema: 'https://opencode.ai/config.json',
         autoupdate: false,
         share: 'disabled',
-        provider: {
-          'copilot-proxy': {
-            npm: '@ai-sdk/openai-compatible',
-            name: 'GitHub Copilot (github-copilot-svcs)',
-            options: { baseURL: '{{PROXY}}/v1', apiKey: 'dummy' },
-            models: { 'gpt-4.1': { name: 'GPT-4.1' }, 'gpt-5-codex': { name: 'GPT-5-Codex' } },
-          },
-          anthropic: { options: { baseURL: '{{PROXY}}/v1', apiKey: 'dummy' }, models: { 'claude-sonnet-4': { name: 'Claude Sonnet 4' } } },
-        },
+        provider: opencodeProviders({ baseUrl: '{{PROXY}}/v1', key: 'dummy' }),
       }),
     },
     timeoutMs: 90_000,

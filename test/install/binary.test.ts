@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { DASHBOARD_FILES } from '../../src/proxy/routes/dashboard.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { desktopSkip, freePort, killAndWait, run, startSessionBus, startTrayer, startXvfb, waitUntil, which } from '../helpers/desktop.ts';
 
@@ -187,6 +188,13 @@ describe('single-file binaries', { skip, timeout: 900_000 }, () => {
     try {
       report.linux_x64_run_listening_ms = Date.now() - started;
       assert.equal(await chat(r.url, 'from the binary'), 'Echo: from the binary');
+      // The dashboard, from the binary's own assets: the same files the package serves from dist/dashboard/.
+      for (const [name, type] of DASHBOARD_FILES) {
+        const res = await fetch(name === 'index.html' ? `${r.url}/` : `${r.url}/dashboard/${name}`);
+        assert.equal(res.status, 200, name);
+        assert.equal(res.headers.get('content-type'), type);
+        assert.ok(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(root, 'dist', 'dashboard', name))), `${name} as built`);
+      }
     } finally {
       await killAndWait(r.child);
     }

@@ -74,6 +74,11 @@ describe('the packed tarball, installed globally, run from /', () => {
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'dummy', maxRetries: 0 });
       const r = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'installed' }] });
       assert.equal(r.choices[0]?.message.content, 'Echo: installed');
+      // The dashboard comes from the installed package's dist/dashboard/.
+      const page = await fetch(`${url}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<script type="module" src="\/dashboard\/dashboard.js">/);
+      assert.equal((await fetch(`${url}/dashboard/dashboard.js`)).status, 200);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

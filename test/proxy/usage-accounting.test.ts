@@ -7,6 +7,8 @@ import OpenAI from 'openai';
 import { loadConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startRuntime } from '../../src/proxy/run.ts';
+import { usageBodySchema } from '../../src/usage/api.ts';
+import { usageRecordSchema, usageTotalsSchema } from '../../src/usage/record.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
@@ -16,11 +18,9 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
  * multiplier), written to <data dir>/usage/ within a second and on shutdown,
  * and `usage --by client` totals them.
  */
-const totals = z.array(z.object({ key: z.string(), requests: z.number(), premium: z.number() }));
-const usageAnswer = z.object({
-  remaining: z.number().nullable(),
-  local: z.object({ today: z.object({ byClient: totals, byModel: totals, byInitiator: totals }), period: z.object({ since: z.string(), byClient: totals, byModel: totals, byInitiator: totals }) }),
-});
+const totals = z.array(usageTotalsSchema);
+// /usage read with the schema the proxy builds it with (and the dashboard reads it with).
+const usageAnswer = usageBodySchema;
 
 describe('usage accounting', () => {
   let h: Harness;
@@ -135,7 +135,7 @@ describe('the live feed of requests (GET /usage/events)', () => {
     };
     const snap = await nextEvent();
     assert.equal(snap.event, 'snapshot');
-    const requests = z.object({ requests: z.array(z.object({ client: z.string(), upstream_model: z.string().nullable() })) }).parse(snap.data).requests;
+    const requests = z.object({ requests: z.array(usageRecordSchema) }).parse(snap.data).requests;
     assert.deepEqual(requests.map((r) => [r.client, r.upstream_model]), [['openai-node', 'gpt-4.1']]);
     const listeners = () => h.proxy.ctx.usageFeed?.listeners;
     assert.equal(listeners(), 1);
@@ -147,12 +147,22 @@ describe('the live feed of requests (GET /usage/events)', () => {
     }).then((r) => r.text());
     const live = await nextEvent();
     assert.equal(live.event, 'request');
-    const rec = z.object({ client: z.string(), upstream_model: z.string().nullable(), premium: z.number().nullable(), initiator: z.string().nullable() }).parse(live.data);
-    assert.deepEqual(rec, { client: 'openai-python', upstream_model: 'claude-sonnet-4', premium: 1, initiator: 'user' });
+    const rec = usageRecordSchema.parse(live.data);
+    assert.deepEqual([rec.client, rec.upstream_model, rec.premium, rec.initiator], ['openai-python', 'claude-sonnet-4', 1, 'user']);
 
     ac.abort();
     const deadline = Date.now() + 3000;
     while (listeners() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(listeners(), 0);
+  });
+
+  test('an open feed does not hold up shutdown: the proxy ends it and stops at once, not at the deadline', async () => {
+    const res = await fetch(`${h.url}/usage/events`);
+    assert.equal(res.status, 200);
+    const body = res.text();
+    const started = Date.now();
+    await h.runtime.shutdown(30_000);
+    assert.ok(Date.now() - started < 10_000, `shutdown took ${Date.now() - started} ms with a feed open (deadline 30 s)`);
+    assert.match(await body, /^event: snapshot/, 'the feed ended cleanly');
   });
 });

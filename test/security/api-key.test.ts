@@ -50,7 +50,8 @@ describe('api_key', () => {
       ['wrong bearer', { authorization: 'Bearer nope-nope-nope' }],
       ['wrong x-api-key', { 'x-api-key': `${KEY}x` }],
       ['prefix of the key', { authorization: `Bearer ${KEY.slice(0, -1)}` }],
-      ['basic auth', { authorization: `Basic ${Buffer.from(`u:${KEY}`).toString('base64')}` }],
+      ['basic auth, the key as user name', { authorization: `Basic ${Buffer.from(`${KEY}:x`).toString('base64')}` }],
+      ['basic auth, a wrong password', { authorization: `Basic ${Buffer.from(`u:${KEY}x`).toString('base64')}` }],
     ];
     for (const [what, headers] of cases) {
       const r = await request(h.url, { method: 'POST', path: '/v1/chat/completions', headers: { ...headers, 'content-type': 'application/json' }, body: CHAT_BODY });
@@ -93,6 +94,10 @@ describe('api_key', () => {
   test('pure: candidates from both headers, compared by digest', () => {
     assert.deepEqual(presentedKeys({ authorization: 'Bearer  abc ', 'x-api-key': 'def' }), ['abc', 'def']);
     assert.deepEqual(presentedKeys({ authorization: 'Token abc' }), []);
+    // A browser on the dashboard: HTTP Basic, any user name, the key as password (which may hold a colon).
+    assert.deepEqual(presentedKeys({ authorization: `Basic ${Buffer.from('me:k:ey').toString('base64')}` }), ['k:ey']);
+    assert.deepEqual(presentedKeys({ authorization: `Basic ${Buffer.from('me:').toString('base64')}` }), []);
+    assert.deepEqual(presentedKeys({ authorization: 'Basic !!!' }), []);
     const d = createHash('sha256').update('secret-key').digest();
     assert.equal(keyMatches(['x', 'secret-key'], d), true);
     assert.equal(keyMatches(['secret-keyy', ''], d), false);

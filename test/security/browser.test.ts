@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { isAllowedHost, hostnameOf, normaliseOrigin } from '../../src/proxy/middleware/security.ts';
+import { isAllowedHost, hostnameOf, isSameOrigin, normaliseOrigin } from '../../src/proxy/middleware/security.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 import { CHAT_BODY, assertAnthropicError, assertOpenAIError, request } from './util.ts';
 
@@ -129,6 +129,23 @@ describe('Browser requests: CORS, cross-origin POST, simple content types', () =
     assert.equal(r.status, 403);
     const typed = await request(h.url, { path: '/v1/models', headers: { 'sec-fetch-site': 'none' } });
     assert.equal(typed.status, 200, 'a URL typed into the address bar is fine');
+  });
+
+  test('the dashboard\'s own POSTs (Origin = this server) pass, with no CORS header; the same origin on another host name does not', async () => {
+    const port = new URL(h.url).port;
+    const own = await request(h.url, { method: 'POST', path: '/admin/refresh', headers: { origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(own.status, 200);
+    assert.equal(own.headers['access-control-allow-origin'], undefined);
+    const plain = await request(h.url, { method: 'POST', path: '/admin/sign-in', headers: { origin: `http://127.0.0.1:${port}`, 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(plain.status, 415, 'same origin still may not send a simple content type');
+    // localhost and 127.0.0.1 are different origins: a page on one is not the other.
+    const other = await request(h.url, { method: 'POST', path: '/admin/refresh', headers: { origin: `http://localhost:${port}`, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(other.status, 403);
+    assert.equal(isSameOrigin(`http://LOCALHOST:${port}/`, `localhost:${port}`), true);
+    assert.equal(isSameOrigin(`http://localhost:${port}`, `localhost:${Number(port) + 1}`), false);
+    assert.equal(isSameOrigin(`https://localhost:${port}`, `localhost:${port}`), false);
+    assert.equal(isSameOrigin('null', `localhost:${port}`), false);
+    assert.equal(isSameOrigin(`http://localhost:${port}`, undefined), false);
   });
 
   test('origins compare canonically', () => {

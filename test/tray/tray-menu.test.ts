@@ -57,6 +57,7 @@ describe('buildMenu', () => {
       'Refresh token now',
       'Models',
       'Premium requests: …',
+      'Open dashboard',
       '<SEPARATOR>',
       'Open logs',
       'Start at login',
@@ -67,6 +68,8 @@ describe('buildMenu', () => {
     assert.equal(find(m, 'status').enabled, false);
     assert.equal(find(m, 'proxy').enabled, true);
     assert.equal(find(m, 'refresh').enabled, true);
+    assert.equal(find(m, 'dashboard').enabled, true);
+    assert.match(find(m, 'dashboard').tooltip, /^http:\/\/localhost:8081\/: /);
     assert.equal(find(m, 'sign-in-code').hidden, true);
     assert.match(m.tooltip, /✅ Token is healthy/);
   });
@@ -174,9 +177,10 @@ describe('buildMenu', () => {
 
   it('premium requests line', () => {
     const u = (over: object) => find(buildMenu(state({ usage: { remaining: 250, entitlement: 300, unlimited: false, resetDate: '2026-02-01T00:00:00Z', ...over } })), 'usage').title;
-    assert.equal(u({}), 'Premium requests: 250 left (resets 2026-02-01)');
+    assert.equal(u({}), 'Premium requests: 250 of 300 left (resets 2026-02-01)');
+    assert.equal(u({ entitlement: null }), 'Premium requests: 250 left (resets 2026-02-01)');
     assert.equal(u({ unlimited: true }), 'Premium requests: unlimited');
-    assert.equal(u({ resetDate: null }), 'Premium requests: 250 left');
+    assert.equal(u({ resetDate: null }), 'Premium requests: 250 of 300 left');
     assert.equal(find(buildMenu(state({ usageError: 'x' })), 'usage').title, 'Premium requests: unavailable');
   });
 

@@ -25,6 +25,7 @@ import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts'
 import { alive, desktopSkip, freePort, isClipboardOwner, killAndWait, processesWith, run, sleep, startSessionBus, startTrayer, startXvfb, waitUntil } from '../helpers/desktop.ts';
 import { recorder, registerDefaultBrowser, type Recorder } from '../helpers/os-stubs.ts';
 import type { HookMenuItem, TrayToTest } from '../../src/tray/test-hook.ts';
+import { premiumLine, usageBodySchema } from '../../src/usage/api.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -175,6 +176,22 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     await waitUntil('healthy status', () => item('status')?.title.startsWith('✅ Token is healthy — expires in'));
     assert.equal(item('proxy')?.title, `Proxy: http://localhost:${port}/v1 (running)`);
     await waitUntil('models loaded', () => item('model-0')?.enabled);
+  });
+
+  it('"Open dashboard" launches the browser on the dashboard, and the premium line shows the numbers /usage gives it', async () => {
+    const mark = events.length;
+    const browserCallsBefore = browser.calls().length;
+    click('dashboard');
+    const opened = await waitUntil('dashboard opened', () => events.slice(mark).find((e) => e.type === 'tray-test-open'));
+    assert.deepEqual(opened, { type: 'tray-test-open', target: `http://localhost:${port}/`, error: null });
+    await waitUntil('the browser to be launched', () => browser.calls().length > browserCallsBefore);
+    assert.deepEqual(browser.calls().slice(browserCallsBefore), [[`http://localhost:${port}/`]]);
+    const page = await fetch(`http://localhost:${port}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>GitHub Copilot proxy<\/title>/);
+    // The dashboard's gauge line and the tray's menu line: one function, one source of numbers (the child's quota).
+    const usage = usageBodySchema.parse(await (await fetch(`http://127.0.0.1:${port}/usage`)).json());
+    await waitUntil('premium line loaded', () => item('usage')?.title === premiumLine(usage));
   });
 
   it('clicking the Proxy line and a model puts the base URL and the model id on the real X clipboard', async () => {

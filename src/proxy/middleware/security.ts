@@ -93,6 +93,12 @@ export function browserGuard(corsOrigins: readonly string[]): RequestHandler {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cross-origin-resource-policy', 'same-origin');
     const origin = req.headers.origin;
+    // The dashboard's own requests (its POSTs carry an Origin): same origin as the Host that hostCheck let in.
+    if (origin !== undefined && isSameOrigin(origin, req.headers.host)) {
+      writeChecks(req.method, req.headers['content-type']);
+      next();
+      return;
+    }
     if (origin !== undefined) {
       const canonical = normaliseOrigin(origin);
       if (canonical === undefined || !allowed.has(canonical)) {
@@ -117,19 +123,36 @@ export function browserGuard(corsOrigins: readonly string[]): RequestHandler {
       const site = req.headers['sec-fetch-site'];
       if (site === 'cross-site' || site === 'same-site') throw new ForbiddenError('Cross-site browser request refused', 'origin_not_allowed');
     }
-    if (req.method === 'OPTIONS') {
-      // Only a CORS preflight (answered above) means something here; express would otherwise answer any OPTIONS with 200.
-      throw new InvalidRequestError('OPTIONS is only answered as a CORS preflight from an origin in cors_origins', { code: 'method_not_allowed', status: 405 });
-    }
-    if (!SAFE_METHODS.has(req.method)) {
-      // A page may POST text/plain or a form without a preflight: never let such a body near a route.
-      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      if (SIMPLE_TYPES.has(type)) {
-        throw new InvalidRequestError('Content-Type must be application/json', { code: 'unsupported_media_type', status: 415 });
-      }
-    }
+    writeChecks(req.method, req.headers['content-type']);
     next();
   };
+}
+
+/** What every request still has to pass once its origin is accepted: no stray OPTIONS, no simple content type on a write. */
+function writeChecks(method: string, contentType?: string): void {
+  if (method === 'OPTIONS') {
+    // Only a CORS preflight (answered above) means something here; express would otherwise answer any OPTIONS with 200.
+    throw new InvalidRequestError('OPTIONS is only answered as a CORS preflight from an origin in cors_origins', { code: 'method_not_allowed', status: 405 });
+  }
+  if (!SAFE_METHODS.has(method)) {
+    // A page may POST text/plain or a form without a preflight: never let such a body near a route.
+    const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (SIMPLE_TYPES.has(type)) {
+      throw new InvalidRequestError('Content-Type must be application/json', { code: 'unsupported_media_type', status: 415 });
+    }
+  }
+}
+
+/** Pure: is `origin` this server's own (`http://` + the Host header the request came with)? */
+export function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const canonical = normaliseOrigin(origin);
+  return canonical !== undefined && canonical === normaliseOrigin(`http://${host}`);
+}
+
+/** The dashboard's page (routes/dashboard.ts), where a 401 asks the browser for the key. */
+function isDashboardPath(p: string): boolean {
+  return p === '/' || p === '/dashboard' || p.startsWith('/dashboard/');
 }
 
 /** Routes that answer without the key: token-free liveness for load balancers and the tray. */
@@ -139,11 +162,20 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** The credentials a request presents: `Authorization: Bearer …` (OpenAI SDKs) and `x-api-key` (Anthropic SDKs). */
+/**
+ * The credentials a request presents: `Authorization: Bearer …` (OpenAI SDKs), `x-api-key`
+ * (Anthropic SDKs), and `Authorization: Basic` with the key as password (a browser on the dashboard).
+ */
 export function presentedKeys(headers: { authorization?: string; 'x-api-key'?: string | string[] }): string[] {
   const out: string[] = [];
   const bearer = /^Bearer\s+(\S.*)$/i.exec(headers.authorization ?? '');
   if (bearer?.[1]) out.push(bearer[1].trim());
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(headers.authorization ?? '');
+  if (basic?.[1]) {
+    const pair = Buffer.from(basic[1], 'base64').toString('utf8');
+    const colon = pair.indexOf(':');
+    if (colon >= 0 && colon < pair.length - 1) out.push(pair.slice(colon + 1));
+  }
   const x = headers['x-api-key'];
   if (typeof x === 'string' && x !== '') out.push(x.trim());
   return out;
@@ -168,7 +200,8 @@ export function apiKeyAuth(apiKey: string | undefined): RequestHandler {
     }
     const presented = presentedKeys(req.headers);
     if (!keyMatches(presented, expected)) {
-      res.setHeader('www-authenticate', 'Bearer realm="github-copilot-svcs"');
+      // A browser opening the dashboard asks for the key itself (any user name, the key as password) and then sends it with the page's requests.
+      res.setHeader('www-authenticate', isDashboardPath(req.path) ? 'Basic realm="github-copilot-svcs", charset="UTF-8"' : 'Bearer realm="github-copilot-svcs"');
       throw new UnauthorizedError(
         presented.length === 0
           ? 'Missing API key: send it as "Authorization: Bearer <api_key>" or "x-api-key: <api_key>"'

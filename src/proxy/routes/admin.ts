@@ -3,6 +3,10 @@ import { tokenJson } from '../../auth/snapshot.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
+import type { SignInBody } from '../bodies.ts';
+
+/** How long POST /admin/sign-in waits for GitHub's code before answering without one. */
+const SIGN_IN_CODE_WAIT_MS = 30_000;
 
 /** Admin routes answer only on loopback connections, and never return a token. */
 export const loopbackOnly: RequestHandler = (req, _res, next) => {
@@ -19,6 +23,31 @@ export function adminRoutes(ctx: ProxyContext): Router {
     const snapshot = await ctx.tokens.refresh();
     ctx.models.invalidate();
     res.json(tokenJson(snapshot, Math.floor(ctx.now() / 1000)));
+  });
+  // The dashboard's "Sign in with GitHub": starts the device flow (or joins the one
+  // waiting) and answers with the code to enter once GitHub gave one. The code is
+  // shown to the user anyway; the device code that redeems it never leaves the process.
+  router.post('/admin/sign-in', loopbackOnly, async (_req, res) => {
+    const tokens = ctx.tokens;
+    if (!tokens.signIn) throw new AppError('This proxy cannot start a sign-in', { code: 'not_supported', status: 501 });
+    const begin = tokens.signIn;
+    if (tokens.snapshot().pendingSignIn === null) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SIGN_IN_CODE_WAIT_MS);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        begin.call(tokens, { onCode: done }).then(done, done);
+      });
+    }
+    const token = tokenJson(tokens.snapshot(), Math.floor(ctx.now() / 1000));
+    const body: SignInBody = { sign_in: token.sign_in, token };
+    res.set('cache-control', 'no-store').json(body);
+  });
+  router.post('/admin/sign-in/cancel', loopbackOnly, (_req, res) => {
+    ctx.tokens.cancelSignIn?.();
+    res.set('cache-control', 'no-store').json(tokenJson(ctx.tokens.snapshot(), Math.floor(ctx.now() / 1000)));
   });
   return router;
 }

@@ -1,18 +1,7 @@
 import { Router } from 'express';
-import { isSignedIn, tokenJson, type TokenJson } from '../../auth/snapshot.ts';
-import type { GatewayState } from '../../upstream/gateway.ts';
+import { isSignedIn, tokenJson } from '../../auth/snapshot.ts';
+import type { HealthBody } from '../bodies.ts';
 import type { ProxyContext } from '../context.ts';
-
-export interface HealthBody {
-  status: 'ok' | 'degraded' | 'needs_auth';
-  version: string;
-  uptime_s: number;
-  token: TokenJson;
-  upstream: GatewayState;
-  in_flight: number;
-  in_flight_streams: number;
-  requests_total: number;
-}
 
 /** Pure: the /health body. Token-free by construction (the snapshot holds no token). */
 export function healthBody(ctx: ProxyContext): HealthBody {

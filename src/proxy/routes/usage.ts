@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { totalsBy, type UsageTotals } from '../../usage/record.ts';
+import { CHART_DAYS, localUsage, type UsageBody } from '../../usage/api.ts';
 import { readUsage, usageDir } from '../../usage/store.ts';
 import { OverloadedError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
@@ -18,11 +18,6 @@ export function periodStart(resetDate: string | null, now: number): number {
   return d.getTime();
 }
 
-export interface LocalUsage {
-  today: { since: string; byModel: UsageTotals[]; byClient: UsageTotals[]; byInitiator: UsageTotals[] };
-  period: { since: string; byModel: UsageTotals[]; byClient: UsageTotals[]; byInitiator: UsageTotals[] };
-}
-
 /** Premium-request quota (the same numbers as `github-copilot-svcs usage`) and `local`: what went through this proxy, today and this quota period. */
 export function usageRoutes(ctx: ProxyContext): Router {
   const router = Router();
@@ -33,13 +28,11 @@ export function usageRoutes(ctx: ProxyContext): Router {
     const midnight = new Date(now);
     midnight.setHours(0, 0, 0, 0);
     const period = periodStart(quota.resetDate, now);
-    const records = readUsage(usageDir(ctx.config.paths.dataDir), Math.min(period, midnight.getTime()));
-    const view = (since: number) => {
-      const rs = records.filter((r) => r.t >= since);
-      return { since: new Date(since).toISOString(), byModel: totalsBy(rs, 'model'), byClient: totalsBy(rs, 'client'), byInitiator: totalsBy(rs, 'initiator') };
-    };
-    const local: LocalUsage = { today: view(midnight.getTime()), period: view(period) };
-    res.set('cache-control', 'no-store').json({ ...quota, local });
+    const firstDay = new Date(midnight);
+    firstDay.setDate(firstDay.getDate() - (CHART_DAYS - 1));
+    const records = readUsage(usageDir(ctx.config.paths.dataDir), Math.min(period, firstDay.getTime()));
+    const body: UsageBody = { ...quota, local: localUsage(records, { today: midnight.getTime(), period, now, days: CHART_DAYS }) };
+    res.set('cache-control', 'no-store').json(body);
   });
   // The last 200 requests, then each new one as it ends (for the dashboard): `snapshot`, then `request` events.
   router.get('/usage/events', (_req, res) => {
@@ -48,9 +41,12 @@ export function usageRoutes(ctx: ProxyContext): Router {
       res.status(404).json({ error: { message: 'no usage feed', type: 'invalid_request_error', code: 'unknown_route', param: null } });
       return;
     }
-    const unsubscribe = feed.subscribe((r) => {
-      if (!res.destroyed && res.writableLength < FEED_BACKLOG_BYTES) res.write(formatSse(r, 'request'));
-    });
+    const unsubscribe = feed.subscribe(
+      (r) => {
+        if (!res.destroyed && res.writableLength < FEED_BACKLOG_BYTES) res.write(formatSse(r, 'request'));
+      },
+      () => res.end(),
+    );
     if (!unsubscribe) throw new OverloadedError(5);
     startSse(res);
     res.write(formatSse({ requests: feed.recent() }, 'snapshot'));

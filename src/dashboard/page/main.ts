@@ -1,0 +1,394 @@
+import { z } from 'zod';
+import { HEALTH_TEXT } from '../../auth/snapshot.ts';
+import { clientSnippets } from '../../clients/setup.ts';
+import { healthBodySchema, signInBodySchema, type HealthBody } from '../../proxy/bodies.ts';
+import { toModelRows, type ModelRow } from '../../proxy/transform/model-rows.ts';
+import { premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
+import { usageRecordSchema, type UsageRecord } from '../../usage/record.ts';
+import { drawStackedBars } from './charts.ts';
+import { topSeries, type Metric } from '../series.ts';
+import { byId, facts, fill, h, s } from './dom.ts';
+import { clock, count, ms, span } from './format.ts';
+import { readSse } from './sse.ts';
+
+/**
+ * The dashboard's page. It reads the proxy's own JSON routes with the same
+ * schemas the proxy builds them with (/health, /usage, /v1/models), follows
+ * /usage/events for the live table, and posts to /admin/sign-in and
+ * /admin/refresh. Same origin only; no polling storm: /health every 5 s
+ * (2 s while a sign-in waits), /usage when a request ended (at most every 2 s).
+ */
+
+const LIVE_LIMIT = 200;
+const HEALTH_EVERY_MS = 5_000;
+const SIGN_IN_POLL_MS = 2_000;
+const USAGE_DEBOUNCE_MS = 2_000;
+
+interface PageState {
+  health: HealthBody | null;
+  usage: UsageBody | null;
+  usageError: string | null;
+  models: ModelRow[] | null;
+  live: UsageRecord[];
+  liveState: 'connecting' | 'live' | 'reconnecting';
+  signingIn: boolean;
+  accountError: string | null;
+}
+
+
+const errorEnvelope = z.object({ error: z.object({ message: z.string() }) });
+
+async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
+  const r = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
+  const body: unknown = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(errorEnvelope.safeParse(body).data?.error.message ?? `${url}: HTTP ${r.status}`);
+  return schema.parse(body);
+}
+
+/** The page's writes: JSON POSTs (the proxy refuses simple content types, so no other page can forge them). */
+async function postJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{}', cache: 'no-store' });
+  const body: unknown = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(errorEnvelope.safeParse(body).data?.error.message ?? `${url}: HTTP ${r.status}`);
+  return schema.parse(body);
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The page: its state lives here, in this call, not in the module. */
+function main(): void {
+  const state: PageState = { health: null, usage: null, usageError: null, models: null, live: [], liveState: 'connecting', signingIn: false, accountError: null };
+
+  // ------------------------------------------------------------------ render
+
+  function renderHealth(): void {
+    const hb = state.health;
+    const pill = byId('status-pill', HTMLElement);
+    const banner = byId('banner', HTMLElement);
+    if (!hb) {
+      pill.textContent = 'not reachable';
+      pill.className = 'pill down';
+      return;
+    }
+    banner.hidden = true;
+    byId('version', HTMLElement).textContent = `v${hb.version}`;
+    pill.textContent = hb.status === 'ok' ? 'running' : hb.status === 'degraded' ? 'degraded' : 'needs sign-in';
+    pill.className = `pill ${hb.status}`;
+    const t = hb.token;
+    byId('token-health', HTMLElement).textContent = HEALTH_TEXT[t.health];
+    facts(byId('token-facts', HTMLElement), [
+      ['expires in', t.expires_in_s === null ? '–' : t.expires_in_s > 0 ? span(t.expires_in_s) : 'expired'],
+      ['token store', t.store],
+      ['GitHub app', t.oauth_app],
+      ['Copilot API', t.api_base],
+      ...(t.last_error ? ([['last error', h('span', { class: 'error' }, t.last_error)]] as const) : []),
+    ]);
+    byId('sign-in', HTMLButtonElement).textContent = t.signed_in ? 'Sign in again with GitHub' : 'Sign in with GitHub';
+    byId('sign-in', HTMLButtonElement).disabled = state.signingIn;
+    byId('refresh', HTMLButtonElement).disabled = !t.has_github_token;
+    const box = byId('sign-in-box', HTMLElement);
+    box.hidden = t.sign_in === null;
+    if (t.sign_in) {
+      const link = byId('sign-in-link', HTMLAnchorElement);
+      link.href = /^https:\/\//.test(t.sign_in.verification_uri) ? t.sign_in.verification_uri : '#';
+      link.textContent = t.sign_in.verification_uri;
+      byId('sign-in-code', HTMLElement).textContent = t.sign_in.user_code;
+      byId('sign-in-expiry', HTMLElement).textContent = `The code is valid for ${span((t.sign_in.expires_at - Date.now()) / 1000)}.`;
+    }
+    if (state.usage === null) renderUsage();
+    const err = byId('account-error', HTMLElement);
+    err.hidden = state.accountError === null;
+    err.textContent = state.accountError ?? '';
+    const u = hb.upstream;
+    facts(byId('proxy-facts', HTMLElement), [
+      ['state', hb.status],
+      ['up for', span(hb.uptime_s)],
+      ['circuit', u.circuit === 'closed' ? 'closed (healthy)' : u.circuit === 'open' ? 'open: Copilot is failing, requests get 503' : 'half open: trying Copilot again'],
+      // This page's own feed is a request too: count the calls to Copilot.
+      ['in flight', `${u.inFlight} of ${u.maxConcurrency} to Copilot (${hb.in_flight_streams} streaming)`],
+      ['queued', `${u.queued} of ${u.maxQueue}`],
+      ['requests', count(hb.requests_total)],
+      ['retries / failures', `${u.retries} / ${u.failures}`],
+    ]);
+  }
+
+  function renderGauge(fraction: number | null): void {
+    const g = byId('gauge', SVGSVGElement);
+    const arc = (f: number) => {
+      const a = Math.PI * (1 - f);
+      return `M 10 60 A 50 50 0 ${f > 0.5 ? 0 : 0} 1 ${60 + 50 * Math.cos(a)} ${60 - 50 * Math.sin(a)}`;
+    };
+    const f = fraction === null ? 0 : Math.max(0, Math.min(1, fraction));
+    const colour = f > 0.5 ? '#1a7f37' : f > 0.2 ? '#9a6700' : '#cf222e';
+    fill(
+      g,
+      s('path', { d: arc(1), fill: 'none', stroke: '#8c959f44', 'stroke-width': 10 }),
+      f > 0 ? s('path', { d: arc(f), fill: 'none', stroke: colour, 'stroke-width': 10, 'data-fraction': f.toFixed(3) }) : null,
+      s('text', { x: 60, y: 58, 'text-anchor': 'middle', 'font-size': 16, fill: 'currentColor' }, fraction === null ? '–' : `${Math.round(f * 100)}%`),
+    );
+  }
+
+  function renderUsage(): void {
+    const u = state.usage;
+    if (!u) {
+      const signedOut = state.health !== null && !state.health.token.signed_in;
+    byId('premium-line', HTMLElement).textContent = state.usageError ? `Premium requests: unavailable (${state.usageError})` : signedOut ? 'Premium requests: sign in to see them' : 'Premium requests: …';
+      return;
+    }
+    byId('premium-line', HTMLElement).textContent = premiumLine(u);
+    byId('premium-plan', HTMLElement).textContent = `${u.plan ? `Plan: ${u.plan}. ` : ''}Through this proxy this period: ${count(u.local.period.byClient.reduce((a, t) => a + t.premium, 0))} premium, today ${count(u.local.today.byClient.reduce((a, t) => a + t.premium, 0))}.`;
+    renderGauge(u.unlimited ? 1 : u.remaining !== null && u.entitlement ? u.remaining / u.entitlement : null);
+    const rows = u.local.period.byClient;
+    fill(
+      byId('premium-by-client', HTMLTableElement),
+      h('thead', {}, h('tr', {}, h('th', {}, 'client (this period)'), h('th', { class: 'num' }, 'requests'), h('th', { class: 'num' }, 'premium'))),
+      h('tbody', {}, ...rows.map((t) => h('tr', {}, h('td', {}, t.key), h('td', { class: 'num' }, count(t.requests)), h('td', { class: 'num' }, count(t.premium))))),
+    );
+    renderCharts();
+  }
+
+  function metricChoice(): Metric {
+    const v = byId('chart-metric', HTMLSelectElement).value;
+    return v === 'tokens' || v === 'requests' ? v : 'premium';
+  }
+
+  function renderCharts(): void {
+    const u = state.usage;
+    if (!u) return;
+    const days = u.local.days;
+    const labels = days.map((d) => d.day);
+    const metric = metricChoice();
+    drawStackedBars(byId('chart-model', SVGSVGElement), byId('legend-model', HTMLElement), labels, topSeries(days, 'byModel', metric));
+    drawStackedBars(byId('chart-client', SVGSVGElement), byId('legend-client', HTMLElement), labels, topSeries(days, 'byClient', metric));
+  }
+
+  function setOptions(select: HTMLSelectElement, values: readonly string[]): void {
+    const keep = select.value;
+    fill(select, h('option', { value: '' }, 'all'), ...values.map((v) => h('option', { value: v }, v)));
+    select.value = values.includes(keep) ? keep : '';
+  }
+
+  function renderLive(): void {
+    byId('live-state', HTMLElement).textContent = state.liveState === 'live' ? '● live' : state.liveState === 'connecting' ? 'connecting…' : 'reconnecting…';
+    const clientSel = byId('filter-client', HTMLSelectElement);
+    const modelSel = byId('filter-model', HTMLSelectElement);
+    setOptions(clientSel, [...new Set(state.live.map((r) => r.client))].sort());
+    setOptions(modelSel, [...new Set(state.live.map((r) => r.upstream_model ?? r.model ?? '(none)'))].sort());
+    const client = clientSel.value;
+    const model = modelSel.value;
+    const errorsOnly = byId('filter-errors', HTMLInputElement).checked;
+    const text = byId('filter-text', HTMLInputElement).value.trim().toLowerCase();
+    const rows = state.live
+      .filter((r) => (client === '' || r.client === client) && (model === '' || (r.upstream_model ?? r.model ?? '(none)') === model) && (!errorsOnly || r.status >= 400))
+      .filter((r) => text === '' || `${r.route} ${r.model ?? ''} ${r.upstream_model ?? ''} ${r.client}`.toLowerCase().includes(text))
+      .reverse();
+    const body = byId('live-table', HTMLTableElement).tBodies[0];
+    if (!body) return;
+    fill(
+      body,
+      ...rows.map((r) =>
+        h(
+          'tr',
+          { class: r.status >= 400 ? 'err' : '', 'data-client': r.client },
+          h('td', {}, clock(r.t)),
+          h('td', {}, r.client),
+          h('td', {}, r.route),
+          h('td', {}, r.model === r.upstream_model || r.upstream_model === null ? (r.model ?? '–') : `${r.model ?? '–'} → ${r.upstream_model}`),
+          h('td', {}, r.initiator ?? '–'),
+          h('td', { class: 'num' }, r.premium === null ? '?' : count(r.premium)),
+          h('td', { class: 'num' }, `${r.prompt_tokens ?? '–'} / ${r.completion_tokens ?? '–'}`),
+          h('td', { class: 'num' }, String(r.status)),
+          h('td', { class: 'num' }, ms(r.ttfb_ms)),
+          h('td', { class: 'num' }, `${ms(r.duration_ms)}${r.stream ? ' ⇣' : ''}`),
+        ),
+      ),
+    );
+  }
+
+  function renderModels(): void {
+    const body = byId('models-table', HTMLTableElement).tBodies[0];
+    if (!body || !state.models) return;
+    const yn = (b: boolean | null) => (b === null ? '–' : b ? 'yes' : 'no');
+    fill(
+      body,
+      ...state.models.map((m) =>
+        h(
+          'tr',
+          {},
+          h('td', { title: m.name ?? '' }, m.id),
+          h('td', {}, m.vendor ?? '–'),
+          h('td', { class: 'num' }, m.contextWindow === null ? '–' : count(m.contextWindow)),
+          h('td', { class: 'num' }, m.maxOutput === null ? '–' : count(m.maxOutput)),
+          h('td', {}, yn(m.toolCalls)),
+          h('td', {}, yn(m.vision)),
+          h('td', { class: 'num' }, m.premiumMultiplier === null ? '?' : m.premiumMultiplier === 0 ? 'free' : `${m.premiumMultiplier}×`),
+          h('td', {}, yn(m.enabled)),
+        ),
+      ),
+    );
+  }
+
+  function renderSnippets(): void {
+    const out = byId('snippets', HTMLElement);
+    fill(
+      out,
+      ...clientSnippets({ origin: location.origin }).map((sn) => {
+        const pre = h('pre', { 'data-snippet': sn.id }, sn.text);
+        const button = h('button', { type: 'button' }, 'Copy');
+        button.addEventListener('click', () => {
+          void copyText(sn.text).then((ok) => {
+            button.textContent = ok ? 'Copied' : 'Select and copy';
+            setTimeout(() => (button.textContent = 'Copy'), 1500);
+          });
+        });
+        return h('div', { class: 'snippet' }, h('header', {}, h('strong', {}, sn.title), h('span', { class: 'muted' }, sn.where), button), pre);
+      }),
+      h('p', { class: 'muted' }, 'If you set api_key in the config, use it where these say dummy.'),
+    );
+  }
+
+  async function copyText(text: string): Promise<boolean> {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ data
+
+  async function loadHealth(): Promise<void> {
+    try {
+      const wasSignedIn = state.health?.token.signed_in === true;
+      state.health = await getJson('/health', healthBodySchema);
+      // Quota and models need a signed-in proxy: ask for them once it is (and not before, which only gives 401s).
+      if (state.health.token.signed_in && !wasSignedIn) {
+        void loadUsage();
+        void loadModels();
+      }
+    } catch (e) {
+      state.health = null;
+      const banner = byId('banner', HTMLElement);
+      banner.hidden = false;
+      banner.textContent = `The proxy does not answer: ${message(e)}`;
+    }
+    renderHealth();
+  }
+
+  async function loadUsage(): Promise<void> {
+    try {
+      state.usage = await getJson('/usage', usageBodySchema);
+      state.usageError = null;
+    } catch (e) {
+      state.usageError = message(e);
+    }
+    renderUsage();
+  }
+
+  async function loadModels(): Promise<void> {
+    try {
+      const json: unknown = await getJson('/v1/models', z.unknown());
+      state.models = toModelRows(json);
+    } catch (e) {
+      const body = byId('models-table', HTMLTableElement).tBodies[0];
+      if (body) fill(body, h('tr', {}, h('td', { colspan: '8', class: 'muted' }, `Models unavailable: ${message(e)}`)));
+      return;
+    }
+    renderModels();
+  }
+
+  let usageTimer: ReturnType<typeof setTimeout> | null = null;
+  function usageSoon(): void {
+    if (state.health?.token.signed_in !== true) return;
+    usageTimer ??= setTimeout(() => {
+      usageTimer = null;
+      void loadUsage();
+    }, USAGE_DEBOUNCE_MS);
+  }
+
+  const snapshotSchema = z.object({ requests: z.array(usageRecordSchema) });
+
+  /** The live feed, reconnecting with a growing pause when it drops. */
+  async function follow(): Promise<void> {
+    let pause = 1000;
+    for (;;) {
+      try {
+        const r = await fetch('/usage/events', { headers: { accept: 'text/event-stream' }, cache: 'no-store' });
+        if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+        await readSse(r.body, (e) => {
+          if (e.event === 'snapshot') {
+            const snap = snapshotSchema.safeParse(JSON.parse(e.data));
+            if (snap.success) state.live = snap.data.requests.slice(-LIVE_LIMIT);
+            state.liveState = 'live';
+            pause = 1000;
+          } else if (e.event === 'request') {
+            const rec = usageRecordSchema.safeParse(JSON.parse(e.data));
+            if (!rec.success) return;
+            state.live.push(rec.data);
+            if (state.live.length > LIVE_LIMIT) state.live.splice(0, state.live.length - LIVE_LIMIT);
+            usageSoon();
+          }
+          renderLive();
+        });
+      } catch {
+        /* dropped: reconnect below */
+      }
+      state.liveState = 'reconnecting';
+      renderLive();
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 30_000);
+    }
+  }
+
+  async function signIn(): Promise<void> {
+    state.signingIn = true;
+    state.accountError = null;
+    renderHealth();
+    byId('token-health', HTMLElement).textContent = 'Asking GitHub for a code…';
+    try {
+      const r = await postJson('/admin/sign-in', signInBodySchema);
+      if (state.health) state.health = { ...state.health, token: r.token };
+      if (r.sign_in === null && !r.token.signed_in) state.accountError = r.token.last_error ?? 'GitHub gave no code; try again.';
+    } catch (e) {
+      state.accountError = message(e);
+    }
+    state.signingIn = false;
+    renderHealth();
+  }
+
+  async function refresh(): Promise<void> {
+    const button = byId('refresh', HTMLButtonElement);
+    button.disabled = true;
+    button.textContent = 'Refreshing…';
+    try {
+      await postJson('/admin/refresh', z.unknown());
+      state.accountError = null;
+    } catch (e) {
+      state.accountError = message(e);
+    }
+    button.textContent = 'Refresh token';
+    await loadHealth();
+  }
+
+  function healthLoop(): void {
+    const waiting = state.health?.token.sign_in != null;
+    setTimeout(() => void loadHealth().then(healthLoop), waiting ? SIGN_IN_POLL_MS : HEALTH_EVERY_MS);
+  }
+
+  function start(): void {
+    byId('sign-in', HTMLButtonElement).addEventListener('click', () => void signIn());
+    byId('refresh', HTMLButtonElement).addEventListener('click', () => void refresh());
+    byId('copy-code', HTMLButtonElement).addEventListener('click', () => void copyText(byId('sign-in-code', HTMLElement).textContent ?? ''));
+    byId('chart-metric', HTMLSelectElement).addEventListener('change', renderCharts);
+    for (const id of ['filter-client', 'filter-model', 'filter-errors']) byId(id, HTMLElement).addEventListener('change', renderLive);
+    byId('filter-text', HTMLInputElement).addEventListener('input', renderLive);
+    renderSnippets();
+    renderLive();
+    void loadHealth().then(healthLoop);
+    void follow();
+  }
+  start();
+}
+
+main();

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { tokenJsonSchema } from '../auth/snapshot.ts';
+import { gatewayStateSchema } from '../upstream/gateway-state.ts';
+
+/**
+ * The JSON bodies of the proxy's own routes, one schema each: the routes
+ * build them, the CLI and the dashboard read them back with them. Pure (zod
+ * only), so the dashboard's page bundles them. `/usage` is usage/api.ts.
+ */
+
+export const HEALTH_STATUSES = ['ok', 'degraded', 'needs_auth'] as const;
+
+export const healthBodySchema = z.object({
+  status: z.enum(HEALTH_STATUSES),
+  version: z.string(),
+  uptime_s: z.number(),
+  token: tokenJsonSchema,
+  upstream: gatewayStateSchema,
+  in_flight: z.number(),
+  in_flight_streams: z.number(),
+  requests_total: z.number(),
+});
+export type HealthBody = z.infer<typeof healthBodySchema>;
+
+/** `POST /admin/sign-in`: the device flow's code to enter (null once signed in or when it ended without one), or why it could not start. */
+export const signInBodySchema = z.object({
+  sign_in: z.object({ verification_uri: z.string(), user_code: z.string(), expires_at: z.number() }).nullable(),
+  token: tokenJsonSchema,
+});
+export type SignInBody = z.infer<typeof signInBodySchema>;
