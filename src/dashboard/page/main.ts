@@ -16,13 +16,14 @@ import { readSse } from './sse.ts';
  * schemas the proxy builds them with (/health, /usage, /v1/models), follows
  * /usage/events for the live table, and posts to /admin/sign-in and
  * /admin/refresh. Same origin only; no polling storm: /health every 5 s
- * (2 s while a sign-in waits), /usage when a request ended (at most every 2 s).
+ * (2 s while a sign-in waits), /usage when requests ended (at most every 5 s),
+ * neither while the tab is hidden.
  */
 
 const LIVE_LIMIT = 200;
 const HEALTH_EVERY_MS = 5_000;
 const SIGN_IN_POLL_MS = 2_000;
-const USAGE_DEBOUNCE_MS = 2_000;
+const USAGE_DEBOUNCE_MS = 5_000;
 
 interface PageState {
   health: HealthBody | null;
@@ -300,7 +301,7 @@ function main(): void {
 
   let usageTimer: ReturnType<typeof setTimeout> | null = null;
   function usageSoon(): void {
-    if (state.health?.token.signed_in !== true) return;
+    if (state.health?.token.signed_in !== true || document.hidden) return;
     usageTimer ??= setTimeout(() => {
       usageTimer = null;
       void loadUsage();
@@ -373,13 +374,32 @@ function main(): void {
 
   function healthLoop(): void {
     const waiting = state.health?.token.sign_in != null;
-    setTimeout(() => void loadHealth().then(healthLoop), waiting ? SIGN_IN_POLL_MS : HEALTH_EVERY_MS);
+    setTimeout(() => {
+      // Hidden tab: skip this round (visibilitychange catches up when it is shown again).
+      if (document.hidden) healthLoop();
+      else void loadHealth().then(healthLoop);
+    }, waiting ? SIGN_IN_POLL_MS : HEALTH_EVERY_MS);
+  }
+
+  async function cancelSignIn(): Promise<void> {
+    try {
+      await postJson('/admin/sign-in/cancel', z.unknown());
+    } catch (e) {
+      state.accountError = message(e);
+    }
+    await loadHealth();
   }
 
   function start(): void {
     byId('sign-in', HTMLButtonElement).addEventListener('click', () => void signIn());
     byId('refresh', HTMLButtonElement).addEventListener('click', () => void refresh());
     byId('copy-code', HTMLButtonElement).addEventListener('click', () => void copyText(byId('sign-in-code', HTMLElement).textContent ?? ''));
+    byId('cancel-sign-in', HTMLButtonElement).addEventListener('click', () => void cancelSignIn());
+    document.addEventListener('visibilitychange', () => {
+      if (document.hidden) return;
+      void loadHealth();
+      if (state.health?.token.signed_in) void loadUsage();
+    });
     byId('chart-metric', HTMLSelectElement).addEventListener('change', renderCharts);
     for (const id of ['filter-client', 'filter-model', 'filter-errors']) byId(id, HTMLElement).addEventListener('change', renderLive);
     byId('filter-text', HTMLInputElement).addEventListener('input', renderLive);

@@ -66,7 +66,8 @@ export function logFields(res: { locals: Record<string, unknown> }): RequestLogF
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_VALUE = 200;
 /** Scrapers and health checks poll: their successes are logged at debug so they do not drown the requests that matter. */
-const QUIET_ROUTES = new Set(['/health', '/metrics']);
+// Polled by monitors, the tray and an open dashboard: logged at debug unless they fail.
+const QUIET_ROUTES = new Set(['/health', '/metrics', '/usage', '/usage/events', '/', '/dashboard/:file']);
 
 /** One logfmt value: bare when safe, else JSON-quoted (so a path or model cannot forge fields or lines); clipped. */
 export function logfmtValue(v: string | number | boolean): string {

@@ -32,13 +32,18 @@ export function adminRoutes(ctx: ProxyContext): Router {
     if (!tokens.signIn) throw new AppError('This proxy cannot start a sign-in', { code: 'not_supported', status: 501 });
     const begin = tokens.signIn;
     if (tokens.snapshot().pendingSignIn === null) {
+      // Until a code is pending (ours, or that of a flow already running), the flow ends, or the wait is over.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, SIGN_IN_CODE_WAIT_MS);
         const done = () => {
           clearTimeout(timer);
+          off();
           resolve();
         };
-        begin.call(tokens, { onCode: done }).then(done, done);
+        const timer = setTimeout(done, SIGN_IN_CODE_WAIT_MS);
+        const off = tokens.onChange((s) => {
+          if (s.pendingSignIn !== null) done();
+        });
+        begin.call(tokens).then(done, done);
       });
     }
     const token = tokenJson(tokens.snapshot(), Math.floor(ctx.now() / 1000));
