@@ -4,6 +4,7 @@
  */
 
 import type { CopilotTokenSource } from '../upstream/token-source.ts';
+import type { DeviceCodePrompt } from './device-flow.ts';
 import type { TokenSnapshot } from './snapshot.ts';
 
 export type { OAuthApp } from '../config/schema.ts';
@@ -23,6 +24,6 @@ export interface TokenManager extends CopilotTokenSource {
   /** Clear timers; pending calls settle. Idempotent. */
   stop(): void;
   /** Start a device flow (single-flight); `onCode` gets each code. Resolves when signed in, cancelled or failed. Absent where no sign-in can run. */
-  signIn?(opts?: { onCode?: (prompt: { verificationUri: string; userCode: string; expiresAt: number }) => void }): Promise<TokenSnapshot>;
+  signIn?(opts?: { onCode?: (prompt: DeviceCodePrompt) => void }): Promise<TokenSnapshot>;
   cancelSignIn?(): void;
 }

@@ -5,6 +5,24 @@
  * (test/clients/clients.test.ts), so what we show is what was tested. Pure.
  */
 
+/** `http://127.0.0.1:8081` from the proxy -> `http://localhost:8081/`, the dashboard in the browser. */
+export function dashboardUrlFor(url: string): string {
+  return baseUrlFor(url).replace(/\/v1$/, '/');
+}
+
+/** `http://127.0.0.1:8081` from the proxy -> `http://localhost:8081/v1`, the base URL clients paste. */
+export function baseUrlFor(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    if (host === '127.0.0.1' || host === '::1' || host === 'localhost' || host === '0.0.0.0' || host === '::') u.hostname = 'localhost';
+    const pathname = u.pathname.replace(/\/+$/, '');
+    return `${u.protocol}//${u.host}${pathname.endsWith('/v1') ? pathname : `${pathname}/v1`}`;
+  } catch {
+    return url;
+  }
+}
+
 export interface SetupOptions {
   /** The proxy's origin, e.g. `http://localhost:8081` (no `/v1`). */
   origin: string;

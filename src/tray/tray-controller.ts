@@ -1,7 +1,8 @@
 import type { LogLevel } from '../config/schema.ts';
 import type { ChildMessage, TrayMessage } from '../ipc/messages.ts';
 import { isSignedIn } from '../auth/snapshot.ts';
-import { baseUrlFor, dashboardUrlFor, initialTrayState, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
+import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
+import { initialTrayState, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
 
 /**
  * The tray's behaviour as pure functions: an event (a message from the proxy

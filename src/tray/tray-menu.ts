@@ -2,6 +2,7 @@ import type { IpcTokenSnapshot } from '../ipc/messages.ts';
 import { HEALTH_TEXT, isSignedIn } from '../auth/snapshot.ts';
 import { formatDuration } from '../text/duration.ts';
 import { premiumLine, type UsageSummary } from '../usage/api.ts';
+import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
 
 /**
  * The tray menu as one pure function of state. systray2's binary cannot add or
@@ -110,24 +111,6 @@ export function initialTrayState(now: number): TrayState {
     refreshing: false,
     now,
   };
-}
-
-/** `http://127.0.0.1:8081` from the child -> `http://localhost:8081/`, the dashboard in the browser. */
-export function dashboardUrlFor(url: string): string {
-  return baseUrlFor(url).replace(/\/v1$/, '/');
-}
-
-/** `http://127.0.0.1:8081` from the child -> `http://localhost:8081/v1`, the base URL clients paste. */
-export function baseUrlFor(url: string): string {
-  try {
-    const u = new URL(url);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    if (host === '127.0.0.1' || host === '::1' || host === 'localhost' || host === '0.0.0.0' || host === '::') u.hostname = 'localhost';
-    const pathname = u.pathname.replace(/\/+$/, '');
-    return `${u.protocol}//${u.host}${pathname.endsWith('/v1') ? pathname : `${pathname}/v1`}`;
-  } catch {
-    return url;
-  }
 }
 
 export function statusLine(state: TrayState): string {

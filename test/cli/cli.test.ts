@@ -425,9 +425,24 @@ describe('through a running proxy', () => {
       assert.equal(fake.counts.exchange, before + 1, 'the proxy did the exchange');
       for (const r of [st, viaModels, viaUsage, ref]) assertNoSecrets(r, gh);
       assert.ok(!proxy.output().includes(gh), 'the proxy never logs the token');
+
+      // `dashboard`: the real launcher (open → xdg-open → $BROWSER) gets the running proxy's page, which answers.
+      const dash = await s.cli(['dashboard']);
+      assert.equal(dash.code, 0, dash.stderr);
+      assert.match(dash.stdout, new RegExp(`^Dashboard: http://localhost:${s.port}/$`, 'm'));
+      await waitUntil('the browser to be launched', () => s.browser.calls().length > 0);
+      assert.deepEqual(s.browser.calls(), [[`http://localhost:${s.port}/`]]);
+      const page = await fetch(`http://localhost:${s.port}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>GitHub Copilot proxy<\/title>/);
     } finally {
       proxy.child.kill('SIGTERM');
       await proxy.exited;
     }
+    // No proxy: says how to start one, opens nothing.
+    const none = await s.cli(['dashboard']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, new RegExp(`No proxy is running on http://127\\.0\\.0\\.1:${s.port}\\. Start it \\(github-copilot-svcs run, or the tray app\\), then open http://localhost:${s.port}/`));
+    assert.equal(s.browser.calls().length, 1);
   });
 });

@@ -75,7 +75,8 @@ async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void>, n = 
 // Long-running or interactive: covered by `--help` only (run is the proxy process itself).
 const NOT_RUN_PLAIN = new Set(['run', 'start', 'tray', 'auth', '__proxy-child']);
 // Safe arguments for commands that need one.
-const SAFE_ARGS: Record<string, string[]> = { autostart: ['status'], help: ['run'] };
+// (dashboard: print the address only; no test may launch a real browser.)
+const SAFE_ARGS: Record<string, string[]> = { autostart: ['status'], help: ['run'], dashboard: ['--no-browser'] };
 
 describe('secret hygiene: no token in any output, any route, any log', () => {
   let fake: FakeUpstream;

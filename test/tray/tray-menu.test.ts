@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IpcTokenSnapshot } from '../../src/ipc/messages.ts';
+import { baseUrlFor, dashboardUrlFor } from '../../src/clients/setup.ts';
 import {
   MAX_MODEL_SLOTS,
   assignIds,
-  baseUrlFor,
   buildMenu,
   changedKeys,
   flattenItems,
@@ -225,5 +225,7 @@ describe('buildMenu', () => {
     assert.equal(baseUrlFor('http://127.0.0.1:8081/v1'), 'http://localhost:8081/v1');
     assert.equal(baseUrlFor('http://[::1]:9000/'), 'http://localhost:9000/v1');
     assert.equal(baseUrlFor('http://192.168.1.5:8081'), 'http://192.168.1.5:8081/v1');
+    assert.equal(dashboardUrlFor('http://127.0.0.1:8081'), 'http://localhost:8081/');
+    assert.equal(dashboardUrlFor('http://192.168.1.5:8081'), 'http://192.168.1.5:8081/');
   });
 });

@@ -54,9 +54,9 @@ export function dashboardRoutes(read: DashboardReader = dashboardReader()): Rout
     if (type === undefined) throw new AppError(`No such dashboard file: ${name}`, { status: 404, code: 'unknown_route' });
     let body = cache.get(name);
     if (body === undefined) {
-      const read1 = read(name);
-      if (read1 === null) throw new AppError('The dashboard is not built: run `npm run build`', { status: 503, code: 'dashboard_not_built' });
-      body = read1;
+      const loaded = read(name);
+      if (loaded === null) throw new AppError('The dashboard is not built: run `npm run build`', { status: 503, code: 'dashboard_not_built' });
+      body = loaded;
       cache.set(name, body);
     }
     res.set({
