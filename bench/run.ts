@@ -5,6 +5,7 @@
  *   npm run bench -- load --profile   CPU profiles of the proxy under load, summarised (bench-results/profiles/)
  *   npm run bench -- soak [--requests 10000 --concurrency 32]   the soak check (bench/soak.ts)
  *   npm run bench -- startup          start-up time and idle memory (bench/startup.ts)
+ *   npm run bench -- usage [--per-day 5000]   GET /usage's totals with and without the daily roll-ups (bench/usage.ts)
  * Exit code 1 when a check failed or a target was missed.
  */
 import { DEFAULT_SOAK, runSoak } from './soak.ts';
@@ -15,6 +16,12 @@ const started = Date.now();
 if (args.includes('startup')) {
   const { startupOk } = await import('./startup.ts');
   process.exit(startupOk ? 0 : 1);
+}
+
+if (args.includes('usage')) {
+  const { runUsageBench } = await import('./usage.ts');
+  await runUsageBench();
+  process.exit(0);
 }
 
 function intFlag(name: string, fallback: number): number {

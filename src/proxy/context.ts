@@ -10,6 +10,7 @@ import type { ProxyMetrics } from './metrics.ts';
 import type { ModelRouter } from './models/router.ts';
 import type { UsageFeed } from '../usage/feed.ts';
 import type { UsageStore } from '../usage/store.ts';
+import type { UsageRollups } from '../usage/rollup.ts';
 
 /** Everything a route needs, built once by the composition root (run / child-main). */
 export interface ProxyContext {
@@ -31,6 +32,8 @@ export interface ProxyContext {
   stats: ProxyStats;
   /** Where each model request's usage record goes (none in unit tests). */
   usageLog?: Pick<UsageStore, 'add' | 'flush' | 'close'>;
+  /** Daily totals of the usage files, kept between calls (GET /usage). */
+  usageRollups?: UsageRollups;
   /** The last requests, live (GET /usage/events). */
   usageFeed?: UsageFeed;
   /** Prometheus registry for this app; createApp builds one when absent. */

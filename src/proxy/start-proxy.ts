@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from './server.ts';
 import { VERSION } from '../version.ts';
 import { createUsageFeed } from '../usage/feed.ts';
 import { openUsageStore, usageDir } from '../usage/store.ts';
+import { createUsageRollups } from '../usage/rollup.ts';
 
 export const MODELS_TTL_MS = 5 * 60 * 1000;
 export const USAGE_TTL_MS = 60 * 1000;
@@ -78,6 +79,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     stats,
     // Local usage accounting (src/usage/): a record per model request, written off the request path.
     usageFeed: createUsageFeed(),
+    usageRollups: createUsageRollups(usageDir(deps.config.paths.dataDir)),
     usageLog: openUsageStore({ dir: usageDir(deps.config.paths.dataDir), now, onError: (e) => deps.log.warn(`usage records cannot be written: ${e instanceof Error ? e.message : String(e)}`) }),
   };
   ctx.metrics = createProxyMetrics(ctx);

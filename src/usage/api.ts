@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dayOf, totalsBy, usageTotalsSchema, type UsageRecord } from './record.ts';
+import { dayOf, mergeTotals, sortedTotals, usageTotalsSchema, type DayTally } from './record.ts';
 
 /**
  * What `GET /usage` answers, as one schema: the proxy builds it, and the CLI
@@ -39,20 +39,30 @@ export type UsageBody = z.infer<typeof usageBodySchema>;
 /** Days the dashboard charts. */
 export const CHART_DAYS = 30;
 
-/** Local totals of `records`: since `today` and since `period`, and per day for the `days` days up to `now` (every day listed, empty ones too). */
-export function localUsage(records: readonly UsageRecord[], o: { today: number; period: number; now: number; days: number }): LocalUsage {
+/**
+ * Local totals from day tallies (rollup.ts): since the day of `today` and of `period` (whole local days),
+ * and per day for the `days` days up to `now` (every day listed, empty ones too). Pure.
+ */
+export function localUsage(tallies: readonly DayTally[], o: { today: number; period: number; now: number; days: number }): LocalUsage {
   const view = (since: number) => {
-    const rs = records.filter((r) => r.t >= since);
-    return { since: new Date(since).toISOString(), byModel: totalsBy(rs, 'model'), byClient: totalsBy(rs, 'client'), byInitiator: totalsBy(rs, 'initiator') };
+    const first = dayOf(since);
+    const ds = tallies.filter((d) => d.day >= first);
+    return {
+      since: new Date(since).toISOString(),
+      byModel: sortedTotals(mergeTotals(ds.map((d) => d.byModel)), 'model'),
+      byClient: sortedTotals(mergeTotals(ds.map((d) => d.byClient)), 'client'),
+      byInitiator: sortedTotals(mergeTotals(ds.map((d) => d.byInitiator)), 'initiator'),
+    };
   };
-  const byDay = new Map<string, UsageRecord[]>();
+  const byDay = new Map(tallies.map((d) => [d.day, d]));
+  const days: DayTotals[] = [];
   for (let i = o.days - 1; i >= 0; i--) {
     const d = new Date(o.now);
     d.setDate(d.getDate() - i);
-    byDay.set(dayOf(d.getTime()), []);
+    const day = dayOf(d.getTime());
+    const t = byDay.get(day);
+    days.push({ day, byModel: t ? sortedTotals(t.byModel, 'model') : [], byClient: t ? sortedTotals(t.byClient, 'client') : [] });
   }
-  for (const r of records) byDay.get(dayOf(r.t))?.push(r);
-  const days = [...byDay].map(([day, rs]) => ({ day, byModel: totalsBy(rs, 'model'), byClient: totalsBy(rs, 'client') }));
   return { today: view(o.today), period: view(o.period), days };
 }
 

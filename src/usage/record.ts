@@ -84,25 +84,93 @@ export function dayOf(t: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
+/** The group a record falls in, for each way of grouping. */
+export function groupKey(r: UsageRecord, by: GroupBy): string {
+  return by === 'day' ? dayOf(r.t) : by === 'model' ? (r.upstream_model ?? r.model ?? '(none)') : by === 'client' ? r.client : (r.initiator ?? '(none)');
+}
+
+/** Running totals of one grouping, key -> totals; merged across days by mergeTotals. */
+export type TotalsMap = Map<string, UsageTotals>;
+
+const emptyTotals = (key: string): UsageTotals => ({ key, requests: 0, premium: 0, premiumUnknown: 0, promptTokens: 0, completionTokens: 0, errors: 0 });
+
+/** Counts `r` into `m` under `key`. */
+export function addRecord(m: TotalsMap, key: string, r: UsageRecord): void {
+  let g = m.get(key);
+  if (!g) {
+    g = emptyTotals(key);
+    m.set(key, g);
+  }
+  g.requests += 1;
+  if (r.premium === null) g.premiumUnknown += 1;
+  else g.premium += r.premium;
+  g.promptTokens += r.prompt_tokens ?? 0;
+  g.completionTokens += r.completion_tokens ?? 0;
+  if (r.status >= 400) g.errors += 1;
+}
+
+/** Several groupings' totals added up into a new map (the inputs are left as they are). */
+export function mergeTotals(maps: Iterable<TotalsMap>): TotalsMap {
+  const out: TotalsMap = new Map();
+  for (const m of maps) {
+    for (const [key, t] of m) {
+      const g = out.get(key) ?? emptyTotals(key);
+      out.set(key, {
+        key,
+        requests: g.requests + t.requests,
+        premium: g.premium + t.premium,
+        premiumUnknown: g.premiumUnknown + t.premiumUnknown,
+        promptTokens: g.promptTokens + t.promptTokens,
+        completionTokens: g.completionTokens + t.completionTokens,
+        errors: g.errors + t.errors,
+      });
+    }
+  }
+  return out;
+}
+
+/** A grouping's totals in display order: largest premium cost first, then most requests (days in date order). */
+export function sortedTotals(m: TotalsMap, by: GroupBy): UsageTotals[] {
+  const out = [...m.values()];
+  return by === 'day' ? out.sort((a, b) => a.key.localeCompare(b.key)) : out.sort((a, b) => b.premium - a.premium || b.requests - a.requests);
+}
+
 /** Totals of `records` grouped by `by`, largest premium cost first (days in date order). */
 export function totalsBy(records: Iterable<UsageRecord>, by: GroupBy): UsageTotals[] {
-  const groups = new Map<string, UsageTotals>();
+  const m: TotalsMap = new Map();
+  for (const r of records) addRecord(m, groupKey(r, by), r);
+  return sortedTotals(m, by);
+}
+
+/** One local day's totals by model, client and initiator. */
+export interface DayTally {
+  day: string;
+  byModel: TotalsMap;
+  byClient: TotalsMap;
+  byInitiator: TotalsMap;
+}
+
+export const emptyDay = (day: string): DayTally => ({ day, byModel: new Map(), byClient: new Map(), byInitiator: new Map() });
+
+export function tallyRecord(d: DayTally, r: UsageRecord): void {
+  addRecord(d.byModel, groupKey(r, 'model'), r);
+  addRecord(d.byClient, groupKey(r, 'client'), r);
+  addRecord(d.byInitiator, groupKey(r, 'initiator'), r);
+}
+
+/** Records as day tallies, oldest day first. Pure. */
+export function tallyDays(records: Iterable<UsageRecord>): DayTally[] {
+  const days = new Map<string, DayTally>();
   for (const r of records) {
-    const key = by === 'day' ? dayOf(r.t) : by === 'model' ? (r.upstream_model ?? r.model ?? '(none)') : by === 'client' ? r.client : (r.initiator ?? '(none)');
-    let g = groups.get(key);
-    if (!g) {
-      g = { key, requests: 0, premium: 0, premiumUnknown: 0, promptTokens: 0, completionTokens: 0, errors: 0 };
-      groups.set(key, g);
+    const day = dayOf(r.t);
+    let d = days.get(day);
+    if (!d) {
+      d = emptyDay(day);
+      days.set(day, d);
     }
-    g.requests += 1;
-    if (r.premium === null) g.premiumUnknown += 1;
-    else g.premium += r.premium;
-    g.promptTokens += r.prompt_tokens ?? 0;
-    g.completionTokens += r.completion_tokens ?? 0;
-    if (r.status >= 400) g.errors += 1;
+    tallyRecord(d, r);
   }
-  const out = [...groups.values()];
-  return by === 'day' ? out.sort((a, b) => a.key.localeCompare(b.key)) : out.sort((a, b) => b.premium - a.premium || b.requests - a.requests);
+  return [...days.values()].sort((a, b) => a.day.localeCompare(b.day));
 }
 
 const SINCE_UNITS = new Map([

@@ -34,7 +34,8 @@ export interface UsageStoreOptions {
   onError?: (err: unknown) => void;
 }
 
-const FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+/** A day's file name; group 1 is its day. */
+export const USAGE_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 export function usageDir(dataDir: string): string {
   return path.join(dataDir, 'usage');
@@ -77,7 +78,7 @@ export function openUsageStore(opts: UsageStoreOptions): UsageStore {
     lastPrune = today;
     const cutoff = dayOf(now() - (opts.retentionDays ?? 90) * 86_400_000);
     for (const f of fs.existsSync(opts.dir) ? fs.readdirSync(opts.dir) : []) {
-      const m = FILE.exec(f);
+      const m = USAGE_FILE.exec(f);
       if (m?.[1] && m[1] < cutoff) fs.rmSync(path.join(opts.dir, f), { force: true });
     }
   };
@@ -133,19 +134,25 @@ export function readUsage(dir: string, since: number): UsageRecord[] {
   const first = dayOf(since);
   const out: UsageRecord[] = [];
   for (const f of fs.readdirSync(dir).sort()) {
-    const m = FILE.exec(f);
+    const m = USAGE_FILE.exec(f);
     if (!m?.[1] || m[1] < first) continue;
     for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
-      if (!line) continue;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch {
-        continue; // a line torn by a kill mid-write
-      }
-      const r = usageRecordSchema.safeParse(v);
-      if (r.success && r.data.t >= since) out.push(r.data);
+      const r = parseUsageLine(line);
+      if (r && r.t >= since) out.push(r);
     }
   }
   return out;
+}
+
+/** One line of a day's file as a record; null for an empty, torn (a kill mid-write) or foreign line. */
+export function parseUsageLine(line: string): UsageRecord | null {
+  if (!line) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  const r = usageRecordSchema.safeParse(v);
+  return r.success ? r.data : null;
 }

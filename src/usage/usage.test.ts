@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { clientOf, dayOf, multiplierOf, parseSince, premiumCost, totalsBy, type UsageRecord } from './record.ts';
+import { clientOf, dayOf, multiplierOf, parseSince, premiumCost, tallyDays, totalsBy, type UsageRecord } from './record.ts';
 import { openUsageStore, readUsage } from './store.ts';
 
 const rec = (o: Partial<UsageRecord> = {}): UsageRecord => ({
@@ -154,7 +154,7 @@ test('local totals for /usage: today, the period, and every one of the chart day
     rec({ t: now - 40 * day, client: 'old' }),
   ];
   const midnight = new Date(2026, 10, 30).getTime();
-  const l = localUsage(records, { today: midnight, period: now - 30 * day, now, days: 30 });
+  const l = localUsage(tallyDays(records), { today: midnight, period: now - 30 * day, now, days: 30 });
   assert.deepEqual(l.today.byClient.map((t) => t.key), ['codex']);
   assert.deepEqual(l.period.byClient.map((t) => [t.key, t.premium]), [['codex', 1], ['claude-cli', 0]]);
   assert.equal(l.days.length, 30);
@@ -172,4 +172,53 @@ test('the premium line: the same words in the tray and on the dashboard', async 
   assert.equal(premiumLine({ remaining: -3, entitlement: 300, unlimited: false, resetDate: null }), 'Premium requests: 0 of 300 left');
   assert.equal(premiumLine({ remaining: null, entitlement: null, unlimited: false, resetDate: null }), 'Premium requests: ? left');
   assert.equal(premiumLine({ remaining: null, entitlement: null, unlimited: true, resetDate: '2026-12-01' }), 'Premium requests: unlimited');
+});
+
+test('daily roll-ups: the same totals as reading every record, and a file is read again only where it grew', async () => {
+  const { createUsageRollups } = await import('./rollup.ts');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-rollup-'));
+  try {
+    const day = 86_400_000;
+    const now = new Date(2026, 10, 30, 15).getTime();
+    const write = (t: number, rs: UsageRecord[], tail = '') => fs.appendFileSync(path.join(dir, `${dayOf(t)}.jsonl`), rs.map((r) => `${JSON.stringify(r)}\n`).join('') + tail);
+    write(now - 3 * day, [rec({ t: now - 3 * day, client: 'old' })]);
+    write(now - day, [rec({ t: now - day, client: 'codex' }), rec({ t: now - day, client: 'codex', status: 500, premium: 0 })]);
+    write(now, [rec({ t: now, client: 'claude-cli', upstream_model: 'gpt-4.1', premium: 0 })]);
+    const rollups = createUsageRollups(dir);
+    const first = dayOf(now - 2 * day);
+    const totals = async () => {
+      const days = await rollups.days(first);
+      const { mergeTotals, sortedTotals } = await import('./record.ts');
+      return { days: days.map((d) => d.day), byClient: sortedTotals(mergeTotals(days.map((d) => d.byClient)), 'client') };
+    };
+    const fresh = () => totalsBy(readUsage(dir, new Date(`${first}T00:00:00`).getTime()), 'client');
+    assert.deepEqual((await totals()).days, [dayOf(now - day), dayOf(now)], 'days before the first are left out');
+    assert.deepEqual((await totals()).byClient, fresh());
+
+    // Today's file grows: the new lines count, once; a half-written last line waits for its newline.
+    write(now, [rec({ t: now + 1, client: 'codex' })], '{"t":1,"client":"torn');
+    assert.deepEqual((await totals()).byClient, fresh());
+    assert.equal((await totals()).byClient.find((t) => t.key === 'codex')?.requests, 3);
+    // The store closes a torn line off with a newline before it appends again: the torn line is skipped, the new one counted.
+    fs.appendFileSync(path.join(dir, `${dayOf(now)}.jsonl`), `\n${JSON.stringify(rec({ t: now + 3, client: 'opencode' }))}\n`);
+    const after = await totals();
+    assert.deepEqual(after.byClient, fresh());
+    assert.equal(after.byClient.find((t) => t.key === 'opencode')?.requests, 1);
+    assert.equal(after.byClient.reduce((n, t) => n + t.requests, 0), 5, 'the torn line is not a record');
+
+    // A file replaced (smaller than what was counted) is counted again; a pruned file is gone.
+    fs.writeFileSync(path.join(dir, `${dayOf(now - day)}.jsonl`), `${JSON.stringify(rec({ t: now - day, client: 'curl' }))}\n`);
+    fs.rmSync(path.join(dir, `${dayOf(now)}.jsonl`));
+    const replaced = await totals();
+    assert.deepEqual(replaced.days, [dayOf(now - day)]);
+    assert.deepEqual(replaced.byClient.map((t) => [t.key, t.requests]), [['curl', 1]]);
+
+    // One file per turn of the event loop: something queued meanwhile runs before the answer.
+    let ran = false;
+    setImmediate(() => (ran = true));
+    await createUsageRollups(dir).days(first);
+    assert.equal(ran, true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

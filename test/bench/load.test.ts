@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { root, runBench } from './run-bench.ts';
 
 /**
  * The load benchmark runs in CI in its quick form (one short round of each
@@ -10,19 +10,12 @@ import { test } from 'node:test';
  * target here, only that every one was measured beside its direct baseline,
  * with no request lost, and printed and saved.
  */
-const root = path.resolve(import.meta.dirname, '../..');
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? { ...v } : {});
 
 test('npm run bench -- load --quick measures every figure beside the direct baseline', { timeout: 600_000 }, async () => {
-  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', 'load', '--quick'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('exit', (code) => resolve({ code, stdout }));
-  });
-  process.stdout.write(out.stdout);
+  const out = await runBench(['load', '--quick']);
   assert.ok(out.code === 0 || out.code === 1, `the bench ran to its verdict (exit ${out.code})`);
   const json = rec(JSON.parse(fs.readFileSync(path.join(root, 'bench-results', 'load.json'), 'utf8')));
   const rows = Array.isArray(json.rows) ? json.rows.map(rec) : [];

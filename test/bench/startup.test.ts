@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { root, runBench } from './run-bench.ts';
 
 /**
  * The start-up benchmark runs in CI (a benchmark, not a timed test: no figure
  * is asserted here, only that every one is measured, beside its node baseline,
  * and printed and saved). Its verdict against the budgets is in its output.
  */
-const root = path.resolve(import.meta.dirname, '../..');
 
 test('npm run bench -- startup measures every figure beside node -e 0 and writes bench-results/startup.json', { timeout: 300_000 }, async () => {
-  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', 'startup'], { cwd: root, env: { ...process.env, STARTUP_ROUNDS: '3' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('exit', (code) => resolve({ code, stdout }));
-  });
-  process.stdout.write(out.stdout);
+  const out = await runBench(['startup'], { STARTUP_ROUNDS: '3' });
   assert.ok(out.code === 0 || out.code === 1, `the bench ran to its verdict (exit ${out.code})`);
   const json: unknown = JSON.parse(fs.readFileSync(path.join(root, 'bench-results', 'startup.json'), 'utf8'));
   assert.ok(typeof json === 'object' && json !== null && 'rows' in json && Array.isArray(json.rows));

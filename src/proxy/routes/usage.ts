@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { CHART_DAYS, localUsage, type UsageBody } from '../../usage/api.ts';
-import { readUsage, usageDir } from '../../usage/store.ts';
+import { usageDir } from '../../usage/store.ts';
+import { createUsageRollups } from '../../usage/rollup.ts';
+import { dayOf } from '../../usage/record.ts';
 import { OverloadedError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
 import { startSse } from '../stream-util.ts';
@@ -28,10 +30,12 @@ export function usageRoutes(ctx: ProxyContext): Router {
     const midnight = new Date(now);
     midnight.setHours(0, 0, 0, 0);
     const period = periodStart(quota.resetDate, now);
-    const firstDay = new Date(midnight);
-    firstDay.setDate(firstDay.getDate() - (CHART_DAYS - 1));
-    const records = readUsage(usageDir(ctx.config.paths.dataDir), Math.min(period, firstDay.getTime()));
-    const body: UsageBody = { ...quota, local: localUsage(records, { today: midnight.getTime(), period, now, days: CHART_DAYS }) };
+    const chartStart = new Date(midnight);
+    chartStart.setDate(chartStart.getDate() - (CHART_DAYS - 1));
+    // Daily roll-ups: only what was appended since the last call is read (usage/rollup.ts).
+    const rollups = ctx.usageRollups ?? createUsageRollups(usageDir(ctx.config.paths.dataDir));
+    const days = await rollups.days(dayOf(Math.min(period, chartStart.getTime())));
+    const body: UsageBody = { ...quota, local: localUsage(days, { today: midnight.getTime(), period, now, days: CHART_DAYS }) };
     res.set('cache-control', 'no-store').json(body);
   });
   // The last 200 requests, then each new one as it ends (for the dashboard): `snapshot`, then `request` events.
