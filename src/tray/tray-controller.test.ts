@@ -49,6 +49,16 @@ describe('tray controller (pure: event + state -> state + effects)', () => {
     assert.deepEqual(stopped.effects, []);
   });
 
+  test('a sign-in begun elsewhere (the dashboard) shows its code in the menu, and the code goes when it ends', () => {
+    const pending = { verificationUri: 'https://github.com/login/device', userCode: 'WXYZ-9876', expiresAt: NOW + 900_000 };
+    const notSignedIn = snap({ hasGithubToken: false, state: 'not_signed_in', health: 'not_signed_in' });
+    const a = onChildMessage(runningState({ token: notSignedIn }), { type: 'token', snapshot: { ...notSignedIn, pendingSignIn: pending } }, ids());
+    assert.deepEqual(a.state.tray.signIn, { userCode: 'WXYZ-9876', verificationUri: 'https://github.com/login/device' });
+    const b = onChildMessage(a.state, { type: 'token', snapshot: snap() }, ids());
+    assert.equal(b.state.tray.signIn, null);
+    assert.deepEqual(kinds(b.effects), ['send:get-models', 'send:get-usage']);
+  });
+
   test('the sign-in code: copied, browser opened, notified', () => {
     const step = onChildMessage(runningState({ signInStarting: true }), { type: 'sign-in-code', userCode: 'ABCD-1234', verificationUri: 'https://github.com/login/device', expiresAt: NOW + 900_000 }, ids());
     assert.deepEqual(step.effects.slice(0, 2), [

@@ -66,7 +66,13 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
       const next: ControllerState = {
         ...withTray(s, {
           token: snap,
-          signIn: snap.pendingSignIn ? { userCode: snap.pendingSignIn.userCode, verificationUri: snap.pendingSignIn.verificationUri } : s.tray.signIn,
+          // A code pending in the proxy shows in the menu wherever the flow began (the tray, `run`, the dashboard),
+          // and goes when that flow ends.
+          signIn: snap.pendingSignIn
+            ? { userCode: snap.pendingSignIn.userCode, verificationUri: snap.pendingSignIn.verificationUri }
+            : s.tray.token?.pendingSignIn
+              ? null
+              : s.tray.signIn,
         }),
         prevHealth: needsSignIn ? 'needs-sign-in' : snap.health,
       };
