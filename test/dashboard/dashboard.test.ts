@@ -9,6 +9,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { DASHBOARD_FILES } from '../../src/proxy/routes/dashboard.ts';
 import { dayOf, type UsageRecord } from '../../src/usage/record.ts';
+import { errors } from '../fake-upstream/errors.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
 /**
@@ -200,6 +201,16 @@ describe('the dashboard, signed in, with history', () => {
     await b.page.locator('#filter-client').selectOption('curl');
     assert.deepEqual(await rows.evaluateAll((trs) => trs.map((t) => t.getAttribute('data-client'))), ['curl']);
     await b.page.locator('#filter-client').selectOption('');
+    // An upstream failure (Copilot's 400, relayed): shown as an error row; "errors only" keeps just it; the text filter finds by model.
+    h.fake.failNext(1, { ...errors.badRequest('upstream says no'), path: '/chat/completions' });
+    await assert.rejects(h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'fails' }] }));
+    await b.page.getByTestId('live-table').locator('tbody tr.err').waitFor({ timeout: 10_000 });
+    await b.page.locator('#filter-errors').check();
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((t) => t.querySelectorAll('td')[7]?.textContent)), ['400']);
+    await b.page.locator('#filter-errors').uncheck();
+    await b.page.locator('#filter-text').fill('sonnet');
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((t) => t.getAttribute('data-client'))), ['openai-node']);
+    await b.page.locator('#filter-text').fill('');
     // The gauge and the premium line follow the quota header of the SDK's answer: one premium request spent.
     await b.page.getByTestId('premium-line').filter({ hasText: '239 of 300' }).waitFor({ timeout: 10_000 });
     await b.page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
