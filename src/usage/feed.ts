@@ -6,6 +6,9 @@ import type { UsageRecord } from './record.ts';
  * dashboard). Bounded: the ring never holds more than `limit`, and at most
  * `maxListeners` may listen at once.
  */
+/** How many of the last requests the feed keeps and sends first (the dashboard's live table shows as many). */
+export const FEED_LIMIT = 200;
+
 export interface UsageFeed {
   push(r: UsageRecord): void;
   /** Oldest first. */
@@ -18,7 +21,7 @@ export interface UsageFeed {
 }
 
 export function createUsageFeed(opts: { limit?: number; maxListeners?: number } = {}): UsageFeed {
-  const limit = opts.limit ?? 200;
+  const limit = opts.limit ?? FEED_LIMIT;
   const ring: UsageRecord[] = [];
   const listeners = new Set<(r: UsageRecord) => void>();
   const closers = new Map<(r: UsageRecord) => void, () => void>();

@@ -155,6 +155,8 @@ describe('the dashboard, signed in, with history', () => {
     // The same words as the tray's menu line (usage/api.ts premiumLine): the fake's quota is 240 of 300, resetting 2026-12-01.
     assert.match((await b.page.getByTestId('premium-line').textContent()) ?? '', /^Premium requests: 240 of 300 left \(resets \d{4}-\d{2}-\d{2}\)$/);
     assert.match((await b.page.getByTestId('proxy-facts').textContent()) ?? '', /circuitclosed \(healthy\)/);
+    assert.equal(await b.page.locator('#history-h').textContent(), 'Last 30 days');
+    assert.equal(await b.page.locator('#live-h-text').textContent(), 'Last 200 requests');
     // The models table: Copilot's capabilities, limits and multipliers.
     const modelRow = b.page.getByTestId('models-table').locator('tr', { hasText: 'claude-sonnet-4' }).first();
     await modelRow.waitFor();

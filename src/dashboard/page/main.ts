@@ -3,7 +3,8 @@ import { HEALTH_TEXT } from '../../auth/snapshot.ts';
 import { clientSnippets } from '../../clients/setup.ts';
 import { healthBodySchema, signInBodySchema, type HealthBody } from '../../proxy/bodies.ts';
 import { toModelRows, type ModelRow } from '../../proxy/transform/model-rows.ts';
-import { premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
+import { CHART_DAYS, premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
+import { FEED_LIMIT } from '../../usage/feed.ts';
 import { usageRecordSchema, type UsageRecord } from '../../usage/record.ts';
 import { drawStackedBars } from './charts.ts';
 import { topSeries, type Metric } from '../series.ts';
@@ -20,7 +21,6 @@ import { readSse } from './sse.ts';
  * neither while the tab is hidden.
  */
 
-const LIVE_LIMIT = 200;
 const HEALTH_EVERY_MS = 5_000;
 const SIGN_IN_POLL_MS = 2_000;
 const USAGE_DEBOUNCE_MS = 5_000;
@@ -320,14 +320,14 @@ function main(): void {
         await readSse(r.body, (e) => {
           if (e.event === 'snapshot') {
             const snap = snapshotSchema.safeParse(JSON.parse(e.data));
-            if (snap.success) state.live = snap.data.requests.slice(-LIVE_LIMIT);
+            if (snap.success) state.live = snap.data.requests.slice(-FEED_LIMIT);
             state.liveState = 'live';
             pause = 1000;
           } else if (e.event === 'request') {
             const rec = usageRecordSchema.safeParse(JSON.parse(e.data));
             if (!rec.success) return;
             state.live.push(rec.data);
-            if (state.live.length > LIVE_LIMIT) state.live.splice(0, state.live.length - LIVE_LIMIT);
+            if (state.live.length > FEED_LIMIT) state.live.splice(0, state.live.length - FEED_LIMIT);
             usageSoon();
           }
           renderLive();
@@ -403,6 +403,8 @@ function main(): void {
     byId('chart-metric', HTMLSelectElement).addEventListener('change', renderCharts);
     for (const id of ['filter-client', 'filter-model', 'filter-errors']) byId(id, HTMLElement).addEventListener('change', renderLive);
     byId('filter-text', HTMLInputElement).addEventListener('input', renderLive);
+    byId('history-h', HTMLElement).textContent = `Last ${CHART_DAYS} days`;
+    byId('live-h-text', HTMLElement).textContent = `Last ${FEED_LIMIT} requests`;
     renderSnippets();
     renderLive();
     void loadHealth().then(healthLoop);
