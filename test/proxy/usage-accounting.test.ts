@@ -19,8 +19,6 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
  * and `usage --by client` totals them.
  */
 const totals = z.array(usageTotalsSchema);
-// /usage read with the schema the proxy builds it with (and the dashboard reads it with).
-const usageAnswer = usageBodySchema;
 
 describe('usage accounting', () => {
   let h: Harness;
@@ -31,7 +29,7 @@ describe('usage accounting', () => {
 
   test('records match the requests sent: clients, initiators, premium per the multipliers', async () => {
     // The quota as GitHub says it, cached by the proxy.
-    const before = usageAnswer.parse(await (await fetch(`${h.url}/usage`)).json());
+    const before = usageBodySchema.parse(await (await fetch(`${h.url}/usage`)).json());
     assert.equal(before.remaining, 240);
     const userCalls = h.fake.counts.user;
     // The OpenAI SDK: a user turn on a premium model (multiplier 1), an agent turn on it, a user turn on a free model.
@@ -68,7 +66,7 @@ describe('usage accounting', () => {
     assert.deepEqual(byClient.get('claude-cli'), [1, 1]);
 
     // /usage: the quota moved with each answer's x-quota-snapshot header (no new call to GitHub), and `local` totals.
-    const after = usageAnswer.parse(await (await fetch(`${h.url}/usage`)).json());
+    const after = usageBodySchema.parse(await (await fetch(`${h.url}/usage`)).json());
     assert.equal(after.remaining, 238, 'two premium user turns');
     assert.equal(h.fake.counts.user, userCalls, 'no extra call to /copilot_internal/user');
     const todayByClient = new Map(after.local.today.byClient.map((t) => [t.key, t.premium]));
