@@ -28,7 +28,10 @@ function record(t: number, n: number): UsageRecord {
     initiator: n % 4 ? 'agent' : 'user',
     premium: n % 4 ? 0 : 1,
     prompt_tokens: 12_000,
+    cached_tokens: 9_000,
     completion_tokens: 300,
+    nano_aiu: 1_234_567_890,
+    cost_source: 'copilot',
     status: 200,
     ttfb_ms: 400,
     duration_ms: 2000,
@@ -66,7 +69,7 @@ export async function runUsageBench(): Promise<void> {
       for (let n = 0; n < PER_DAY; n++) lines.push(JSON.stringify(record(t0 - n, n)));
       fs.writeFileSync(path.join(dir, `${dayOf(t0)}.jsonl`), `${lines.join('\n')}\n`);
     }
-    const opts = { today: new Date(new Date(now).setHours(0, 0, 0, 0)).getTime(), period: now - DAYS * 86_400_000, now, days: DAYS };
+    const opts = { today: new Date(new Date(now).setHours(0, 0, 0, 0)).getTime(), period: now - DAYS * 86_400_000, now, days: DAYS, allowance: { credits: 1500, source: 'plan' as const } };
     const first = dayOf(now - (DAYS - 1) * 86_400_000);
     const since = new Date(`${first}T00:00:00`).getTime();
     const baseline = () => localUsage(tallyDays(readUsage(dir, since)), opts);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { z } from 'zod';
 import { snapshotFromJson, type TokenSnapshot } from '../auth/snapshot.ts';
 import { healthBodySchema } from '../proxy/bodies.ts';
+import { usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { AppError, UpstreamHttpError } from '../errors.ts';
 
@@ -34,10 +35,15 @@ export interface RunningProxy {
   url: string;
   version: string;
   snapshot: TokenSnapshot;
+  /** Copilot's weekly or session limit, while it holds. */
+  limit: UsageLimit | null;
 }
 
 /** What the CLI reads of a running proxy's /health: its version and the token JSON (auth/snapshot.ts). */
-const healthSchema = healthBodySchema.pick({ version: true, token: true });
+const healthSchema = healthBodySchema.pick({ version: true, token: true }).extend({
+  // An older proxy's /health has no limit.
+  upstream: z.object({ limit: usageLimitSchema.nullish() }).optional(),
+});
 
 export function createLoopbackClient(): LoopbackClient {
   return new http.Agent({ keepAlive: true });
@@ -64,7 +70,7 @@ export async function findRunningProxy(
     if (res.status !== 200) return null;
     const parsed = healthSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
-    return { url, version: parsed.data.version, snapshot: snapshotFromJson(parsed.data.token) };
+    return { url, version: parsed.data.version, snapshot: snapshotFromJson(parsed.data.token), limit: parsed.data.upstream?.limit ?? null };
   } catch {
     return null;
   }

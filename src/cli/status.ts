@@ -5,6 +5,7 @@ import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type Commo
 import { paint } from './format.ts';
 import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import { formatDuration } from '../text/duration.ts';
+import { usageLimitLine, usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
 
 export interface StatusOptions extends CommonOptions {
   json?: boolean;
@@ -17,6 +18,8 @@ export interface StatusView {
   port: number;
   snapshot: TokenSnapshot;
   proxy: { running: boolean; url: string; version: string | null };
+  /** Copilot's weekly or session limit, as the running proxy holds it. */
+  limit: UsageLimit | null;
 }
 
 const STORE_TEXT: Record<TokenSnapshot['store'], string> = {
@@ -64,6 +67,7 @@ export function statusLines(view: StatusView, nowSec: number, colour: boolean, a
       ? `Proxy: ${paint(colour, 'green', 'running')} on ${view.proxy.url}${view.proxy.version ? ` (version ${view.proxy.version})` : ''}`
       : `Proxy: not running on port ${view.port}`,
   );
+  if (view.limit) lines.push(`Copilot limit: ${paint(colour, 'yellow', `⚠️  ${usageLimitLine(view.limit)}`)} (${view.limit.code})`);
   if (s.pendingSignIn) lines.push(`Sign in: open ${s.pendingSignIn.verificationUri} and enter the code ${s.pendingSignIn.userCode}`);
   if (s.lastError) lines.push(`Last error: ${s.lastError}`);
   return lines;
@@ -76,6 +80,7 @@ export const statusJsonSchema = z.object({
   token_file: z.string().nullable(),
   token: tokenJsonSchema,
   proxy: z.object({ running: z.boolean(), url: z.string(), version: z.string().nullable() }),
+  limit: usageLimitSchema.nullable(),
 });
 export type StatusJson = z.infer<typeof statusJsonSchema>;
 
@@ -87,6 +92,7 @@ export function statusJson(view: StatusView, nowSec: number): StatusJson {
     token_file: view.snapshot.store === 'file' ? view.tokenFile : null,
     token: tokenJson(view.snapshot, nowSec),
     proxy: view.proxy,
+    limit: view.limit,
   };
 }
 
@@ -101,6 +107,7 @@ export async function status(options: StatusOptions, deps: CliDeps = {}): Promis
       port: ctx.config.port,
       snapshot,
       proxy: { running: running !== null, url: running?.url ?? `http://127.0.0.1:${ctx.config.port}`, version: running?.version ?? null },
+      limit: running?.limit ?? null,
     };
     const nowSec = Math.floor(Date.now() / 1000);
     if (options.json) ctx.out(JSON.stringify(statusJson(view, nowSec), null, 2));

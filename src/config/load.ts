@@ -111,6 +111,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     cors_origins: corsOrigins,
     model_map: pick('model_map') ?? DEFAULTS.model_map,
     model_fallback: pick('model_fallback') ?? DEFAULTS.model_fallback,
+    monthly_credits: pick('monthly_credits'),
     max_body_bytes: pick('max_body_bytes') ?? DEFAULTS.max_body_bytes,
     max_inflight_body_bytes: pick('max_inflight_body_bytes') ?? DEFAULTS.max_inflight_body_bytes,
     max_concurrency: pick('max_concurrency') ?? DEFAULTS.max_concurrency,

@@ -69,6 +69,7 @@ export const fileConfigSchema = z.object({
   cors_origins: unsetAware(z.array(z.string().url('must be an origin such as http://localhost:3000'))),
   model_map: unsetAware(z.record(z.string().min(1), z.string().min(1))),
   model_fallback: unsetAware(z.boolean()),
+  monthly_credits: unsetAware(z.number().int('must be a whole number of AI credits').min(1, 'must be at least 1').max(100_000_000, 'must be at most 100000000')),
   max_body_bytes: unsetAware(z.number().int().min(1024, 'must be at least 1024').max(512 * 1024 * 1024, 'must be at most 536870912')),
   max_inflight_body_bytes: unsetAware(z.number().int().min(1024 * 1024, 'must be at least 1048576').max(4 * 1024 * 1024 * 1024, 'must be at most 4294967296')),
   max_concurrency: unsetAware(z.number().int().min(1).max(10_000)),
@@ -145,6 +146,8 @@ export interface ResolvedConfig {
   model_map: Record<string, string>;
   /** An unknown name of a known model family resolves to the newest model of that family. */
   model_fallback: boolean;
+  /** The month's AI-credit allowance when set (wins over the plan's, usage/api.ts). */
+  monthly_credits: number | undefined;
   max_body_bytes: number;
   /** Request-body bytes in flight across all requests, reserved before a body is read. */
   max_inflight_body_bytes: number;

@@ -4,7 +4,7 @@ import type { DayTotals } from '../usage/api.ts';
 import type { UsageTotals } from '../usage/record.ts';
 import { niceMax, topSeries } from './series.ts';
 
-const t = (key: string, premium: number, tokens = 0): UsageTotals => ({ key, requests: 1, premium, premiumUnknown: 0, promptTokens: tokens, completionTokens: 0, errors: 0 });
+const t = (key: string, premium: number, tokens = 0): UsageTotals => ({ key, requests: 1, premium, premiumUnknown: 0, promptTokens: tokens, cachedTokens: 0, completionTokens: 0, nanoAiu: 0, nanoAiuEstimated: 0, creditsUnknown: 0, errors: 0 });
 const day = (d: string, byModel: UsageTotals[]): DayTotals => ({ day: d, byModel, byClient: [] });
 
 test('chart series: the largest keys over all days, per day, the rest as "other", zero-only keys left out', () => {

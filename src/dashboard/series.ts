@@ -1,5 +1,5 @@
 import type { DayTotals } from '../usage/api.ts';
-import type { UsageTotals } from '../usage/record.ts';
+import { creditsOf, type UsageTotals } from '../usage/record.ts';
 
 /** The dashboard's chart data: per-day series from /usage's `local.days`. Pure (no DOM), unit-tested in src/dashboard/series.test.ts. */
 
@@ -12,10 +12,11 @@ export interface Series {
   values: number[];
 }
 
-export type Metric = 'premium' | 'tokens' | 'requests';
+export const METRICS = ['credits', 'premium', 'tokens', 'requests'] as const;
+export type Metric = (typeof METRICS)[number];
 
 export function metricOf(t: UsageTotals, m: Metric): number {
-  return m === 'premium' ? t.premium : m === 'tokens' ? t.promptTokens + t.completionTokens : t.requests;
+  return m === 'credits' ? creditsOf(t.nanoAiu) : m === 'premium' ? t.premium : m === 'tokens' ? t.promptTokens + t.completionTokens : t.requests;
 }
 
 /** The `max` largest keys over all days (by the metric), each day's value per key, the rest summed as "other". Pure. */

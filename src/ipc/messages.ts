@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../config/schema.ts';
 import { tokenSnapshotSchema, type TokenSnapshot } from '../auth/snapshot.ts';
-import { usageSummarySchema } from '../usage/api.ts';
+import { creditsSchema, usageSummarySchema } from '../usage/api.ts';
+import { usageLimitSchema } from '../upstream/usage-limit.ts';
 
 export { tokenSnapshotSchema };
 
@@ -23,8 +24,12 @@ export const childMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('usage'),
     requestId: z.string(),
     usage: usageSummarySchema.pick({ remaining: true, entitlement: true, unlimited: true, resetDate: true }).nullable(),
+    /** This month's AI credits through the proxy and the allowance (needs no sign-in). */
+    credits: creditsSchema.pick({ month: true, allowance: true, resetsAt: true }).nullable(),
     error: z.string().nullable(),
   }),
+  /** Copilot's weekly or session limit started (the limit) or ended (null). */
+  z.object({ type: z.literal('limit'), limit: usageLimitSchema.nullable() }),
   z.object({ type: z.literal('refresh-done'), requestId: z.string(), ok: z.boolean(), error: z.string().nullable() }),
   z.object({ type: z.literal('sign-in-code'), verificationUri: z.string(), userCode: z.string(), expiresAt: z.number() }),
   z.object({ type: z.literal('sign-in-done'), ok: z.boolean(), error: z.string().nullable() }),

@@ -2,6 +2,7 @@ import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import { parseTrayMessage, type ChildMessage, type TrayMessage } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ListenError } from './server.ts';
+import { usageBody } from './routes/usage.ts';
 import { startRuntime, type ProxyRuntime } from './run.ts';
 import { EXIT_LISTEN_FAILED, PROXY_CHILD_COMMAND } from '../ipc/child.ts';
 
@@ -33,6 +34,7 @@ export async function runProxyChild(flags: ConfigFlags): Promise<void> {
   const { tokens, proxy } = runtime;
   log.info(`proxy child listening on ${proxy.url}/v1`);
   tokens.onChange((snapshot) => send({ type: 'token', snapshot }));
+  proxy.ctx.gateway.onLimitChange?.((limit) => send({ type: 'limit', limit }));
   send({ type: 'ready', url: `${proxy.url}/v1`, port: proxy.port, pid: process.pid });
   send({ type: 'token', snapshot: tokens.snapshot() });
 
@@ -87,15 +89,17 @@ async function handle(msg: Exclude<TrayMessage, { type: 'shutdown' }>, rt: Proxy
       return;
     case 'get-usage':
       try {
-        const u = await rt.proxy.ctx.usage.get();
+        const u = await usageBody(rt.proxy.ctx);
+        const c = u.local.credits;
         send({
           type: 'usage',
           requestId: msg.requestId,
-          usage: { remaining: u.remaining, entitlement: u.entitlement, unlimited: u.unlimited, resetDate: u.resetDate },
-          error: null,
+          usage: u.quotaError === null ? { remaining: u.remaining, entitlement: u.entitlement, unlimited: u.unlimited, resetDate: u.resetDate } : null,
+          credits: { month: c.month, allowance: c.allowance, resetsAt: c.resetsAt },
+          error: u.quotaError,
         });
       } catch (err) {
-        send({ type: 'usage', requestId: msg.requestId, usage: null, error: errorText(err) });
+        send({ type: 'usage', requestId: msg.requestId, usage: null, credits: null, error: errorText(err) });
       }
       return;
     case 'sign-in':

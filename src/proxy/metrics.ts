@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { KNOWN_CLIENT_NAMES } from '../usage/record.ts';
+import { KNOWN_CLIENT_NAMES, creditsOf } from '../usage/record.ts';
 import type { TokenHealth, TokenManager } from '../auth/types.ts';
 import { TOKEN_HEALTHS } from '../auth/snapshot.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
@@ -25,6 +25,8 @@ export interface RequestObservation {
   /** The client product (clientOf) and the premium requests this cost, for model requests. */
   client?: string;
   premium?: number | null;
+  /** What it cost in AI credits, in nano-AIU (null: unknown). */
+  nanoAiu?: number | null;
 }
 
 export interface ProxyMetrics {
@@ -70,6 +72,12 @@ export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
     help: 'Time from request to the first byte of the response body (first SSE event for streams)',
     labelNames: ['method', 'route'] as const,
     buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const credits = new Counter({
+    name: 'gcs_ai_credits_total',
+    help: 'AI credits used (from Copilot\'s copilot_usage, or estimated from the price table), by model and client',
+    labelNames: ['model', 'client'] as const,
     registers,
   });
   const premium = new Counter({
@@ -181,10 +189,10 @@ export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
       requests.inc({ method, route: o.route, model, status });
       duration.observe({ method, route: o.route, status }, o.totalMs / 1000);
       if (o.ttfbMs !== undefined) ttfb.observe({ method, route: o.route }, o.ttfbMs / 1000);
-      if (model && o.premium) {
-        // Clients outside the known set are "other": a local program cannot grow the label set.
-        premium.inc({ model, client: o.client !== undefined && KNOWN_CLIENT_NAMES.has(o.client) ? o.client : 'other' }, o.premium);
-      }
+      // Clients outside the known set are "other": a local program cannot grow the label set.
+      const client = o.client !== undefined && KNOWN_CLIENT_NAMES.has(o.client) ? o.client : 'other';
+      if (model && o.premium) premium.inc({ model, client }, o.premium);
+      if (model && o.nanoAiu) credits.inc({ model, client }, creditsOf(o.nanoAiu));
       if (model) {
         if (o.promptTokens) tokensUsed.inc({ model, kind: 'prompt' }, o.promptTokens);
         if (o.completionTokens) tokensUsed.inc({ model, kind: 'completion' }, o.completionTokens);

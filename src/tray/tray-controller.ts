@@ -2,6 +2,7 @@ import type { LogLevel } from '../config/schema.ts';
 import type { ChildMessage, TrayMessage } from '../ipc/messages.ts';
 import { isSignedIn } from '../auth/snapshot.ts';
 import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
+import { usageLimitLine } from '../upstream/usage-limit.ts';
 import { initialTrayState, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
 
 /**
@@ -82,7 +83,19 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
     case 'models':
       return { state: withTray(s, { models: msg.models, modelsError: msg.error }), effects: [] };
     case 'usage':
-      return { state: withTray(s, { usage: msg.usage, usageError: msg.error }), effects: [] };
+      return { state: withTray(s, { usage: msg.usage, usageError: msg.error, credits: msg.credits ?? s.tray.credits }), effects: [] };
+    case 'limit': {
+      const was = s.tray.limit;
+      const next = withTray(s, { limit: msg.limit });
+      // One notification when a limit starts and one when it ends.
+      if (msg.limit && !was) {
+        return { state: next, effects: [{ kind: 'notify', title: `Copilot ${msg.limit.kind} limit reached`, message: `${usageLimitLine(msg.limit)}. Requests are answered 429 until then.` }] };
+      }
+      if (!msg.limit && was) {
+        return { state: next, effects: [{ kind: 'notify', title: `Copilot ${was.kind} limit ended`, message: 'Requests go to Copilot again.' }, ...requestModelsAndUsage(next, newId)] };
+      }
+      return { state: next, effects: [] };
+    }
     case 'refresh-done':
       if (msg.requestId !== s.refreshRequestId) return { state: s, effects: [] };
       return {
@@ -173,6 +186,7 @@ export function onMenuClick(s: ControllerState, key: ItemKey | string, newId: ()
     case 'models':
       return { state: s, effects: requestModelsAndUsage(s, newId) };
     case 'usage':
+    case 'credits':
       return { state: s, effects: [{ kind: 'send', message: { type: 'get-usage', requestId: newId() } }] };
     case 'dashboard':
       return { state: s, effects: t.proxy.kind === 'running' ? [{ kind: 'open', target: dashboardUrlFor(t.proxy.url) }] : [] };

@@ -1,7 +1,8 @@
 import type { IpcTokenSnapshot } from '../ipc/messages.ts';
 import { HEALTH_TEXT, isSignedIn } from '../auth/snapshot.ts';
 import { formatDuration } from '../text/duration.ts';
-import { premiumLine, type UsageSummary } from '../usage/api.ts';
+import { creditsLine, premiumLine, type Credits, type UsageSummary } from '../usage/api.ts';
+import { usageLimitLine, type UsageLimit } from '../upstream/usage-limit.ts';
 import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
 
 /**
@@ -50,6 +51,10 @@ export interface TrayState {
   modelsError: string | null;
   usage: UsageInfo | null;
   usageError: string | null;
+  /** This month's AI credits and the allowance (the IPC `usage` message's `credits`). */
+  credits: Pick<Credits, 'month' | 'allowance' | 'resetsAt'> | null;
+  /** Copilot's weekly or session limit while it holds (the IPC `limit` message). */
+  limit: UsageLimit | null;
   /** Start-at-login state; null = unknown or unsupported on this platform. */
   autostart: boolean | null;
   /** A refresh the user asked for is in flight. */
@@ -60,6 +65,7 @@ export interface TrayState {
 
 export type ItemKey =
   | 'status'
+  | 'limit'
   | 'proxy'
   | 'sep-1'
   | 'sign-in'
@@ -68,6 +74,7 @@ export type ItemKey =
   | 'models'
   | `model-${number}`
   | 'usage'
+  | 'credits'
   | 'dashboard'
   | 'sep-2'
   | 'open-logs'
@@ -107,6 +114,8 @@ export function initialTrayState(now: number): TrayState {
     modelsError: null,
     usage: null,
     usageError: null,
+    credits: null,
+    limit: null,
     autostart: null,
     refreshing: false,
     now,
@@ -124,7 +133,7 @@ export function statusLine(state: TrayState): string {
 export function iconFor(state: TrayState): IconKind {
   if (state.proxy.kind !== 'running') return 'stopped';
   const health = state.token?.health;
-  if (health === 'healthy') return 'healthy';
+  if (health === 'healthy') return state.limit ? 'warning' : 'healthy';
   if (health === 'refresh_soon' || health === undefined) return 'warning';
   return 'error';
 }
@@ -223,6 +232,11 @@ export function buildMenu(state: TrayState): TrayMenu {
 
   const items: TrayMenuItem[] = [
     item('status', status, { enabled: false, tooltip: state.token?.lastError ? `Last error: ${state.token.lastError}` : '' }),
+    item('limit', state.limit ? `⚠️ ${usageLimitLine(state.limit)}` : '', {
+      enabled: false,
+      hidden: state.limit === null,
+      tooltip: state.limit ? `Copilot said: ${state.limit.message}. Requests are answered 429 here until then, at no cost.` : '',
+    }),
     item('proxy', proxy.title, { enabled: proxy.enabled, tooltip: proxy.tooltip }),
     item('sep-1', SEPARATOR),
     item('sign-in', signInTitle, { enabled: running, tooltip: signInTooltip }),
@@ -233,6 +247,12 @@ export function buildMenu(state: TrayState): TrayMenu {
     item('usage', usageLine(state), {
       enabled: running && signedIn,
       tooltip: state.usageError ?? (state.usage?.entitlement != null ? `${state.usage.entitlement} a month; click to update` : 'Click to update'),
+    }),
+    item('credits', state.credits ? creditsLine(state.credits) : 'AI credits: …', {
+      enabled: running,
+      tooltip: state.credits
+        ? `Through this proxy since ${state.credits.month.since.slice(0, 10)}${state.credits.allowance === null ? '; set monthly_credits in config.json to see the allowance' : ''}; click to update`
+        : 'Click to update',
     }),
     item('dashboard', 'Open dashboard', {
       enabled: running,
@@ -251,7 +271,8 @@ export function buildMenu(state: TrayState): TrayMenu {
   ];
 
   const proxyShort = running ? baseUrlFor((state.proxy as { url: string }).url) : proxy.title.replace(/^Proxy: /, '');
-  return { icon: iconFor(state), title: '', tooltip: `GitHub Copilot proxy — ${status}\n${proxyShort}`, items };
+  const limited = state.limit ? `\n${usageLimitLine(state.limit)}` : '';
+  return { icon: iconFor(state), title: '', tooltip: `GitHub Copilot proxy — ${status}${limited}\n${proxyShort}`, items };
 }
 
 /** Depth-first, parent before children, from 1: the same numbering systray2 gives items at start-up. */

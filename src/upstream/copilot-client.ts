@@ -6,6 +6,7 @@ import type { CopilotAuth } from './token-source.ts';
 import { UpstreamHttpError } from '../errors.ts';
 import { readJsonBody } from './body.ts';
 import { parseRetryAfter, toTransportError } from './transport-errors.ts';
+import { UsageLimitError, usageLimitOf } from './usage-limit.ts';
 import { DEFAULT_EDITOR_IDENTITY, type EditorIdentity } from '../config/editor-identity.ts';
 import { GITHUB_API_VERSION, editorHeaders } from './editor-headers.ts';
 
@@ -82,6 +83,12 @@ export const copilotModelSchema = z
             parallel_tool_calls: z.boolean().optional(),
             vision: z.boolean().optional(),
             structured_outputs: z.boolean().optional(),
+            // Claude models: the thinking budget Copilot accepts (budget_tokens is clamped to it).
+            min_thinking_budget: z.number().optional(),
+            max_thinking_budget: z.number().optional(),
+            adaptive_thinking: z.boolean().optional(),
+            /** The `reasoning_effort` values the model takes; absent: it takes none. */
+            reasoning_effort: z.array(z.string()).optional(),
           })
           .passthrough()
           .optional(),
@@ -163,8 +170,11 @@ const openAiErrorBody = z.object({ error: z.object({ message: z.string(), code: 
 const messageBody = z.object({ message: z.string() });
 const stringErrorBody = z.object({ error: z.string() });
 
-/** Upstream errors keep their status; the message is the upstream's text, never JSON-in-a-string. */
-export function upstreamError(status: number, text: string, headers: Record<string, string | string[] | undefined>): UpstreamHttpError {
+/**
+ * Upstream errors keep their status; the message is the upstream's text, never JSON-in-a-string.
+ * A 429 that names Copilot's weekly or session limit is a UsageLimitError: not retried (usage-limit.ts).
+ */
+export function upstreamError(status: number, text: string, headers: Record<string, string | string[] | undefined>, now: number = Date.now()): UpstreamHttpError | UsageLimitError {
   let message = text.trim();
   let code: string | undefined;
   let json: unknown;
@@ -182,5 +192,9 @@ export function upstreamError(status: number, text: string, headers: Record<stri
   } else if (b.success) message = b.data.message;
   else if (c.success) message = c.data.error;
   if (!message) message = `Copilot returned HTTP ${status}`;
-  return new UpstreamHttpError(status, message.slice(0, 2000), { upstreamCode: code, retryAfterSec: parseRetryAfter(headers['retry-after']) });
+  const retryAfterSec = parseRetryAfter(headers['retry-after']);
+  const reset = headers['x-ratelimit-reset'];
+  const limit = usageLimitOf({ status, code, message, retryAfterSec, resetHeader: typeof reset === 'string' ? reset : undefined }, now);
+  if (limit) return new UsageLimitError(limit, now);
+  return new UpstreamHttpError(status, message.slice(0, 2000), { upstreamCode: code, retryAfterSec });
 }

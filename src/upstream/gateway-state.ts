@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usageLimitSchema } from './usage-limit.ts';
 
 /** The gateway's counters and breaker state, as /health carries them (the schema the dashboard reads them with). Pure. */
 export const gatewayStateSchema = z.object({
@@ -20,5 +21,9 @@ export const gatewayStateSchema = z.object({
   overloadRejections: z.number(),
   /** Calls that failed with upstream trouble after their retries. */
   failures: z.number(),
+  /** Copilot's weekly or session limit while it holds (calls it covers are answered 429 here), else null. */
+  limit: usageLimitSchema.nullable(),
+  /** Calls answered 429 locally because of that limit, since start. */
+  limitRejections: z.number(),
 });
 export type GatewayState = z.infer<typeof gatewayStateSchema>;

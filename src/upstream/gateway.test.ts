@@ -5,6 +5,8 @@ import type { CopilotAuth, CopilotTokenSource } from './token-source.ts';
 import { AuthRequiredError, CircuitOpenError, OverloadedError, UpstreamHttpError, UpstreamNetworkError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { createGateway } from './gateway.ts';
+import { upstreamError } from './copilot-client.ts';
+import { UsageLimitError } from './usage-limit.ts';
 
 function fakeTokens(opts: { getAuth?: () => Promise<CopilotAuth> } = {}): CopilotTokenSource & { refreshes: number } {
   let n = 0;
@@ -77,5 +79,32 @@ test('open circuit: CircuitOpenError before queueing, counted in state()', async
   assert.equal(s.circuitRejections, 1);
   assert.equal(s.failures, 2);
   assert.equal(s.inFlight, 0);
+  gw.close?.();
+});
+
+test('a weekly limit is state: not retried, later model calls are answered 429 without going upstream, look-ups still go, and it ends on time', async () => {
+  let now = Date.UTC(2026, 11, 2, 12);
+  const gw = createGateway({ tokens: fakeTokens(), log: silentLogger, resilience: fast, now: () => now });
+  const changes: Array<string | null> = [];
+  gw.onLimitChange?.((l) => changes.push(l ? l.kind : null));
+  let upstream = 0;
+  const limited = async () => {
+    upstream += 1;
+    throw upstreamError(429, JSON.stringify({ error: { message: 'Please wait 30 minutes', code: 'user_weekly_rate_limited' } }), {}, now);
+  };
+  await assert.rejects(gw.call('chat', undefined, limited), (e: unknown) => e instanceof UsageLimitError && e.retryAfterSec === 1800);
+  assert.equal(upstream, 1, 'not retried');
+  assert.equal(gw.state().retries, 0);
+  now += 60_000;
+  await assert.rejects(gw.call('messages', undefined, limited), (e: unknown) => e instanceof UsageLimitError && e.retryAfterSec === 1740);
+  assert.equal(upstream, 1, 'answered locally');
+  assert.equal(gw.state().limitRejections, 1);
+  assert.equal(gw.state().limit?.kind, 'weekly');
+  assert.equal(gw.state().circuit, 'closed', 'a limit is not an outage');
+  assert.equal(await gw.call('models', undefined, async () => 'models'), 'models');
+  now += 30 * 60_000;
+  assert.equal(await gw.call('chat', undefined, async () => 'again'), 'again');
+  assert.equal(gw.state().limit, null);
+  assert.deepEqual(changes, ['weekly', null]);
   gw.close?.();
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dayOf, mergeTotals, sortedTotals, usageTotalsSchema, type DayTally } from './record.ts';
+import { creditsOf, dayOf, mergeTotals, sortedTotals, usageTotalsSchema, utcMonthOf, type DayTally } from './record.ts';
 
 /**
  * What `GET /usage` answers, as one schema: the proxy builds it, and the CLI
@@ -30,10 +30,30 @@ const groupedSchema = z.object({
 export const dayTotalsSchema = z.object({ day: z.string(), byModel: z.array(usageTotalsSchema), byClient: z.array(usageTotalsSchema) });
 export type DayTotals = z.infer<typeof dayTotalsSchema>;
 
-export const localUsageSchema = z.object({ today: groupedSchema, period: groupedSchema, days: z.array(dayTotalsSchema) });
+/** AI credits in one span: exact and estimated together (nano-AIU), the estimated part, and requests whose cost is unknown. */
+export const creditSumSchema = z.object({ since: z.string(), nanoAiu: z.number(), nanoAiuEstimated: z.number(), unknown: z.number() });
+export type CreditSum = z.infer<typeof creditSumSchema>;
+
+export const ALLOWANCE_SOURCES = ['config', 'plan'] as const;
+
+/** AI credits used through this proxy today and this month, against the month's allowance. */
+export const creditsSchema = z.object({
+  today: creditSumSchema,
+  /** Since 00:00 UTC on the 1st, when Copilot's allowance resets. */
+  month: creditSumSchema,
+  /** Credits a month (monthly_credits, else the plan's), null when neither says. */
+  allowance: z.number().nullable(),
+  allowanceSource: z.enum(ALLOWANCE_SOURCES).nullable(),
+  /** ISO time of the next reset (00:00 UTC on the 1st). */
+  resetsAt: z.string(),
+});
+export type Credits = z.infer<typeof creditsSchema>;
+
+export const localUsageSchema = z.object({ today: groupedSchema, period: groupedSchema, days: z.array(dayTotalsSchema), credits: creditsSchema });
 export type LocalUsage = z.infer<typeof localUsageSchema>;
 
-export const usageBodySchema = usageSummarySchema.extend({ local: localUsageSchema });
+/** `quotaError`: why GitHub's quota is missing (signed out, GitHub down); the local totals are there regardless. */
+export const usageBodySchema = usageSummarySchema.extend({ quotaError: z.string().nullable(), local: localUsageSchema });
 export type UsageBody = z.infer<typeof usageBodySchema>;
 
 /** Days the dashboard charts. */
@@ -43,7 +63,10 @@ export const CHART_DAYS = 30;
  * Local totals from day tallies (rollup.ts): since the day of `today` and of `period` (whole local days),
  * and per day for the `days` days up to `now` (every day listed, empty ones too). Pure.
  */
-export function localUsage(tallies: readonly DayTally[], o: { today: number; period: number; now: number; days: number }): LocalUsage {
+export function localUsage(
+  tallies: readonly DayTally[],
+  o: { today: number; period: number; now: number; days: number; allowance: { credits: number | null; source: (typeof ALLOWANCE_SOURCES)[number] | null } },
+): LocalUsage {
   const view = (since: number) => {
     const first = dayOf(since);
     const ds = tallies.filter((d) => d.day >= first);
@@ -63,7 +86,73 @@ export function localUsage(tallies: readonly DayTally[], o: { today: number; per
     const t = byDay.get(day);
     days.push({ day, byModel: t ? sortedTotals(t.byModel, 'model') : [], byClient: t ? sortedTotals(t.byClient, 'client') : [] });
   }
-  return { today: view(o.today), period: view(o.period), days };
+  const todays = tallies.filter((d) => d.day >= dayOf(o.today));
+  const month = utcMonthOf(o.now);
+  const next = new Date(o.now);
+  const resetsAt = Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1, 1);
+  const credits: Credits = {
+    today: creditSum(new Date(o.today).toISOString(), todays.map((d) => d.byClient)),
+    month: creditSum(`${month}-01T00:00:00.000Z`, tallies.map((d) => new Map([...d.byUtcMonth].filter(([k]) => k === month)))),
+    allowance: o.allowance.credits,
+    allowanceSource: o.allowance.source,
+    resetsAt: new Date(resetsAt).toISOString(),
+  };
+  return { today: view(o.today), period: view(o.period), days, credits };
+}
+
+function creditSum(since: string, maps: Iterable<ReadonlyMap<string, { nanoAiu: number; nanoAiuEstimated: number; creditsUnknown: number }>>): CreditSum {
+  const out: CreditSum = { since, nanoAiu: 0, nanoAiuEstimated: 0, unknown: 0 };
+  for (const m of maps) {
+    for (const t of m.values()) {
+      out.nanoAiu += t.nanoAiu;
+      out.nanoAiuEstimated += t.nanoAiuEstimated;
+      out.unknown += t.creditsUnknown;
+    }
+  }
+  return out;
+}
+
+/** A credit figure as people read it: whole credits with thousands separators, two decimals under 100. */
+export function formatCredits(credits: number): string {
+  return credits >= 100 ? Math.round(credits).toLocaleString('en-US') : (Math.round(credits * 100) / 100).toLocaleString('en-US', { maximumFractionDigits: 2 });
+}
+
+/** The credits line, in the tray's menu, the dashboard's gauge and the CLI: "AI credits: 312 of 1,500 used · resets Jan 1". */
+export function creditsLine(c: Pick<Credits, 'month' | 'allowance' | 'resetsAt'>): string {
+  const used = formatCredits(creditsOf(c.month.nanoAiu));
+  const of = c.allowance === null ? '' : ` of ${c.allowance.toLocaleString('en-US')}`;
+  const reset = new Date(c.resetsAt).toLocaleDateString('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  const est = c.month.nanoAiuEstimated > 0 ? ' (partly estimated)' : '';
+  return `AI credits: ${used}${of} used${est} · resets ${reset}`;
+}
+
+/**
+ * Monthly AI-credit allowances by the plan GitHub's /copilot_internal/user names (`copilot_plan`, else
+ * `access_type_sku`), as GitHub announced them for the June 2026 switch to AI credits
+ * (Pro 1,500; Pro+ 7,000; Max 20,000; Business 1,900 and Enterprise 3,900 per seat, pooled).
+ * `monthly_credits` in config.json wins over this table: a pooled or custom budget is only known to the user.
+ * `individual` is not here: GitHub names Free and Pro accounts alike with it.
+ */
+export const PLAN_CREDITS: ReadonlyMap<string, number> = new Map([
+  ['individual_pro', 1500],
+  ['pro', 1500],
+  ['monthly_subscriber', 1500],
+  ['yearly_subscriber', 1500],
+  ['individual_pro_plus', 7000],
+  ['pro_plus', 7000],
+  ['plus_monthly_subscriber', 7000],
+  ['plus_yearly_subscriber', 7000],
+  ['individual_max', 20000],
+  ['max', 20000],
+  ['business', 1900],
+  ['enterprise', 3900],
+]);
+
+/** The month's allowance: the config key, else the plan's, else unknown. */
+export function monthlyAllowance(configured: number | undefined, plan: string | null): { credits: number | null; source: (typeof ALLOWANCE_SOURCES)[number] | null } {
+  if (configured !== undefined) return { credits: configured, source: 'config' };
+  const fromPlan = plan === null ? undefined : PLAN_CREDITS.get(plan.toLowerCase());
+  return fromPlan === undefined ? { credits: null, source: null } : { credits: fromPlan, source: 'plan' };
 }
 
 /** The premium line, in the tray's menu and on the dashboard's gauge: the same numbers in the same words. */

@@ -19,8 +19,18 @@ export const usageRecordSchema = z.object({
   initiator: z.enum(['user', 'agent']).nullable(),
   /** Premium requests this cost (the model's multiplier for a user turn on a premium model; else 0); null when the multiplier is unknown. */
   premium: z.number().nonnegative().nullable(),
+  /** Input tokens, cached ones included (OpenAI's prompt_tokens; Anthropic's input + cache reads + cache writes). */
   prompt_tokens: z.number().int().nonnegative().nullable(),
+  /** Of prompt_tokens, those Copilot read from its prompt cache. Absent in records written before 2026-12. */
+  cached_tokens: z.number().int().nonnegative().nullable().default(null),
   completion_tokens: z.number().int().nonnegative().nullable(),
+  /**
+   * What the request cost in AI credits, in nano-AIU (1e9 = 1 credit), kept as a whole number so sums are exact.
+   * Null when unknown: never 0 for unknown. Absent in records written before 2026-12.
+   */
+  nano_aiu: z.number().int().nonnegative().nullable().default(null),
+  /** Where nano_aiu came from: Copilot's own `copilot_usage` (exact), or the dated price table (prices.ts). */
+  cost_source: z.enum(['copilot', 'estimated']).nullable().default(null),
   status: z.number().int(),
   ttfb_ms: z.number().nonnegative().nullable(),
   duration_ms: z.number().nonnegative(),
@@ -73,7 +83,15 @@ export const usageTotalsSchema = z.object({
   /** Requests whose premium cost is unknown (the model's multiplier was not known). */
   premiumUnknown: z.number(),
   promptTokens: z.number(),
+  /** Of promptTokens, read from Copilot's prompt cache. */
+  cachedTokens: z.number(),
   completionTokens: z.number(),
+  /** AI credits in nano-AIU (1e9 = 1 credit): exact ones and estimated ones together... */
+  nanoAiu: z.number(),
+  /** ...of which estimated from the price table. */
+  nanoAiuEstimated: z.number(),
+  /** Requests whose cost in credits is unknown (counted in neither). */
+  creditsUnknown: z.number(),
   errors: z.number(),
 });
 export type UsageTotals = z.infer<typeof usageTotalsSchema>;
@@ -92,7 +110,25 @@ export function groupKey(r: UsageRecord, by: GroupBy): string {
 /** Running totals of one grouping, key -> totals; merged across days by mergeTotals. */
 export type TotalsMap = Map<string, UsageTotals>;
 
-const emptyTotals = (key: string): UsageTotals => ({ key, requests: 0, premium: 0, premiumUnknown: 0, promptTokens: 0, completionTokens: 0, errors: 0 });
+const emptyTotals = (key: string): UsageTotals => ({
+  key,
+  requests: 0,
+  premium: 0,
+  premiumUnknown: 0,
+  promptTokens: 0,
+  cachedTokens: 0,
+  completionTokens: 0,
+  nanoAiu: 0,
+  nanoAiuEstimated: 0,
+  creditsUnknown: 0,
+  errors: 0,
+});
+
+/** Nano-AIU in one AI credit (Copilot's `copilot_usage.total_nano_aiu`). */
+export const NANO_AIU_PER_CREDIT = 1_000_000_000;
+
+/** Credits from nano-AIU, for display. */
+export const creditsOf = (nanoAiu: number): number => nanoAiu / NANO_AIU_PER_CREDIT;
 
 /** Counts `r` into `m` under `key`. */
 export function addRecord(m: TotalsMap, key: string, r: UsageRecord): void {
@@ -105,7 +141,14 @@ export function addRecord(m: TotalsMap, key: string, r: UsageRecord): void {
   if (r.premium === null) g.premiumUnknown += 1;
   else g.premium += r.premium;
   g.promptTokens += r.prompt_tokens ?? 0;
+  g.cachedTokens += r.cached_tokens ?? 0;
   g.completionTokens += r.completion_tokens ?? 0;
+  // A failed request that never reached a model is not a cost we failed to learn.
+  if (r.nano_aiu === null) g.creditsUnknown += r.status < 400 ? 1 : 0;
+  else {
+    g.nanoAiu += r.nano_aiu;
+    if (r.cost_source === 'estimated') g.nanoAiuEstimated += r.nano_aiu;
+  }
   if (r.status >= 400) g.errors += 1;
 }
 
@@ -121,7 +164,11 @@ export function mergeTotals(maps: Iterable<TotalsMap>): TotalsMap {
         premium: g.premium + t.premium,
         premiumUnknown: g.premiumUnknown + t.premiumUnknown,
         promptTokens: g.promptTokens + t.promptTokens,
+        cachedTokens: g.cachedTokens + t.cachedTokens,
         completionTokens: g.completionTokens + t.completionTokens,
+        nanoAiu: g.nanoAiu + t.nanoAiu,
+        nanoAiuEstimated: g.nanoAiuEstimated + t.nanoAiuEstimated,
+        creditsUnknown: g.creditsUnknown + t.creditsUnknown,
         errors: g.errors + t.errors,
       });
     }
@@ -129,10 +176,24 @@ export function mergeTotals(maps: Iterable<TotalsMap>): TotalsMap {
   return out;
 }
 
-/** A grouping's totals in display order: largest premium cost first, then most requests (days in date order). */
+/** A grouping's totals in display order: largest cost in credits first, then premium, then most requests (days in date order). */
 export function sortedTotals(m: TotalsMap, by: GroupBy): UsageTotals[] {
   const out = [...m.values()];
-  return by === 'day' ? out.sort((a, b) => a.key.localeCompare(b.key)) : out.sort((a, b) => b.premium - a.premium || b.requests - a.requests);
+  return by === 'day'
+    ? out.sort((a, b) => a.key.localeCompare(b.key))
+    : out.sort((a, b) => b.nanoAiu - a.nanoAiu || b.premium - a.premium || b.requests - a.requests);
+}
+
+/** All of `records` as one total. */
+export function totalOf(records: Iterable<UsageRecord>): UsageTotals {
+  const m: TotalsMap = new Map();
+  for (const r of records) addRecord(m, 'all', r);
+  return m.get('all') ?? emptyTotals('all');
+}
+
+/** Several totals added up into one. */
+export function sumTotals(totals: Iterable<UsageTotals>): UsageTotals {
+  return mergeTotals([...totals].map((t) => new Map([['all', { ...t, key: 'all' }]]))).get('all') ?? emptyTotals('all');
 }
 
 /** Totals of `records` grouped by `by`, largest premium cost first (days in date order). */
@@ -142,20 +203,27 @@ export function totalsBy(records: Iterable<UsageRecord>, by: GroupBy): UsageTota
   return sortedTotals(m, by);
 }
 
-/** One local day's totals by model, client and initiator. */
+/** One local day's totals by model, client and initiator, and by the UTC month its records fall in (Copilot's allowance resets 00:00 UTC on the 1st). */
 export interface DayTally {
   day: string;
   byModel: TotalsMap;
   byClient: TotalsMap;
   byInitiator: TotalsMap;
+  byUtcMonth: TotalsMap;
 }
 
-export const emptyDay = (day: string): DayTally => ({ day, byModel: new Map(), byClient: new Map(), byInitiator: new Map() });
+export const emptyDay = (day: string): DayTally => ({ day, byModel: new Map(), byClient: new Map(), byInitiator: new Map(), byUtcMonth: new Map() });
+
+/** The UTC month of an epoch-ms time, `YYYY-MM`: the AI-credit allowance's period. */
+export function utcMonthOf(t: number): string {
+  return new Date(t).toISOString().slice(0, 7);
+}
 
 export function tallyRecord(d: DayTally, r: UsageRecord): void {
   addRecord(d.byModel, groupKey(r, 'model'), r);
   addRecord(d.byClient, groupKey(r, 'client'), r);
   addRecord(d.byInitiator, groupKey(r, 'initiator'), r);
+  addRecord(d.byUtcMonth, utcMonthOf(r.t), r);
 }
 
 /** Records as day tallies, oldest day first. Pure. */

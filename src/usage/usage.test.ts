@@ -15,7 +15,10 @@ const rec = (o: Partial<UsageRecord> = {}): UsageRecord => ({
   initiator: 'user',
   premium: 1,
   prompt_tokens: 10,
+  cached_tokens: null,
   completion_tokens: 5,
+  nano_aiu: null,
+  cost_source: null,
   status: 200,
   ttfb_ms: 12,
   duration_ms: 40,
@@ -154,7 +157,7 @@ test('local totals for /usage: today, the period, and every one of the chart day
     rec({ t: now - 40 * day, client: 'old' }),
   ];
   const midnight = new Date(2026, 10, 30).getTime();
-  const l = localUsage(tallyDays(records), { today: midnight, period: now - 30 * day, now, days: 30 });
+  const l = localUsage(tallyDays(records), { today: midnight, period: now - 30 * day, now, days: 30, allowance: { credits: null, source: null } });
   assert.deepEqual(l.today.byClient.map((t) => t.key), ['codex']);
   assert.deepEqual(l.period.byClient.map((t) => [t.key, t.premium]), [['codex', 1], ['claude-cli', 0]]);
   assert.equal(l.days.length, 30);
@@ -163,7 +166,7 @@ test('local totals for /usage: today, the period, and every one of the chart day
   assert.deepEqual(l.days[27]?.byClient.map((t) => t.key), ['claude-cli']);
   assert.equal(l.days.filter((d) => d.byModel.length > 0).length, 2, 'the 40-day-old record is outside the chart');
   // What the route sends is what the schema reads back.
-  assert.ok(usageBodySchema.safeParse({ plan: null, entitlement: 300, remaining: 1, percentRemaining: 0.3, unlimited: false, resetDate: null, local: l }).success);
+  assert.ok(usageBodySchema.safeParse({ plan: null, entitlement: 300, remaining: 1, percentRemaining: 0.3, unlimited: false, resetDate: null, quotaError: null, local: l }).success);
 });
 
 test('the premium line: the same words in the tray and on the dashboard', async () => {

@@ -105,6 +105,12 @@ function assertNoSecrets(r: CliResult, ...secrets: string[]) {
   assert.doesNotMatch(r.stdout + r.stderr, /tid=/);
 }
 
+/** The first of next month (UTC), as the credits line says it: "Jan 1". */
+function nextReset(): string {
+  const d = new Date();
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)).toLocaleDateString('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+}
+
 describe('auth', () => {
   test('device flow (vscode): shows the code, saves the token 0600, records oauth_app', async () => {
     const s = await setup();
@@ -353,19 +359,23 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
     const r = await s.cli(['usage']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(lines(r).slice(0, 3), ['Plan: individual', 'Premium requests: 240 of 300 remaining (80%)', 'Resets: 2026-12-01']);
+    // 'individual' is Copilot's plan id for Free and Pro alike: no allowance is guessed from it.
+    assert.deepEqual(lines(r).slice(0, 4), ['Plan: individual', `AI credits: 0 used · resets ${nextReset()}`, 'Premium requests: 240 of 300 remaining (80%)', 'Resets: 2026-12-01']);
     assert.equal(lines(r).at(-1), 'Local usage since 30d: no requests recorded');
     const j = await s.cli(['usage', '--json']);
-    const { local, ...quota } = JSON.parse(j.stdout) as { local: { by: string; totals: unknown[] } };
+    const { local, credits, quotaError, ...quota } = JSON.parse(j.stdout) as { local: { by: string; totals: unknown[] }; credits: { allowance: unknown }; quotaError: unknown };
     assert.deepEqual(quota, { plan: 'individual', entitlement: 300, remaining: 240, percentRemaining: 80, unlimited: false, resetDate: '2026-12-01' });
+    assert.deepEqual([credits.allowance, quotaError], [null, null]);
     assert.deepEqual([local.by, local.totals], ['model', []]);
     const bad = await s.cli(['usage', '--by', 'colour']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--by must be one of model, client, day, initiator/);
+    // Signed out, the local records are still shown (they need no token); the quota says why it is missing.
     const none = await setup();
     const r2 = await none.cli(['usage']);
-    assert.equal(r2.code, 1);
-    assert.match(r2.stderr, /Not signed in/);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(lines(r2)[0] ?? '', /^Quota: unavailable \(Not signed in/);
+    assert.equal(lines(r2).at(-1), 'Local usage since 30d: no requests recorded');
   });
 
   test('config: sources per key, secrets masked', async () => {

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { DASHBOARD_FILES } from '../../src/proxy/routes/dashboard.ts';
-import { dayOf, type UsageRecord } from '../../src/usage/record.ts';
+import { creditsLine, formatCredits, usageBodySchema } from '../../src/usage/api.ts';
+import { creditsOf, dayOf, type UsageRecord } from '../../src/usage/record.ts';
 import { errors } from '../fake-upstream/errors.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
@@ -81,7 +82,10 @@ function record(over: Partial<UsageRecord> & Pick<UsageRecord, 't'>): UsageRecor
     initiator: 'user',
     premium: 1,
     prompt_tokens: 1200,
+    cached_tokens: 800,
     completion_tokens: 300,
+    nano_aiu: 250_000_000,
+    cost_source: 'copilot',
     status: 200,
     ttfb_ms: 400,
     duration_ms: 2100,
@@ -124,7 +128,7 @@ describe('the dashboard, signed in, with history', () => {
   let baseline: Awaited<ReturnType<typeof startBaselinePage>>;
   const load: Record<string, unknown> = {};
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ config: { monthly_credits: 1500 } });
     seeded = seedHistory(h.home, Date.now());
     baseline = await startBaselinePage();
     b = await openBrowser();
@@ -168,7 +172,12 @@ describe('the dashboard, signed in, with history', () => {
   });
 
   test('the charts draw the seeded history per day, by model and by client', async () => {
-    const models = await b.page.getByTestId('chart-model').locator('rect').evaluateAll((rs) => rs.map((r) => `${r.getAttribute('data-day')} ${r.getAttribute('data-key')}`));
+    const rects = () => b.page.getByTestId('chart-model').locator('rect').evaluateAll((rs) => rs.map((r) => `${r.getAttribute('data-day')} ${r.getAttribute('data-key')}`));
+    // AI credits (the default): every seeded request cost some.
+    assert.equal(await b.page.locator('#chart-metric').inputValue(), 'credits');
+    assert.deepEqual(new Set(await rects()), new Set(seeded.filter((r) => (r.nano_aiu ?? 0) > 0).map((r) => `${dayOf(r.t)} ${r.upstream_model}`)));
+    await b.page.locator('#chart-metric').selectOption('premium');
+    const models = await rects();
     // Premium by model: every seeded day has gpt-5-codex (1 each); claude-sonnet-4 only on user days; gpt-4.1 costs nothing.
     const premiumDays = new Set(seeded.filter((r) => (r.premium ?? 0) > 0).map((r) => `${dayOf(r.t)} ${r.upstream_model}`));
     assert.deepEqual(new Set(models), premiumDays);
@@ -185,13 +194,16 @@ describe('the dashboard, signed in, with history', () => {
   test('the live table shows a request the OpenAI SDK makes meanwhile, and its filters work', async () => {
     const rows = b.page.getByTestId('live-table').locator('tbody tr');
     const before = await rows.count();
+    const chargedBefore = h.fake.chargedNanoAiu;
     await h.openai.chat.completions.create({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'hello from the SDK' }] });
     const row = b.page.getByTestId('live-table').locator('tbody tr[data-client="openai-node"]').first();
     await row.waitFor({ timeout: 10_000 });
     assert.equal(await rows.count(), before + 1);
     const cells = await row.locator('td').allTextContents();
-    assert.deepEqual(cells.slice(1, 6), ['openai-node', '/v1/chat/completions', 'claude-sonnet-4', 'user', '1']);
-    assert.equal(cells[7], '200');
+    // Its cost in AI credits is what the fake charged for it, exactly (two decimals shown).
+    const charged = h.fake.chargedNanoAiu - chargedBefore;
+    assert.deepEqual(cells.slice(1, 7), ['openai-node', '/v1/chat/completions', 'claude-sonnet-4', 'user', formatCredits(creditsOf(charged)), '1']);
+    assert.equal(cells[8], '200');
     // A streamed one from another client, then the client filter.
     const r = await fetch(`${h.url}/v1/chat/completions`, {
       method: 'POST',
@@ -208,13 +220,20 @@ describe('the dashboard, signed in, with history', () => {
     await assert.rejects(h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'fails' }] }));
     await b.page.getByTestId('live-table').locator('tbody tr.err').waitFor({ timeout: 10_000 });
     await b.page.locator('#filter-errors').check();
-    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((t) => t.querySelectorAll('td')[7]?.textContent)), ['400']);
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((t) => t.querySelectorAll('td')[8]?.textContent)), ['400']);
     await b.page.locator('#filter-errors').uncheck();
     await b.page.locator('#filter-text').fill('sonnet');
     assert.deepEqual(await rows.evaluateAll((trs) => trs.map((t) => t.getAttribute('data-client'))), ['openai-node']);
     await b.page.locator('#filter-text').fill('');
     // The gauge and the premium line follow the quota header of the SDK's answer: one premium request spent.
     await b.page.getByTestId('premium-line').filter({ hasText: '239 of 300' }).waitFor({ timeout: 10_000 });
+    // The credits gauge: this UTC month's seeded records plus everything the fake charged, to the last credit, in the tray's words.
+    const monthStart = Date.parse(`${new Date().toISOString().slice(0, 7)}-01T00:00:00Z`);
+    const expectedNano = seeded.filter((r) => r.t >= monthStart).reduce((n, r) => n + (r.nano_aiu ?? 0), 0) + h.fake.chargedNanoAiu;
+    const usage = usageBodySchema.parse(await (await fetch(`${h.url}/usage`)).json());
+    assert.equal(usage.local.credits.month.nanoAiu, expectedNano);
+    await b.page.getByTestId('credits-line').filter({ hasText: creditsLine(usage.local.credits) }).waitFor({ timeout: 10_000 });
+    assert.match(creditsLine(usage.local.credits), new RegExp(`^AI credits: ${formatCredits(creditsOf(expectedNano)).replace('.', '\\.')} of 1,500 used · resets \\w{3} 1$`));
     await b.page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     assert.deepEqual(b.errors, []);
   });

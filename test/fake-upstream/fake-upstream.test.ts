@@ -341,7 +341,7 @@ describe('Copilot API', () => {
       }
       const byId = (id: string): unknown => data.find((m) => str(m, 'id') === id);
       assert.ok(arr(byId('claude-sonnet-4'), 'supported_endpoints')?.includes('/v1/messages'));
-      assert.deepEqual(arr(byId('gpt-5.1-codex'), 'supported_endpoints'), ['/responses']);
+      assert.deepEqual(arr(byId('gpt-5.1-codex'), 'supported_endpoints'), ['/responses', 'ws:/responses']);
       assert.equal(str(rec(byId('text-embedding-3-small'), 'capabilities'), 'type'), 'embeddings');
       assert.equal(num(rec(rec(byId('gpt-4.1'), 'capabilities'), 'limits'), 'max_context_window_tokens'), 128000);
       assert.equal(str(rec(byId('gpt-4.1'), 'policy'), 'state'), 'enabled');
@@ -460,7 +460,9 @@ describe('Copilot API', () => {
       });
       const wrongApi = await post(`${fake.url}/chat/completions`, { model: 'gpt-5.1-codex', messages: [{ role: 'user', content: 'x' }] }, copilotHeaders(t));
       assert.equal(wrongApi.status, 400);
-      assert.equal(str(rec(await jsonOf(wrongApi), 'error'), 'code'), 'unsupported_api_for_model');
+      // As recorded: JSON sent as text/plain, the model quoted, no param or type.
+      assert.match(wrongApi.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.deepEqual(await jsonOf(wrongApi), { error: { message: 'model "gpt-5.1-codex" is not accessible via the /chat/completions endpoint', code: 'unsupported_api_for_model' } });
 
       const before = fake.quota.remaining;
       await post(`${fake.url}/chat/completions`, { model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'x' }] }, copilotHeaders(t, { 'X-Initiator': 'user' }));

@@ -17,6 +17,7 @@ import {
   embeddingsBody,
   messagesBody,
   messagesStreamEvents,
+  nanoAiuFor,
   newChatMeta,
   parseChatRequest,
   parseEmbeddingsInput,
@@ -24,7 +25,9 @@ import {
   parseResponsesRequest,
   responsesBody,
   responsesStreamEvents,
+  tokenCounts,
 } from './replies.ts';
+import { usageLimitSpec } from './limits.ts';
 import type { Conversation } from './replies.ts';
 import { SSE_GARBAGE, SSE_HEADERS } from './sse.ts';
 
@@ -195,6 +198,16 @@ export interface QuotaState {
   resetDate: string;
 }
 
+export interface UsageLimitState {
+  kind: 'weekly' | 'session';
+  /** Fake-clock ms when it ends. */
+  untilMs: number;
+  /** The plan named in the session code (`user_global_rate_limited:<plan>`). */
+  plan: string;
+  /** Send `retry-after` (seconds) as well as the wait in the text. */
+  retryAfterHeader: boolean;
+}
+
 export interface FakeUpstream {
   /** `http://127.0.0.1:<port>`, no trailing slash. Use it for github_url, github_api_url and copilot_api_url. */
   readonly url: string;
@@ -225,6 +238,13 @@ export interface FakeUpstream {
   acceptSystemRole: boolean;
   /** Requests whose client went away before the response finished. */
   readonly abortedRequests: number;
+  /** Sum of `copilot_usage.total_nano_aiu` over every answer sent (what the account was charged). */
+  chargedNanoAiu: number;
+  /**
+   * Copilot's weekly or session limit on this account: while the fake clock is before `untilMs`, every
+   * model call answers the recorded 429 (usageLimitReply). Null: no limit.
+   */
+  usageLimit: UsageLimitState | null;
   clock: FakeClock;
   advanceClock(ms: number): void;
   clear(): void;
@@ -477,6 +497,8 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     requireEditorHeaders: true,
     requireVisionHeader: true,
     responsesStableIds: false,
+    chargedNanoAiu: 0,
+    usageLimit: null,
     get abortedRequests(): number {
       return aborted;
     },
@@ -1030,13 +1052,9 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     });
   }
 
+  /** Recorded (cc-switch issue 1681, 2026-03-25): a JSON body sent as text/plain, the model quoted, no param or type. */
   function unsupportedApi(model: string, endpoint: string): Reply {
-    return copilotError(400, {
-      message: `model ${model} is not accessible via the ${endpoint} endpoint`,
-      code: 'unsupported_api_for_model',
-      param: 'model',
-      type: 'invalid_request_error',
-    });
+    return text(400, JSON.stringify({ error: { message: `model ${JSON.stringify(model)} is not accessible via the ${endpoint} endpoint`, code: 'unsupported_api_for_model' } }));
   }
 
   function badBody(message: string): Reply {
@@ -1067,9 +1085,18 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     return 'capabilities' in v;
   }
 
+  function usageLimitReply(l: UsageLimitState, leftMs: number): Reply {
+    return fromSpec(usageLimitSpec(l, leftMs));
+  }
+
   function copilotRoute(method: string, path: string, r: RecordedRequest): Reply {
     const auth = copilotAuth(r);
     if ('chunks' in auth) return auth;
+    if (path !== '/models' && fake.usageLimit) {
+      const left = fake.usageLimit.untilMs - fake.clock.now();
+      if (left > 0) return usageLimitReply(fake.usageLimit, left);
+      fake.usageLimit = null;
+    }
     const requestId = `${randomBytes(4).toString('hex').toUpperCase()}:${randomBytes(6).toString('hex').toUpperCase()}`;
     const base: Record<string, string> = { 'x-github-request-id': requestId };
     if (path === '/models') {
@@ -1093,6 +1120,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
       const model = chatModel(r, p.model, '/chat/completions', p.conv);
       if (!isModel(model)) return model;
       const outcome = decide(p.conv);
+      fake.chargedNanoAiu += nanoAiuFor(tokenCounts(p.conv, outcome));
       const meta = newChatMeta(model.version, fake.clock.now());
       const headers = { ...base, ...quotaHeaders() };
       if (!p.stream) return json(200, chatCompletionBody(meta, p.conv, outcome), headers);
@@ -1105,6 +1133,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
       const model = chatModel(r, p.model, '/responses', p.conv);
       if (!isModel(model)) return model;
       const outcome = decide(p.conv);
+      fake.chargedNanoAiu += nanoAiuFor(tokenCounts(p.conv, outcome));
       const headers = { ...base, ...quotaHeaders() };
       if (!p.stream) return json(200, responsesBody(model.id, fake.clock.now(), p.conv, outcome), headers);
       return sse(responsesStreamEvents(model.id, fake.clock.now(), p.conv, outcome, fake.responsesStableIds), headers);
@@ -1116,6 +1145,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     const model = chatModel(r, p.model, '/v1/messages', p.conv);
     if (!isModel(model)) return model;
     const outcome = decide(p.conv);
+    fake.chargedNanoAiu += nanoAiuFor(tokenCounts(p.conv, outcome));
     const headers = { ...base, ...quotaHeaders() };
     if (!p.stream) return json(200, messagesBody(model.version, p.conv, outcome), headers);
     return sse(messagesStreamEvents(model.version, p.conv, outcome), headers);
@@ -1189,6 +1219,15 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
       }
       case '/__fake/copilot-token':
         return json(200, fake.mintCopilotToken());
+      case '/__fake/usage-limit': {
+        const kind = str(body, 'kind');
+        if (kind !== 'weekly' && kind !== 'session') {
+          fake.usageLimit = null;
+          return json(200, { ok: true, usageLimit: null });
+        }
+        fake.usageLimit = { kind, untilMs: fake.clock.now() + (num(body, 'seconds') ?? 3600) * 1000, plan: str(body, 'plan') ?? 'individual_pro', retryAfterHeader: isRecord(body) && body['retryAfter'] === true };
+        return json(200, { ok: true, usageLimit: fake.usageLimit });
+      }
       case '/__fake/advance-clock':
         fake.advanceClock(num(body, 'ms') ?? 0);
         return json(200, { clock: fake.clock.now() });

@@ -23,6 +23,10 @@ export interface CopilotModelSupports {
   structured_outputs?: boolean;
   dimensions?: boolean;
   reasoning_effort?: string[];
+  /** 2026: Claude models that think on their own, and the thinking budget range they take. */
+  adaptive_thinking?: boolean;
+  min_thinking_budget?: number;
+  max_thinking_budget?: number;
 }
 
 export interface CopilotModel {
@@ -108,7 +112,8 @@ export function defaultModels(): CopilotModel[] {
         type: 'chat',
         tokenizer: 'o200k_base',
         limits: { max_context_window_tokens: 128000, max_output_tokens: 16384, max_prompt_tokens: 63988, vision: VISION },
-        supports: { streaming: true, tool_calls: true, parallel_tool_calls: true, vision: true },
+        // The thinking fields as a recorded 2026 Claude entry carries them (test/fixtures/copilot/RESEARCH-2026.md §4).
+        supports: { streaming: true, tool_calls: true, parallel_tool_calls: true, vision: true, adaptive_thinking: true, min_thinking_budget: 1024, max_thinking_budget: 32000 },
       },
     },
     {
@@ -154,7 +159,8 @@ export function defaultModels(): CopilotModel[] {
       is_chat_default: false,
       is_chat_fallback: false,
       policy: { state: 'enabled', terms: openaiTerms('GPT-5.1-Codex') },
-      supported_endpoints: ['/responses'],
+      // 2026: responses-only models also list the WebSocket transport (VS Code Copilot Chat's endpoint types).
+      supported_endpoints: ['/responses', 'ws:/responses'],
       billing: { is_premium: true, multiplier: 1, restricted_to: PAID_PLANS },
       capabilities: {
         family: 'gpt-5.1-codex',

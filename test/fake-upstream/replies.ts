@@ -4,6 +4,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { arr, bool, isRecord, rec, str } from './guards.ts';
 import { SSE_DONE, sseData, sseEvent } from './sse.ts';
+import { chatToolResultError, toolResultOrderError } from './strict.ts';
 
 // ---------------------------------------------------------------------------
 // Conversation model shared by the three chat-like APIs
@@ -112,6 +113,55 @@ export function completionTokens(o: Outcome): number {
   return o.kind === 'text' ? splitWords(o.text).length : countTokens(o.name) + countTokens(o.args) + 4;
 }
 
+/**
+ * Input tokens Copilot read from its prompt cache: every message but the last was seen on the
+ * turn before (an agent's growing conversation), so from the third message on that prefix is cached.
+ */
+export function cachedTokens(c: Conversation): number {
+  if (c.messageCount < 3) return 0;
+  return Math.min(promptTokens(c), c.texts.slice(0, -1).reduce((n, t) => n + countTokens(t), 0));
+}
+
+export interface TokenCounts {
+  /** All input tokens, cached ones included. */
+  input: number;
+  cached: number;
+  output: number;
+}
+
+export function tokenCounts(c: Conversation, o: Outcome): TokenCounts {
+  return { input: promptTokens(c), cached: cachedTokens(c), output: completionTokens(o) };
+}
+
+/**
+ * The fake's prices in nano-AIU per million tokens (1e9 nano-AIU = 1 AI credit = $0.01), in the
+ * shape Copilot sends them: claude-haiku-4.5's, from a recorded `copilot_usage` (test/fixtures/README.md).
+ */
+export const FAKE_PRICES = { input: 100_000_000_000, cache_read: 10_000_000_000, cache_write: 125_000_000_000, output: 500_000_000_000 } as const;
+const BATCH = 1_000_000;
+
+function tokenDetails(t: TokenCounts): Array<{ batch_size: number; cost_per_batch: number; token_count: number; token_type: string }> {
+  return [
+    { batch_size: BATCH, cost_per_batch: FAKE_PRICES.input, token_count: t.input - t.cached, token_type: 'input' },
+    { batch_size: BATCH, cost_per_batch: FAKE_PRICES.cache_read, token_count: t.cached, token_type: 'cache_read' },
+    { batch_size: BATCH, cost_per_batch: FAKE_PRICES.cache_write, token_count: 0, token_type: 'cache_write' },
+    { batch_size: BATCH, cost_per_batch: FAKE_PRICES.output, token_count: t.output, token_type: 'output' },
+  ];
+}
+
+/** Σ token_count × cost_per_batch / batch_size, as Copilot totals it (whole nano-AIU). */
+export function nanoAiuFor(t: TokenCounts): number {
+  return tokenDetails(t).reduce((n, d) => n + Math.round((d.token_count * d.cost_per_batch) / d.batch_size), 0);
+}
+
+/**
+ * Copilot's per-answer charge since the June 2026 switch to AI credits: `{token_details, total_nano_aiu}`,
+ * a sibling of `usage` (test/fixtures/README.md says where each route carries it, and from which recording).
+ */
+export function copilotUsage(t: TokenCounts): Record<string, unknown> {
+  return { token_details: tokenDetails(t), total_nano_aiu: nanoAiuFor(t) };
+}
+
 /** "Echo: hi there" → ["Echo:", " hi", " there"] (concatenates back to the input). */
 export function splitWords(text: string): string[] {
   const parts = text.split(/(?= )/);
@@ -170,6 +220,8 @@ export function parseChatRequest(body: unknown): ChatRequest | string {
   if (model === undefined || model === '') return 'model is required';
   const messages = arr(body, 'messages');
   if (messages === undefined || messages.length === 0) return 'messages is required';
+  const toolOrder = chatToolResultError(model, messages);
+  if (toolOrder !== undefined) return toolOrder;
   const conv = newConversation();
   const tools = arr(body, 'tools');
   conv.hasTools = tools !== undefined && tools.length > 0;
@@ -282,6 +334,8 @@ export function parseMessagesRequest(body: unknown, acceptSystemRole = false): M
   if (model === undefined || model === '') return 'model: Field required';
   const messages = arr(body, 'messages');
   if (messages === undefined || messages.length === 0) return 'messages: Field required';
+  const toolOrder = toolResultOrderError(messages);
+  if (toolOrder !== undefined) return toolOrder;
   const conv = newConversation();
   const tools = arr(body, 'tools');
   conv.hasTools = tools !== undefined && tools.length > 0;
@@ -339,14 +393,13 @@ export interface ChatUsage {
 }
 
 export function chatUsage(c: Conversation, o: Outcome): ChatUsage {
-  const p = promptTokens(c);
-  const q = completionTokens(o);
+  const t = tokenCounts(c, o);
   return {
-    completion_tokens: q,
+    completion_tokens: t.output,
     completion_tokens_details: { accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-    prompt_tokens: p,
-    prompt_tokens_details: { cached_tokens: 0 },
-    total_tokens: p + q,
+    prompt_tokens: t.input,
+    prompt_tokens_details: { cached_tokens: t.cached },
+    total_tokens: t.input + t.output,
   };
 }
 
@@ -393,6 +446,7 @@ export function chatCompletionBody(meta: ChatMeta, c: Conversation, o: Outcome):
     prompt_filter_results: promptFilterResults(),
     system_fingerprint: meta.fingerprint,
     usage: chatUsage(c, o),
+    copilot_usage: copilotUsage(tokenCounts(c, o)),
   };
 }
 
@@ -439,10 +493,12 @@ export function chatStreamEvents(meta: ChatMeta, c: Conversation, o: Outcome, op
     }
   }
   const usage = { ...chatUsage(c, o), ...(opts.usagePatch ?? {}) };
+  const charge = { copilot_usage: copilotUsage(tokenCounts(c, o)) };
   const finish = choice({ content: null }, { finish_reason: o.kind === 'text' ? 'stop' : 'tool_calls' });
-  events.push(envelope([finish], opts.usageInFinishChunk ? { usage } : {}));
+  // The charge rides with the usage, in the finish chunk or the trailing one; without include_usage, on the finish chunk.
+  events.push(envelope([finish], opts.usageInFinishChunk ? { usage, ...charge } : opts.includeUsage ? {} : charge));
   // Quirk 2: usage in a trailing chunk whose choices are empty.
-  if (opts.includeUsage && !opts.usageInFinishChunk) events.push(envelope([], { usage }));
+  if (opts.includeUsage && !opts.usageInFinishChunk) events.push(envelope([], { usage, ...charge }));
   events.push(SSE_DONE);
   return events;
 }
@@ -451,14 +507,13 @@ export function chatStreamEvents(meta: ChatMeta, c: Conversation, o: Outcome, op
 // Responses API bodies
 
 function responsesUsage(c: Conversation, o: Outcome): Record<string, unknown> {
-  const p = promptTokens(c);
-  const q = completionTokens(o);
+  const t = tokenCounts(c, o);
   return {
-    input_tokens: p,
-    input_tokens_details: { cached_tokens: 0 },
-    output_tokens: q,
+    input_tokens: t.input,
+    input_tokens_details: { cached_tokens: t.cached },
+    output_tokens: t.output,
     output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: p + q,
+    total_tokens: t.input + t.output,
   };
 }
 
@@ -513,7 +568,7 @@ function responseObject(
 
 export function responsesBody(model: string, nowMs: number, c: Conversation, o: Outcome): Record<string, unknown> {
   const item = outputItem(o, randomId(o.kind === 'text' ? 'msg_' : 'fc_', 24), randomId('call_', 18), 'completed');
-  return responseObject(randomId('resp_', 24), model, Math.floor(nowMs / 1000), 'completed', [item], responsesUsage(c, o));
+  return { ...responseObject(randomId('resp_', 24), model, Math.floor(nowMs / 1000), 'completed', [item], responsesUsage(c, o)), copilot_usage: copilotUsage(tokenCounts(c, o)) };
 }
 
 /**
@@ -552,8 +607,10 @@ export function responsesStreamEvents(model: string, nowMs: number, c: Conversat
   }
   events.push(ev('response.output_item.done', { output_index: 0, item: outputItem(o, doneId, callId, 'completed') }));
   events.push(
+    // The charge rides at the top of the terminal event, beside `response` (caozhiyuan/copilot-api PR 294 reads it there).
     ev('response.completed', {
       response: responseObject(respId, model, createdAt, 'completed', [outputItem(o, completedId, callId, 'completed')], responsesUsage(c, o)),
+      copilot_usage: copilotUsage(tokenCounts(c, o)),
     }),
   );
   return events;
@@ -562,12 +619,14 @@ export function responsesStreamEvents(model: string, nowMs: number, c: Conversat
 // ---------------------------------------------------------------------------
 // Anthropic Messages bodies
 
+/** Anthropic counts cache reads apart: input_tokens is the uncached part. */
 function anthropicUsage(c: Conversation, o: Outcome): Record<string, unknown> {
+  const t = tokenCounts(c, o);
   return {
-    input_tokens: promptTokens(c),
-    output_tokens: completionTokens(o),
+    input_tokens: t.input - t.cached,
+    output_tokens: t.output,
     cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_read_input_tokens: t.cached,
   };
 }
 
@@ -587,6 +646,7 @@ export function messagesBody(model: string, c: Conversation, o: Outcome): Record
     stop_reason: o.kind === 'text' ? 'end_turn' : 'tool_use',
     stop_sequence: null,
     usage: anthropicUsage(c, o),
+    copilot_usage: copilotUsage(tokenCounts(c, o)),
   };
 }
 
@@ -604,7 +664,7 @@ export function messagesStreamEvents(model: string, c: Conversation, o: Outcome)
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: promptTokens(c), output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      usage: { ...anthropicUsage(c, o), output_tokens: 1 },
     },
   });
   if (o.kind === 'text') {
@@ -620,6 +680,7 @@ export function messagesStreamEvents(model: string, c: Conversation, o: Outcome)
   ev('message_delta', {
     delta: { stop_reason: o.kind === 'text' ? 'end_turn' : 'tool_use', stop_sequence: null },
     usage: { output_tokens: completionTokens(o) },
+    copilot_usage: copilotUsage(tokenCounts(c, o)),
   });
   ev('message_stop', {});
   return events;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { SseParser } from '../../src/proxy/transform/sse.ts';
-import { errors } from '../fake-upstream/index.ts';
+import { z } from 'zod';
+import { errors, startFakeUpstream } from '../fake-upstream/index.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
@@ -275,5 +276,53 @@ describe('Anthropic Messages API through the proxy with the official Anthropic S
         (e: unknown) => e instanceof Anthropic.APIError,
       );
     }
+  });
+});
+
+describe('thinking blocks come back to Copilot (reasoning round trip)', () => {
+  let h: Harness;
+  let client: Anthropic;
+  before(async () => {
+    const fake = await startFakeUpstream();
+    const sonnet = fake.models.find((m) => m.id === NATIVE);
+    assert.ok(sonnet);
+    // Copilot lists a thinking budget range for its Claude models (caozhiyuan/copilot-api reads these two fields).
+    Object.assign(sonnet.capabilities.supports, { min_thinking_budget: 1024, max_thinking_budget: 32000 });
+    h = await startHarness({ upstream: fake });
+    client = new Anthropic({ baseURL: h.url, apiKey: 'dummy', maxRetries: 0 });
+  });
+  after(async () => {
+    await h.close();
+    await h.fake.close();
+  });
+  beforeEach(() => h.fake.clear());
+
+  const turns = (model: string): Anthropic.MessageCreateParamsNonStreaming => ({
+    model,
+    max_tokens: 16000, // the SDK refuses a non-stream call it expects to take over 10 minutes
+    thinking: { type: 'enabled', budget_tokens: 50_000 },
+    messages: [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'I should answer.', signature: 'sig-opaque-1' }, { type: 'text', text: 'Sunny.' }] },
+      { role: 'user', content: 'thanks' },
+    ],
+  });
+
+  test('translated (chat completions): the thinking block reaches Copilot as reasoning_text + reasoning_opaque', async () => {
+    await client.messages.create(turns(TRANSLATED));
+    const body = z.object({ messages: z.array(z.record(z.string(), z.unknown())), thinking_budget: z.number().optional() }).parse(h.fake.last('/chat/completions')?.body);
+    const assistant = body.messages.find((m) => m.role === 'assistant');
+    assert.equal(assistant?.reasoning_opaque, 'sig-opaque-1');
+    assert.equal(assistant?.reasoning_text, 'I should answer.');
+    assert.equal(body.thinking_budget, 50_000, 'gpt-4.1 lists no thinking budget range: passed as sent');
+  });
+
+  test('native (/v1/messages): thinking blocks with their signature pass unchanged; budget_tokens clamped to max_thinking_budget', async () => {
+    await client.messages.create(turns(NATIVE));
+    const body = z
+      .object({ messages: z.array(z.object({ role: z.string(), content: z.unknown() })), thinking: z.object({ budget_tokens: z.number() }).passthrough() })
+      .parse(h.fake.last('/v1/messages')?.body);
+    assert.deepEqual(body.messages[1]?.content, [{ type: 'thinking', thinking: 'I should answer.', signature: 'sig-opaque-1' }, { type: 'text', text: 'Sunny.' }]);
+    assert.equal(body.thinking.budget_tokens, 32000);
   });
 });

@@ -5,6 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { z } from 'zod';
+import { startFakeUpstream } from '../fake-upstream/index.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
 /**
@@ -344,5 +345,118 @@ describe('Copilot that takes system entries (beta declared): passed through as s
     assert.equal(sent.length, 1);
     assert.deepEqual(z.object({ messages: z.array(z.object({ role: z.string() })) }).parse(sent[0]?.body).messages.map((m) => m.role), ['user', 'system']);
     assert.match(String(sent[0]?.headers['anthropic-beta']), /mid-conversation-system-2026-04-07/);
+  });
+});
+
+describe('Claude ids as Copilot writes them (claude-opus-41 is Opus 4.1)', () => {
+  let h: Harness;
+  before(async () => {
+    const fake = await startFakeUpstream();
+    const sonnet = fake.models.find((m) => m.id === 'claude-sonnet-4');
+    assert.ok(sonnet);
+    const like = (id: string, name: string) => ({ ...structuredClone(sonnet), id, name, version: id, capabilities: { ...structuredClone(sonnet.capabilities), family: id } });
+    fake.models.push(like('claude-opus-41', 'Claude Opus 4.1'), like('claude-opus-4.5', 'Claude Opus 4.5'), like('claude-sonnet-4.5', 'Claude Sonnet 4.5'), like('claude-haiku-4.5', 'Claude Haiku 4.5'));
+    h = await startHarness({ upstream: fake });
+  });
+  after(async () => {
+    await h.close();
+    await h.fake.close();
+  });
+
+  test('unknown newer Opus names go to claude-opus-4.5; Opus 4.1 names still to claude-opus-41', async () => {
+    const client = new Anthropic({ baseURL: h.url, apiKey: 'dummy', maxRetries: 0 });
+    const cases: Array<[string, string]> = [
+      ['claude-opus-4-6', 'claude-opus-4.5'],
+      ['claude-3-opus-20240229', 'claude-opus-4.5'],
+      ['claude-opus-latest', 'claude-opus-4.5'],
+      ['claude-opus-4-1', 'claude-opus-41'],
+      ['claude-opus-4.1', 'claude-opus-41'],
+    ];
+    for (const [name, want] of cases) {
+      h.fake.clear();
+      await client.messages.create({ model: name, max_tokens: 20, messages: [{ role: 'user', content: 'x' }] });
+      assert.equal((h.fake.last('/v1/messages')?.body as { model: string }).model, want, name);
+    }
+  });
+
+  test('GET /v1/models/{name} resolves like the chat routes: the id asked for, and the Copilot model behind it', async () => {
+    const cases: Array<[string, string]> = [
+      ['claude-opus-4-6', 'claude-opus-4.5'],
+      ['claude-sonnet-4-20250514', 'claude-sonnet-4'],
+      ['claude-opus-4.1', 'claude-opus-41'],
+    ];
+    for (const [name, want] of cases) {
+      const m = z.object({ id: z.string(), resolved_id: z.string(), name: z.string() }).parse(await h.openai.models.retrieve(name));
+      assert.equal(m.id, name, 'OpenAI SDKs expect the id they asked for');
+      assert.equal(m.resolved_id, want, name);
+    }
+    const exact = await h.openai.models.retrieve('gpt-4.1');
+    assert.equal(exact.id, 'gpt-4.1');
+    assert.equal('resolved_id' in exact, false);
+    for (const name of ['no-such-model', 'constructor']) {
+      await assert.rejects(h.openai.models.retrieve(name), (e: unknown) => e instanceof OpenAI.NotFoundError, name);
+    }
+  });
+});
+
+describe('system entries folded next to tool results, and which 400 turns folding on', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+  beforeEach(() => {
+    h.fake.clear();
+    h.fake.acceptSystemRole = false;
+  });
+  const post = async (body: unknown, beta?: string) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
+    if (beta) headers['anthropic-beta'] = beta;
+    const res = await fetch(`${h.url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body) });
+    return { status: res.status, text: await res.text() };
+  };
+  const upstreamBodies = () =>
+    h.fake.requests.filter((r) => r.path === '/v1/messages').map((r) => z.object({ messages: z.array(z.object({ role: z.string(), content: z.unknown() })) }).parse(r.body).messages);
+
+  test('a system entry before a tool-result turn reaches Copilot after the tool_result blocks (Anthropic 400s otherwise)', async () => {
+    const r = await post({
+      model: 'claude-sonnet-4',
+      max_tokens: 50,
+      tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      messages: [
+        { role: 'user', content: 'weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'system', content: 'Answer in one line.' },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny' }] },
+      ],
+    });
+    assert.equal(r.status, 200, r.text);
+    const sent = upstreamBodies();
+    assert.equal(sent.length, 1);
+    const last = z.array(z.object({ type: z.string() }).passthrough()).parse(sent[0]?.at(-1)?.content);
+    assert.deepEqual(last.map((b) => b.type), ['tool_result', 'text']);
+    assert.match(JSON.stringify(last[1]), /Answer in one line/);
+  });
+
+  test('an unrelated 400 that mentions the system prompt reaches the client and does not turn folding on', async () => {
+    const body = { model: 'claude-sonnet-4', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: 'be brief' }] };
+    const beta = 'mid-conversation-system-2026-04-07';
+    h.fake.failNext(1, {
+      status: 400,
+      path: '/v1/messages',
+      headers: { 'content-type': 'application/json' },
+      body: { type: 'error', error: { type: 'invalid_request_error', message: 'system: text content blocks must be non-empty' } },
+    });
+    const first = await post(body, beta);
+    assert.equal(first.status, 400, first.text);
+    assert.match(first.text, /text content blocks must be non-empty/);
+    assert.equal(upstreamBodies().length, 1, 'not retried folded');
+    h.fake.clear();
+    // Copilot now refuses the role itself: that is the error that folds (and only then is it remembered).
+    const second = await post(body, beta);
+    assert.equal(second.status, 200, second.text);
+    assert.deepEqual(upstreamBodies().map((ms) => ms.map((m) => m.role)), [['user', 'system'], ['user']]);
   });
 });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ChildMessage, TrayMessage } from '../../src/ipc/messages.ts';
+import type { TrayMessage } from '../../src/ipc/messages.ts';
 import type { ChildHandle, Clock, ForkFn } from '../../src/tray/proxy-supervisor.ts';
 
 /** An in-process stand-in for a forked proxy child. */
@@ -29,7 +29,7 @@ export class FakeChild extends EventEmitter implements ChildHandle {
   }
 
   /** The child says something to the tray. */
-  say(message: ChildMessage | Record<string, unknown>): void {
+  say(message: unknown): void {
     this.emit('message', message);
   }
 

@@ -57,6 +57,7 @@ describe('buildMenu', () => {
       'Refresh token now',
       'Models',
       'Premium requests: …',
+      'AI credits: …',
       'Open dashboard',
       '<SEPARATOR>',
       'Open logs',
@@ -211,13 +212,28 @@ describe('buildMenu', () => {
     const a = buildMenu(state());
     const ids = assignIds(a.items);
     assert.equal(ids.get('status'), 1);
-    assert.equal(ids.get('models'), 7);
-    assert.equal(ids.get('model-0'), 8);
-    assert.equal(ids.get('usage'), 8 + MAX_MODEL_SLOTS);
+    assert.equal(ids.get('limit'), 2);
+    assert.equal(ids.get('models'), 8);
+    assert.equal(ids.get('model-0'), 9);
+    assert.equal(ids.get('usage'), 9 + MAX_MODEL_SLOTS);
+    assert.equal(ids.get('credits'), 10 + MAX_MODEL_SLOTS);
     assert.equal(ids.get('quit'), flattenItems(a.items).length);
     const b = buildMenu(state({ token: snapshot({ health: 'refresh_soon' }) }));
     assert.deepEqual(changedKeys(a, b), ['status']);
     assert.deepEqual(changedKeys(a, a), []);
+  });
+
+  it('AI credits and a Copilot limit: the credits line, a ⚠️ limit line under the status, a warning icon', () => {
+    const credits = { month: { since: '2026-12-01T00:00:00.000Z', nanoAiu: 312_400_000_000, nanoAiuEstimated: 0, unknown: 0 }, allowance: 1500, resetsAt: '2027-01-01T00:00:00.000Z' };
+    const until = new Date(2026, 11, 3, 14, 5).getTime();
+    const m = buildMenu(state({ credits, limit: { kind: 'weekly', until, code: 'user_weekly_rate_limited', message: 'wait' } }));
+    assert.equal(find(m, 'credits').title, 'AI credits: 312 of 1,500 used · resets Jan 1');
+    const limit = find(m, 'limit');
+    assert.equal(limit.hidden, false);
+    assert.match(limit.title, /^⚠️ Rate-limited \(weekly\) until (Thu|2026-12-03) 14:05$/);
+    assert.equal(m.icon, 'warning');
+    assert.equal(find(buildMenu(state({ credits })), 'limit').hidden, true);
+    assert.equal(buildMenu(state({ credits })).icon, 'healthy');
   });
 
   it('baseUrlFor shows the address clients paste', () => {

@@ -3,11 +3,13 @@ import { HEALTH_TEXT } from '../../auth/snapshot.ts';
 import { clientSnippets } from '../../clients/setup.ts';
 import { healthBodySchema, signInBodySchema, type HealthBody } from '../../proxy/bodies.ts';
 import { toModelRows, type ModelRow } from '../../proxy/transform/model-rows.ts';
-import { CHART_DAYS, premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
+import { CHART_DAYS, creditsLine, formatCredits, premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
+import { creditsOf } from '../../usage/record.ts';
+import { usageLimitLine } from '../../upstream/usage-limit.ts';
 import { FEED_LIMIT } from '../../usage/feed.ts';
 import { usageRecordSchema, type UsageRecord } from '../../usage/record.ts';
 import { drawStackedBars } from './charts.ts';
-import { topSeries, type Metric } from '../series.ts';
+import { METRICS, topSeries, type Metric } from '../series.ts';
 import { byId, facts, fill, h, s } from './dom.ts';
 import { clock, count, ms, span } from './format.ts';
 import { readSse } from './sse.ts';
@@ -110,17 +112,20 @@ function main(): void {
       ['queued', `${u.queued} of ${u.maxQueue}`],
       ['requests', count(hb.requests_total)],
       ['retries / failures', `${u.retries} / ${u.failures}`],
+      ['Copilot limit', u.limit ? `⚠️ ${usageLimitLine(u.limit)} (${u.limit.code}); ${count(u.limitRejections)} answered 429 here` : 'none'],
     ]);
   }
 
-  function renderGauge(fraction: number | null): void {
-    const g = byId('gauge', SVGSVGElement);
+  function renderGauge(fraction: number | null, id = 'gauge', usedUp = false): void {
+    const g = byId(id, SVGSVGElement);
     const arc = (f: number) => {
       const a = Math.PI * (1 - f);
       return `M 10 60 A 50 50 0 ${f > 0.5 ? 0 : 0} 1 ${60 + 50 * Math.cos(a)} ${60 - 50 * Math.sin(a)}`;
     };
     const f = fraction === null ? 0 : Math.max(0, Math.min(1, fraction));
-    const colour = f > 0.5 ? '#1a7f37' : f > 0.2 ? '#9a6700' : '#cf222e';
+    // The premium gauge shows what is left (green when much is); the credits gauge what is used (red when much is).
+    const left = usedUp ? 1 - f : f;
+    const colour = left > 0.5 ? '#1a7f37' : left > 0.2 ? '#9a6700' : '#cf222e';
     fill(
       g,
       s('path', { d: arc(1), fill: 'none', stroke: '#8c959f44', 'stroke-width': 10 }),
@@ -129,11 +134,34 @@ function main(): void {
     );
   }
 
+  function renderCredits(u: UsageBody): void {
+    const c = u.local.credits;
+    byId('credits-line', HTMLElement).textContent = creditsLine(c);
+    const used = creditsOf(c.month.nanoAiu);
+    const parts = [
+      c.allowance === null ? 'No allowance known: set monthly_credits in config.json.' : `Allowance from ${c.allowanceSource === 'config' ? 'monthly_credits' : `the plan (${u.plan ?? '?'})`}.`,
+      `Through this proxy since ${c.month.since.slice(0, 10)} (UTC); today ${formatCredits(creditsOf(c.today.nanoAiu))}.`,
+      c.month.nanoAiuEstimated > 0 ? `${formatCredits(creditsOf(c.month.nanoAiuEstimated))} of it estimated from the price table.` : '',
+      c.month.unknown > 0 ? `${count(c.month.unknown)} requests of unknown cost.` : '',
+    ];
+    byId('credits-note', HTMLElement).textContent = parts.filter((p) => p !== '').join(' ');
+    renderGauge(c.allowance ? used / c.allowance : null, 'credits-gauge', true);
+    const row = (what: string, t: { key: string; requests: number; nanoAiu: number }) =>
+      h('tr', {}, h('td', {}, what), h('td', {}, t.key), h('td', { class: 'num' }, count(t.requests)), h('td', { class: 'num' }, formatCredits(creditsOf(t.nanoAiu))));
+    fill(
+      byId('credits-by', HTMLTableElement),
+      h('thead', {}, h('tr', {}, h('th', {}, 'by (this period)'), h('th', {}, 'name'), h('th', { class: 'num' }, 'requests'), h('th', { class: 'num' }, 'credits'))),
+      h('tbody', {}, ...u.local.period.byModel.map((t) => row('model', t)), ...u.local.period.byClient.map((t) => row('client', t))),
+    );
+  }
+
   function renderUsage(): void {
     const u = state.usage;
-    if (!u) {
+    if (u) renderCredits(u);
+    if (!u || u.quotaError !== null) {
       const signedOut = state.health !== null && !state.health.token.signed_in;
     byId('premium-line', HTMLElement).textContent = state.usageError ? `Premium requests: unavailable (${state.usageError})` : signedOut ? 'Premium requests: sign in to see them' : 'Premium requests: …';
+      if (u) renderCharts();
       return;
     }
     byId('premium-line', HTMLElement).textContent = premiumLine(u);
@@ -150,7 +178,7 @@ function main(): void {
 
   function metricChoice(): Metric {
     const v = byId('chart-metric', HTMLSelectElement).value;
-    return v === 'tokens' || v === 'requests' ? v : 'premium';
+    return METRICS.find((m) => m === v) ?? 'credits';
   }
 
   function renderCharts(): void {
@@ -196,8 +224,9 @@ function main(): void {
           h('td', {}, r.route),
           h('td', {}, r.model === r.upstream_model || r.upstream_model === null ? (r.model ?? '–') : `${r.model ?? '–'} → ${r.upstream_model}`),
           h('td', {}, r.initiator ?? '–'),
+          h('td', { class: 'num', 'data-testid': 'cost' }, r.nano_aiu === null ? '?' : `${r.cost_source === 'estimated' ? '~' : ''}${formatCredits(creditsOf(r.nano_aiu))}`),
           h('td', { class: 'num' }, r.premium === null ? '?' : count(r.premium)),
-          h('td', { class: 'num' }, `${r.prompt_tokens ?? '–'} / ${r.completion_tokens ?? '–'}`),
+          h('td', { class: 'num' }, `${r.prompt_tokens ?? '–'} / ${r.cached_tokens ?? '–'} / ${r.completion_tokens ?? '–'}`),
           h('td', { class: 'num' }, String(r.status)),
           h('td', { class: 'num' }, ms(r.ttfb_ms)),
           h('td', { class: 'num' }, `${ms(r.duration_ms)}${r.stream ? ' ⇣' : ''}`),

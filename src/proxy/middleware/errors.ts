@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { AppError, CircuitOpenError, InvalidRequestError, OverloadedError, UpstreamHttpError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { UsageLimitError } from '../../upstream/usage-limit.ts';
 
 /** Which API the caller speaks decides the error envelope. */
 export type ErrorShape = 'openai' | 'anthropic';
@@ -87,7 +88,7 @@ export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof InvalidRequestError) return { status: err.status, message: err.message, code: err.code, param: err.param };
   if (err instanceof UpstreamHttpError)
     return { status: err.status, message: err.message, code: err.upstreamCode ?? null, param: null, retryAfterSec: err.retryAfterSec };
-  if (err instanceof CircuitOpenError || err instanceof OverloadedError)
+  if (err instanceof CircuitOpenError || err instanceof OverloadedError || err instanceof UsageLimitError)
     return { status: err.status, message: err.message, code: err.code, param: null, retryAfterSec: err.retryAfterSec };
   if (err instanceof AppError) return { status: err.status, message: err.message, code: err.code, param: null };
   const client = httpClientError(err);

@@ -4,7 +4,9 @@ import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RoutedModel } from '../models/router.ts';
-import { clientOf, multiplierOf, premiumCost, type UsageRecord } from '../../usage/record.ts';
+import { mergeUsage, usageIn, type UsageSeen } from '../../usage/meter.ts';
+import { costOf, type PriceTable } from '../../usage/prices.ts';
+import { clientOf, creditsOf, multiplierOf, premiumCost, type UsageRecord } from '../../usage/record.ts';
 
 /** What a route tells the request log about itself (never bodies, never tokens). */
 export interface RequestLogFields {
@@ -17,10 +19,8 @@ export interface RequestLogFields {
   streamed?: boolean;
   /** Time to the first body byte the client got (first SSE event for streams); default: when headers went out. */
   ttfbMs?: number;
-  promptTokens?: number;
-  completionTokens?: number;
-  /** Usage values from upstream that were not token counts (dropped; logged at debug). */
-  droppedUsage?: string[];
+  /** What Copilot's answer said it cost (tokens, AI credits), merged over the answer's events (noteUsage). */
+  usage?: UsageSeen;
   /** Who initiated the turn (decides premium billing), set when the request goes upstream. */
   initiator?: 'user' | 'agent';
   /** The routed model's premium multiplier (null: Copilot did not say). */
@@ -40,23 +40,15 @@ export function callMeta(fields: RequestLogFields, prep: { initiator: 'user' | '
   return { requestId: fields.requestId, initiator: prep.initiator, vision: prep.vision };
 }
 
-/** A token count as the log and the metrics take it: a non-negative whole number. Anything else from upstream is dropped. */
-export function isTokenCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-/** The one way a route reports token usage: each count validated at this edge (`"12"`, -1, Infinity, NaN are dropped). */
-export function recordTokens(fields: RequestLogFields, counts: { prompt?: unknown; completion?: unknown }): void {
-  const take = (name: string, v: unknown): number | undefined => {
-    if (v === undefined || v === null) return undefined;
-    if (isTokenCount(v)) return v;
-    (fields.droppedUsage ??= []).push(`${name}=${typeof v === 'number' ? String(v) : JSON.stringify(v)?.slice(0, 40) ?? typeof v}`);
-    return undefined;
-  };
-  const p = take('prompt_tokens', counts.prompt);
-  const c = take('completion_tokens', counts.completion);
-  if (p !== undefined) fields.promptTokens = p;
-  if (c !== undefined) fields.completionTokens = c;
+/**
+ * The one way a route reports what an answer cost: `value` is one upstream JSON answer or SSE event,
+ * as Copilot sent it (before any translation). Counts are validated at this edge (meter.ts):
+ * `"12"`, -1, Infinity, NaN are dropped.
+ */
+export function noteUsage(fields: RequestLogFields, value: unknown): void {
+  const seen = usageIn(value);
+  if (seen.input === undefined && seen.output === undefined && seen.cached === undefined && seen.nanoAiu === undefined && !seen.dropped) return;
+  fields.usage = mergeUsage(fields.usage ?? {}, seen);
 }
 
 export function logFields(res: { locals: Record<string, unknown> }): RequestLogFields {
@@ -125,6 +117,7 @@ export function requestLog(
   now: () => number = Date.now,
   metrics?: Pick<ProxyMetrics, 'observeRequest'>,
   usage?: { add(r: UsageRecord): void },
+  prices?: PriceTable,
 ): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
@@ -149,6 +142,8 @@ export function requestLog(
       const errorCode = res.locals.errorCode;
       // Requests refused before a route named the model still say which one they asked for.
       const model = fields.model ?? requestedModelOf(req.body);
+      const u = fields.usage ?? {};
+      const cost = costOf(u, fields.upstreamModel, prices);
       const line = logfmt([
         ['method', req.method],
         ['route', route],
@@ -161,13 +156,15 @@ export function requestLog(
         ['stream', fields.streamed],
         ['ttfb_ms', ttfbMs],
         ['total_ms', totalMs],
-        ['prompt_tokens', fields.promptTokens],
-        ['completion_tokens', fields.completionTokens],
+        ['prompt_tokens', u.input],
+        ['cached_tokens', u.cached],
+        ['completion_tokens', u.output],
+        ['credits', cost.nanoAiu === null ? undefined : `${cost.source === 'estimated' ? '~' : ''}${creditsOf(cost.nanoAiu)}`],
         ['id', fields.requestId],
       ]);
       if (QUIET_ROUTES.has(route) && res.statusCode < 400) log.debug(`request ${line}`);
       else log.info(`request ${line}`);
-      if (fields.droppedUsage) log.debug(`request ${fields.requestId}: dropped usage values that are not token counts: ${fields.droppedUsage.join(' ')}`);
+      if (u.dropped) log.debug(`request ${fields.requestId}: dropped usage values that are not counts: ${u.dropped.map((d) => logfmtValue(d)).join(' ')}`);
       // A model request (one that got as far as a Copilot model) is accounted: who, what it cost.
       const accounted = fields.upstreamModel !== undefined;
       const client = clientOf(req.get('user-agent'));
@@ -183,10 +180,11 @@ export function requestLog(
           model: fields.upstreamModel ?? model,
           ttfbMs,
           totalMs,
-          promptTokens: fields.promptTokens,
-          completionTokens: fields.completionTokens,
+          promptTokens: u.input,
+          completionTokens: u.output,
           client,
           premium,
+          nanoAiu: cost.nanoAiu,
         });
       } catch (err) {
         log.warn(`request ${fields.requestId}: metrics not recorded (${err instanceof Error ? err.message : String(err)})`);
@@ -201,8 +199,11 @@ export function requestLog(
           upstream_model: fields.upstreamModel,
           initiator,
           premium,
-          prompt_tokens: fields.promptTokens ?? null,
-          completion_tokens: fields.completionTokens ?? null,
+          prompt_tokens: u.input ?? null,
+          cached_tokens: u.cached ?? null,
+          completion_tokens: u.output ?? null,
+          nano_aiu: cost.nanoAiu,
+          cost_source: cost.source,
           status: res.statusCode,
           ttfb_ms: ttfbMs ?? null,
           duration_ms: totalMs,

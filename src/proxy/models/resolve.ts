@@ -47,9 +47,15 @@ function claudeFamily(name: string): ClaudeFamily | undefined {
   return CLAUDE_FAMILIES.find((f) => n.includes(f));
 }
 
-/** Version numbers in an id, for "newest": `claude-sonnet-4.5` -> [4, 5]; `claude-3.7-sonnet` -> [3, 7]. */
-function versionOf(id: string): number[] {
-  return (id.toLowerCase().replace(/-\d{8}$/, '').match(/\d+/g) ?? []).map(Number);
+/**
+ * Version numbers in an id, for "newest": `claude-sonnet-4.5` -> [4, 5]; `claude-3.7-sonnet` -> [3, 7].
+ * Copilot writes some Claude versions without a separator: `claude-opus-41` is Opus 4.1 (listed
+ * beside `claude-opus-4.5`), so a two-digit run is major.minor. Read as 41 it outranked 4.5 and every
+ * unknown Opus name (`claude-opus-4-6`, `claude-3-opus-20240229`) went to Opus 4.1.
+ */
+export function versionOf(id: string): number[] {
+  const runs = id.toLowerCase().replace(/[-@]\d{8}$/, '').match(/\d+/g) ?? [];
+  return runs.flatMap((r) => (r.length === 2 ? [Number(r[0]), Number(r[1])] : [Number(r)]));
 }
 
 function compareVersions(a: number[], b: number[]): number {

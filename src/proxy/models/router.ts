@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InvalidRequestError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { CopilotModel } from '../../upstream/copilot-client.ts';
@@ -94,4 +95,38 @@ export function withOutputLimit<T extends Record<string, unknown>>(body: T, keys
 /** The debug line for withOutputLimit's result. */
 export function logLowered(log: Logger, requestId: string, lowered: readonly string[], target: RoutedModel): void {
   if (lowered.length > 0) log.debug(`request ${requestId}: ${lowered.join(', ')} lowered to ${target.id}'s max_output_tokens ${String(target.maxOutputTokens)}`);
+}
+
+const enabledThinking = z.object({ type: z.literal('enabled'), budget_tokens: z.number() }).passthrough();
+
+/**
+ * The body with Anthropic's `thinking.budget_tokens` moved into the model's
+ * `capabilities.supports.min_thinking_budget`..`max_thinking_budget`, where it
+ * lists them (Copilot refuses a budget outside them). Pure; says what changed.
+ */
+export function withThinkingBudget<T extends Record<string, unknown>>(body: T, model: CopilotModel | undefined): { body: T; changed: { from: number; to: number } | undefined } {
+  const t = enabledThinking.safeParse(body.thinking);
+  const s = model?.capabilities?.supports;
+  if (!t.success || !s) return { body, changed: undefined };
+  const from = t.data.budget_tokens;
+  let to = from;
+  if (s.max_thinking_budget !== undefined) to = Math.min(to, s.max_thinking_budget);
+  if (s.min_thinking_budget !== undefined) to = Math.max(to, s.min_thinking_budget);
+  if (to === from) return { body, changed: undefined };
+  return { body: { ...body, thinking: { ...t.data, budget_tokens: to } }, changed: { from, to } };
+}
+
+/**
+ * The body without `reasoning_effort` when the model does not take that value
+ * (its `capabilities.supports.reasoning_effort` does not list it, or is absent:
+ * Copilot answers 400 for reasoning_effort on a model without it). Kept as sent
+ * when the model is not in Copilot's list (a model_map target we know nothing of).
+ */
+export function withSupportedReasoningEffort(body: Record<string, unknown>, model: CopilotModel | undefined): { body: Record<string, unknown>; dropped: string | undefined } {
+  const effort = body.reasoning_effort;
+  if (typeof effort !== 'string' || model === undefined) return { body, dropped: undefined };
+  if (model.capabilities?.supports?.reasoning_effort?.includes(effort)) return { body, dropped: undefined };
+  const rest = { ...body };
+  delete rest.reasoning_effort;
+  return { body: rest, dropped: effort };
 }

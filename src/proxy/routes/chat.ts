@@ -2,9 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
-import { callMeta, logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logLowered, withOutputLimit, type RoutedModel } from '../models/router.ts';
+import { logLowered, withOutputLimit, withSupportedReasoningEffort, type RoutedModel } from '../models/router.ts';
 import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat } from '../transform/chat.ts';
 import { ResponsesToChatStream, chatToResponsesRequest, responseToChatCompletion } from '../transform/chat-via-responses.ts';
 import { ResponsesIdNormalizer } from '../transform/responses.ts';
@@ -30,14 +30,18 @@ export function chatRoutes(ctx: ProxyContext): Router {
 /** Copilot's /chat/completions, with its stream quirks smoothed. */
 async function chatCompletions(ctx: ProxyContext, req: Request, res: Response, prep: PreparedChat, target: RoutedModel): Promise<void> {
   const fields = logFields(res);
-  const { body, lowered } = withOutputLimit({ ...prep.upstreamBody, model: target.id }, ['max_tokens', 'max_completion_tokens'], target.maxOutputTokens);
-  logLowered(ctx.log, fields.requestId, lowered, target);
+  const limited = withOutputLimit({ ...prep.upstreamBody, model: target.id }, ['max_tokens', 'max_completion_tokens'], target.maxOutputTokens);
+  logLowered(ctx.log, fields.requestId, limited.lowered, target);
+  // reasoning_effort only where the model lists that effort (capabilities.supports.reasoning_effort).
+  const { body, dropped } = withSupportedReasoningEffort(limited.body, target.model);
+  if (dropped !== undefined) ctx.log.debug(`chat ${fields.requestId}: reasoning_effort ${JSON.stringify(dropped)} dropped: ${target.id} does not list it`);
   const idleSec = ctx.config.timeouts.stream_idle;
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
   const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/chat/completions', signal, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
     ctx.copilot.createChatCompletion(body, o),
   );
   if (upstream.kind === 'json') {
+    noteUsage(fields, upstream.json);
     answer(ctx, res, normalizeChatCompletion(upstream.json, target.id, ctx.now));
     return;
   }
@@ -54,6 +58,7 @@ async function chatViaResponses(ctx: ProxyContext, req: Request, res: Response, 
     ctx.copilot.createResponse(body, o),
   );
   if (upstream.kind === 'json') {
+    noteUsage(fields, upstream.json);
     answer(ctx, res, responseToChatCompletion(upstream.json, target.id, ctx.now));
     return;
   }
@@ -75,16 +80,13 @@ async function chatViaResponses(ctx: ProxyContext, req: Request, res: Response, 
       return ['data: [DONE]\n\n'];
     },
     error: (p) => formatSse(errorBody('openai', p)),
-    usage: () => ({ prompt: tr.usage?.prompt_tokens, completion: tr.usage?.completion_tokens }),
   };
   await relaySse(ctx, upstream, res, 'chat', signal, clientGone, t);
 }
 
-/** A whole chat completion to the client, its usage to the request log. */
+/** A whole chat completion to the client. */
 function answer(ctx: ProxyContext, res: Response, out: Record<string, unknown>): void {
   const fields = logFields(res);
-  const usage = out.usage;
-  if (typeof usage === 'object' && usage !== null) recordTokens(fields, { prompt: Reflect.get(usage, 'prompt_tokens'), completion: Reflect.get(usage, 'completion_tokens') });
   fields.ttfbMs = ctx.now() - fields.startedAt;
   res.json(out);
 }
@@ -109,6 +111,5 @@ function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat
       return [...out(norm.finish()), 'data: [DONE]\n\n'];
     },
     error: (p) => formatSse(errorBody('openai', p)),
-    usage: () => ({ prompt: norm.usage?.prompt_tokens, completion: norm.usage?.completion_tokens }),
   };
 }

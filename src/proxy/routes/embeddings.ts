@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
+import { logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { normalizeEmbeddings, prepareEmbeddings } from '../transform/embeddings.ts';
 
@@ -19,8 +19,8 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
     const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, stream: false, call: { requestId: fields.requestId } }, (o) =>
       ctx.copilot.createEmbeddings({ ...prep.upstreamBody, model: target.id }, o),
     );
+    if (upstream.kind === 'json') noteUsage(fields, upstream.json);
     const out = normalizeEmbeddings(upstream.kind === 'json' ? upstream.json : undefined, target.id, prep.format);
-    recordTokens(fields, { prompt: out.usage.prompt_tokens });
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(out);
   });

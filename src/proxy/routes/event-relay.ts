@@ -4,7 +4,8 @@ import { toBodyError } from '../../upstream/body.ts';
 import type { UpstreamResponse } from '../../upstream/copilot-client.ts';
 import type { ProxyContext } from '../context.ts';
 import { toErrorPayload, type ErrorPayload } from '../middleware/errors.ts';
-import { logFields, recordTokens } from '../middleware/request-log.ts';
+import { logFields, noteUsage } from '../middleware/request-log.ts';
+import { mayCarryUsage } from '../../usage/meter.ts';
 import { SseParser, type SseEvent } from '../transform/sse.ts';
 import { startSse, textChunks, write } from '../stream-util.ts';
 
@@ -16,8 +17,6 @@ export interface SseTranslator {
   end(): string[];
   /** An in-band error in the client's dialect (the headers are gone already). */
   error(p: ErrorPayload): string;
-  /** Token counts seen so far, as upstream sent them (validated by recordTokens). */
-  usage(): { prompt?: unknown; completion?: unknown };
 }
 
 /**
@@ -43,9 +42,11 @@ export async function relaySse(
     if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
     await write(res, texts.length === 1 ? texts[0]! : texts.join(''));
   };
-  const recordUsage = () => {
-    const u = t.usage();
-    recordTokens(fields, { prompt: u.prompt, completion: u.completion });
+  // What the stream cost is read from Copilot's own events, before any translation, on every route alike.
+  const meter = (ev: SseEvent) => {
+    if (!mayCarryUsage(ev.data)) return;
+    const d = eventData(ev);
+    if (d.kind === 'json') noteUsage(fields, d.value);
   };
   ctx.stats.inFlightStreams += 1;
   startSse(res);
@@ -55,11 +56,11 @@ export async function relaySse(
     const relay = async (events: SseEvent[], tail?: () => string[]) => {
       const out: string[] = [];
       try {
-        for (const ev of events) for (const text of t.event(ev)) out.push(text);
-        if (tail) {
-          recordUsage();
-          for (const text of tail()) out.push(text);
+        for (const ev of events) {
+          meter(ev);
+          for (const text of t.event(ev)) out.push(text);
         }
+        if (tail) for (const text of tail()) out.push(text);
       } finally {
         await emit(out);
       }
@@ -68,7 +69,6 @@ export async function relaySse(
     await relay(parser.end(), () => t.end());
     res.end();
   } catch (err) {
-    recordUsage();
     // Frees the upstream connection (and the concurrency slot) at once.
     upstream.body.destroy();
     if (clientGone()) return;

@@ -7,7 +7,7 @@ import type { ProxyContext } from '../context.ts';
 export function healthBody(ctx: ProxyContext): HealthBody {
   const s = ctx.tokens.snapshot();
   const upstream = ctx.gateway.state();
-  const status = !isSignedIn(s) ? 'needs_auth' : upstream.circuit !== 'closed' || s.health === 'needs_refresh' ? 'degraded' : 'ok';
+  const status = !isSignedIn(s) ? 'needs_auth' : upstream.circuit !== 'closed' || upstream.limit !== null || s.health === 'needs_refresh' ? 'degraded' : 'ok';
   return {
     status,
     version: ctx.version,

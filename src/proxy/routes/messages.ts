@@ -1,12 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import { UpstreamHttpError } from '../../errors.ts';
 import { callCopilot, type CopilotResult } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { callMeta, logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
-import { logLowered, withOutputLimit, type RoutedModel } from '../models/router.ts';
+import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
+import { logLowered, withOutputLimit, withThinkingBudget, type RoutedModel } from '../models/router.ts';
 import { requestSignal } from '../stream-util.ts';
 import { estimateInputTokens } from '../transform/anthropic/count-tokens.ts';
 import { NativeStreamWatcher } from '../transform/anthropic/native-stream.ts';
@@ -64,12 +63,24 @@ function anthropicHeaders(req: Request): Record<string, string> {
   return h;
 }
 
-/** Copilot refused `role: "system"` inside `messages` (an Anthropic-style 400 naming the role). */
+/**
+ * Copilot refused `role: "system"` inside `messages`: Anthropic's validation error for that field,
+ * `messages.N.role: Input should be 'user' or 'assistant'`. Only that one: other 400s that mention
+ * a role or the system prompt (`system: text content blocks must be non-empty`) are the client's
+ * to see, and must not switch folding on for the model.
+ */
+const SYSTEM_ROLE_REFUSED = /messages\.\d+\.role: Input should be 'user' or 'assistant'/;
 function refusedSystemRole(err: unknown): boolean {
-  return err instanceof UpstreamHttpError && err.status === 400 && /role|system/i.test(err.message);
+  return err instanceof UpstreamHttpError && err.status === 400 && SYSTEM_ROLE_REFUSED.test(err.message);
 }
 
-const nativeUsage = z.object({ usage: z.object({ input_tokens: z.unknown(), output_tokens: z.unknown() }).passthrough() }).passthrough();
+
+/** `thinking.budget_tokens` within the model's min/max thinking budget (withThinkingBudget), said in the debug log. */
+function thinkingWithin<T extends Record<string, unknown>>(ctx: ProxyContext, requestId: string, body: T, target: RoutedModel): T {
+  const r = withThinkingBudget(body, target.model);
+  if (r.changed) ctx.log.debug(`request ${requestId}: thinking.budget_tokens ${r.changed.from} -> ${r.changed.to} (${target.id}'s thinking budget range)`);
+  return r.body;
+}
 
 /**
  * Claude models, served by Copilot's own /v1/messages. System entries inside
@@ -83,7 +94,7 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
   const withSystem = hasSystemMessages(prep.req.messages);
   const declared = MID_CONVERSATION_SYSTEM_BETA.test(req.get('anthropic-beta') ?? '');
-  const limited = withOutputLimit({ ...prep.req, model: target.id }, ['max_tokens'], target.maxOutputTokens);
+  const limited = withOutputLimit(thinkingWithin(ctx, fields.requestId, { ...prep.req, model: target.id }, target), ['max_tokens'], target.maxOutputTokens);
   logLowered(ctx.log, fields.requestId, limited.lowered, target);
   const send = (messages: MessagesRequest['messages']): Promise<CopilotResult> => {
     const body = { ...limited.body, messages };
@@ -98,13 +109,13 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
     upstream = await send(foldFirst ? foldSystemMessages(prep.req.messages) : prep.req.messages);
   } catch (err) {
     if (foldFirst || !withSystem || !refusedSystemRole(err)) throw err;
+    upstream = await send(foldSystemMessages(prep.req.messages));
+    // Remembered only once folding worked: a retry that fails too says nothing about the role.
     ctx.router.foldSystemFor.add(target.id);
     ctx.log.info(`messages: Copilot refused system messages inside messages for ${target.id}; folding them into the user turn from now on`);
-    upstream = await send(foldSystemMessages(prep.req.messages));
   }
   if (upstream.kind === 'json') {
-    const u = nativeUsage.safeParse(upstream.json);
-    if (u.success) recordTokens(fields, { prompt: u.data.usage.input_tokens, completion: u.data.usage.output_tokens });
+    noteUsage(fields, upstream.json);
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(upstream.json);
     return;
@@ -128,7 +139,6 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
       return [];
     },
     error: (p) => formatSse(errorBody('anthropic', p), 'error'),
-    usage: () => ({ prompt: watcher.inputTokens, completion: watcher.outputTokens }),
   };
   await relaySse(ctx, upstream, res, '/v1/messages', signal, clientGone, t);
 }
@@ -141,7 +151,7 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
  */
 async function translated(ctx: ProxyContext, req: Request, res: Response, prep: PreparedMessages, target: RoutedModel): Promise<void> {
   const fields = logFields(res);
-  const limited = withOutputLimit(parseOrThrow(translatableRequestSchema, req.body), ['max_tokens'], target.maxOutputTokens);
+  const limited = withOutputLimit(thinkingWithin(ctx, fields.requestId, parseOrThrow(translatableRequestSchema, req.body), target), ['max_tokens'], target.maxOutputTokens);
   logLowered(ctx.log, fields.requestId, limited.lowered, target);
   const treq = limited.body;
   const chatBody = toChatRequest(treq, target.id);
@@ -156,8 +166,8 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
     : await callCopilot(ctx.gateway, { what: 'messages', path: '/chat/completions', signal, stream: prep.stream, idleSec, call }, (o) => ctx.copilot.createChatCompletion(chatBody, o));
   if (upstream.kind === 'json') {
     const completion = viaResponses ? responseToChatCompletion(upstream.json, target.id, ctx.now) : upstream.json;
+    noteUsage(fields, upstream.json);
     const out = fromChatCompletion(completion, treq.model);
-    recordTokens(fields, { prompt: out.usage.input_tokens + out.usage.cache_read_input_tokens, completion: out.usage.output_tokens });
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(out);
     return;
@@ -183,10 +193,6 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
       return tr.finish().map((e) => formatSse(e.data, e.event));
     },
     error: (p) => formatSse(errorBody('anthropic', p), 'error'),
-    usage: () => {
-      const u = tr.usage;
-      return { prompt: u.input_tokens + u.cache_read_input_tokens, completion: u.output_tokens };
-    },
   };
   await relaySse(ctx, upstream, res, '/v1/messages', signal, clientGone, t);
 }

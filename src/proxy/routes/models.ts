@@ -12,10 +12,14 @@ export function modelRoutes(ctx: ProxyContext): Router {
   router.get(['/v1/models/*id', '/models/*id'], async (req, res) => {
     const raw = (req.params as Record<string, string | string[]>).id ?? '';
     const id = Array.isArray(raw) ? raw.join('/') : raw;
-    const wanted = ctx.config.model_map[id] ?? id;
-    const model = allowedModels(await ctx.models.get(), ctx.config.allowed_models).find((m) => m.id === wanted);
+    // Resolved as the model routes resolve it (model_map, dated and -latest names, fallback), so
+    // what this says is what a request with the same name would reach. The answer keeps the id that
+    // was asked for (OpenAI's SDKs and clients such as LiteLLM compare `retrieve(x).id` with x) and
+    // names the Copilot model behind it in `resolved_id` when that differs.
+    const target = await ctx.router.route(id, 'chat');
+    const model = allowedModels(await ctx.models.get(), ctx.config.allowed_models).find((m) => m.id === target.id);
     if (!model) throw new InvalidRequestError(`The model '${id}' does not exist`, { status: 404, code: 'model_not_found', param: 'model' });
-    res.json(toOpenAIModel(model));
+    res.json(model.id === id ? toOpenAIModel(model) : { ...toOpenAIModel(model), id, resolved_id: model.id });
   });
   return router;
 }

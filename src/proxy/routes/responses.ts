@@ -4,9 +4,9 @@ import { logLowered, withOutputLimit } from '../models/router.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
-import { callMeta, logFields, noteRoutedModel, recordTokens } from '../middleware/request-log.ts';
+import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
-import { ResponsesIdNormalizer, normalizeResponse, prepareResponses, readResponsesUsage } from '../transform/responses.ts';
+import { ResponsesIdNormalizer, normalizeResponse, prepareResponses } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
 import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
@@ -28,9 +28,8 @@ export function responsesRoutes(ctx: ProxyContext): Router {
       (o) => ctx.copilot.createResponse(body, o),
     );
     if (upstream.kind === 'json') {
+      noteUsage(fields, upstream.json);
       const out = normalizeResponse(upstream.json, target.id);
-      const usage = readResponsesUsage(out);
-      recordTokens(fields, { prompt: usage?.input_tokens, completion: usage?.output_tokens });
       fields.ttfbMs = ctx.now() - fields.startedAt;
       res.json(out);
       return;
@@ -68,9 +67,6 @@ function responsesTranslator(ctx: ProxyContext, requestId: string): SseTranslato
       // envelope that makes the OpenAI SDKs raise an APIError instead of yielding it.
       const { error } = errorBody('openai', p);
       return formatSse({ type: 'error', code: p.code, message: p.message, param: p.param, sequence_number: seq, error }, 'error');
-    },
-    usage() {
-      return { prompt: norm.usage?.input_tokens, completion: norm.usage?.output_tokens };
     },
   };
 }

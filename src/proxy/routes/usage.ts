@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { CHART_DAYS, localUsage, type UsageBody } from '../../usage/api.ts';
+import { CHART_DAYS, localUsage, monthlyAllowance, type UsageBody, type UsageSummary } from '../../usage/api.ts';
 import { usageDir } from '../../usage/store.ts';
 import { createUsageRollups } from '../../usage/rollup.ts';
-import { dayOf } from '../../usage/record.ts';
+import { dayOf, utcMonthOf } from '../../usage/record.ts';
 import { OverloadedError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
 import { startSse } from '../stream-util.ts';
@@ -20,23 +20,42 @@ export function periodStart(resetDate: string | null, now: number): number {
   return d.getTime();
 }
 
-/** Premium-request quota (the same numbers as `github-copilot-svcs usage`) and `local`: what went through this proxy, today and this quota period. */
+const NO_QUOTA: UsageSummary = { plan: null, entitlement: null, remaining: null, percentRemaining: null, unlimited: false, resetDate: null };
+
+/**
+ * The /usage body, for the route and the tray's IPC: GitHub's quota (the same numbers as `github-copilot-svcs usage`)
+ * and `local`: what went through this proxy, today, this quota period, and AI credits this month. The local part
+ * needs no token: signed out, or with GitHub down, it is still there, with `quotaError` saying why the quota is not.
+ */
+export async function usageBody(ctx: ProxyContext): Promise<UsageBody> {
+  let quota = NO_QUOTA;
+  let quotaError: string | null = null;
+  try {
+    quota = await ctx.usage.get();
+  } catch (err) {
+    quotaError = err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300);
+  }
+  ctx.usageLog?.flush();
+  const now = ctx.now();
+  const midnight = new Date(now);
+  midnight.setHours(0, 0, 0, 0);
+  const period = periodStart(quota.resetDate, now);
+  const chartStart = new Date(midnight);
+  chartStart.setDate(chartStart.getDate() - (CHART_DAYS - 1));
+  // The credit month starts 00:00 UTC on the 1st: its first local day may be the day before.
+  const monthStart = Date.parse(`${utcMonthOf(now)}-01T00:00:00Z`);
+  // Daily roll-ups: only what was appended since the last call is read (usage/rollup.ts).
+  const rollups = ctx.usageRollups ?? createUsageRollups(usageDir(ctx.config.paths.dataDir));
+  const days = await rollups.days(dayOf(Math.min(period, chartStart.getTime(), monthStart)));
+  const allowance = monthlyAllowance(ctx.config.monthly_credits, quota.plan);
+  return { ...quota, quotaError, local: localUsage(days, { today: midnight.getTime(), period, now, days: CHART_DAYS, allowance }) };
+}
+
+/** GET /usage (usageBody) and GET /usage/events (the live feed). */
 export function usageRoutes(ctx: ProxyContext): Router {
   const router = Router();
   router.get(['/usage', '/v1/usage'], async (_req, res) => {
-    const quota = await ctx.usage.get();
-    ctx.usageLog?.flush();
-    const now = ctx.now();
-    const midnight = new Date(now);
-    midnight.setHours(0, 0, 0, 0);
-    const period = periodStart(quota.resetDate, now);
-    const chartStart = new Date(midnight);
-    chartStart.setDate(chartStart.getDate() - (CHART_DAYS - 1));
-    // Daily roll-ups: only what was appended since the last call is read (usage/rollup.ts).
-    const rollups = ctx.usageRollups ?? createUsageRollups(usageDir(ctx.config.paths.dataDir));
-    const days = await rollups.days(dayOf(Math.min(period, chartStart.getTime())));
-    const body: UsageBody = { ...quota, local: localUsage(days, { today: midnight.getTime(), period, now, days: CHART_DAYS }) };
-    res.set('cache-control', 'no-store').json(body);
+    res.set('cache-control', 'no-store').json(await usageBody(ctx));
   });
   // The last 200 requests, then each new one as it ends (for the dashboard): `snapshot`, then `request` events.
   router.get('/usage/events', (_req, res) => {

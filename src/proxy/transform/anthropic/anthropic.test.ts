@@ -134,6 +134,9 @@ describe('toChatRequest', () => {
         {
           role: 'assistant',
           content: 'Let me check.',
+          // The thinking block comes back to Copilot as its reasoning fields (thinking.test.ts).
+          reasoning_text: 'hmm',
+          reasoning_opaque: 'sig',
           tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
         },
         { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
@@ -305,14 +308,14 @@ describe('AnthropicStreamTranslator', () => {
 });
 
 describe('NativeStreamWatcher', () => {
-  test('reads usage from message_start and message_delta, notices message_stop', () => {
+  test('notices message_stop (usage is the meter\'s: src/usage/meter.test.ts)', () => {
     const w = new NativeStreamWatcher();
     w.push({ type: 'message_start', message: { usage: { input_tokens: 12, output_tokens: 1 } } });
     w.push({ type: 'ping' });
     w.push({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 7 } });
     assert.equal(w.sawStop, false);
     w.push({ type: 'message_stop' });
-    assert.deepEqual([w.inputTokens, w.outputTokens, w.sawStop], [12, 7, true]);
+    assert.equal(w.sawStop, true);
   });
 });
 

@@ -53,7 +53,7 @@ const toolResultBlock = z
     is_error: z.boolean().nullish(),
   })
   .passthrough();
-const thinkingBlock = z.object({ type: z.literal('thinking') }).passthrough();
+const thinkingBlock = z.object({ type: z.literal('thinking'), thinking: z.string().nullish(), signature: z.string().nullish() }).passthrough();
 const redactedThinkingBlock = z.object({ type: z.literal('redacted_thinking') }).passthrough();
 const translatableBlock = z.discriminatedUnion('type', [textBlock, imageBlock, toolUseBlock, toolResultBlock, thinkingBlock, redactedThinkingBlock], {
   error: (iss) => {
@@ -92,6 +92,7 @@ export const translatableRequestSchema = messagesRequestSchema.extend({
   tools: z.array(z.union([customTool, z.object({ name: z.string(), type: z.string() }).passthrough()])).nullish(),
   tool_choice: toolChoice.nullish(),
   stop_sequences: z.array(z.string()).nullish(),
+  thinking: z.object({ type: z.string(), budget_tokens: z.number().nullish() }).passthrough().nullish(),
   temperature: z.number().nullish(),
   top_p: z.number().nullish(),
 });
@@ -166,9 +167,20 @@ function textOfSystem(content: LooseMessage['content']): string {
 }
 
 /**
+ * `block` at the start of a user turn, but after its `tool_result` blocks: Anthropic answers 400
+ * when a turn that follows `tool_use` does not begin with the results ("Did not find 1
+ * `tool_result` block(s) at the beginning of this message", anthropics/claude-code#37).
+ */
+function afterToolResults(blocks: LooseBlock[], block: LooseBlock): LooseBlock[] {
+  const at = blocks.findIndex((b) => b.type !== 'tool_result');
+  const cut = at < 0 ? blocks.length : at;
+  return [...blocks.slice(0, cut), block, ...blocks.slice(cut)];
+}
+
+/**
  * Every `role: "system"` entry of `messages` folded into the neighbouring user
  * turn as a text block `<system>…</system>`: the next user message (at its
- * start), or, when none follows, the previous one (at its end); with no user
+ * start, after any tool results), or, when none follows, the previous one (at its end); with no user
  * message at all it becomes one. Roles then alternate as Anthropic requires.
  */
 export function foldSystemMessages(messages: readonly LooseMessage[]): LooseMessage[] {
@@ -181,7 +193,7 @@ export function foldSystemMessages(messages: readonly LooseMessage[]): LooseMess
     const prev = out.findLastIndex((x, j) => j < i && x.role === 'user');
     const target = next >= 0 ? next : prev;
     const t = target >= 0 ? out[target] : undefined;
-    if (t) t.content = target === next ? [block, ...blocksOf(t.content)] : [...blocksOf(t.content), block];
+    if (t) t.content = target === next ? afterToolResults(blocksOf(t.content), block) : [...blocksOf(t.content), block];
     else out.push({ role: 'user', content: [block] });
     out.splice(i, 1);
     i -= 1;
@@ -253,13 +265,25 @@ function userMessages(content: string | TranslatableBlock[]): ChatMessage[] {
 function assistantMessage(content: string | TranslatableBlock[]): ChatMessage {
   if (typeof content === 'string') return { role: 'assistant', content };
   const texts: string[] = [];
+  const thoughts: string[] = [];
+  let signature: string | undefined;
   const toolCalls: Record<string, unknown>[] = [];
   for (const b of content) {
     if (b.type === 'text') texts.push(b.text);
     else if (b.type === 'tool_use') toolCalls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
-    // thinking / redacted_thinking: the model's own reasoning; Chat Completions has no field for it.
+    else if (b.type === 'thinking') {
+      if (b.thinking) thoughts.push(b.thinking);
+      signature ??= b.signature || undefined;
+    }
+    // redacted_thinking is left out: its `data` is Anthropic's encrypted reasoning, not the signature
+    // Copilot's `reasoning_opaque` carries, and peers drop it too (caozhiyuan/copilot-api
+    // src/routes/messages/non-stream-translation.ts handles only `thinking` blocks).
   }
   const msg: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('\n\n') : null };
+  // Copilot's chat takes Claude's reasoning back as reasoning_text + reasoning_opaque (the signature),
+  // one per message, as it sends them (same mapping: caozhiyuan/copilot-api non-stream-translation.ts).
+  if (thoughts.length > 0) msg.reasoning_text = thoughts.join('\n\n');
+  if (signature !== undefined) msg.reasoning_opaque = signature;
   if (toolCalls.length > 0) msg.tool_calls = toolCalls;
   return msg;
 }
@@ -288,6 +312,8 @@ export function toChatRequest(req: TranslatableRequest, model: string): Record<s
   if (req.temperature != null) out.temperature = req.temperature;
   if (req.top_p != null) out.top_p = req.top_p;
   if (req.stop_sequences && req.stop_sequences.length > 0) out.stop = req.stop_sequences;
+  // Copilot's chat takes Claude's thinking budget as `thinking_budget` (caozhiyuan/copilot-api sends it so).
+  if (req.thinking?.type === 'enabled' && req.thinking.budget_tokens != null) out.thinking_budget = req.thinking.budget_tokens;
   const tools = (req.tools ?? []).flatMap((t) => {
     const c = customTool.safeParse(t);
     if (!c.success) return [];

@@ -64,7 +64,10 @@ const completionSchema = z
       .array(
         z
           .object({
-            message: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish() }).passthrough().nullish(),
+            message: z
+              .object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish(), reasoning_text: z.string().nullish(), reasoning_opaque: z.string().nullish() })
+              .passthrough()
+              .nullish(),
             finish_reason: z.string().nullish(),
           })
           .passthrough(),
@@ -92,7 +95,10 @@ export function newToolUseId(): string {
   return `toolu_${randomBytes(12).toString('hex')}`;
 }
 
-export type AnthropicContentBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+export type AnthropicContentBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
 export interface AnthropicMessageResponse {
   id: string;
@@ -114,9 +120,13 @@ export function fromChatCompletion(raw: unknown, model: string, newId: () => str
   const parsed = completionSchema.safeParse(raw);
   const r = parsed.success ? parsed.data : { choices: [], usage: undefined };
   const content: AnthropicContentBlock[] = [];
+  const thinking: AnthropicContentBlock[] = [];
   let finish: string | null | undefined;
   for (const choice of r.choices ?? []) {
     const msg = choice.message;
+    // Claude's reasoning (reasoning_text, signature in reasoning_opaque): a thinking block, which
+    // Anthropic puts before the text and tool calls; the client sends it back with the signature.
+    if (msg?.reasoning_text || msg?.reasoning_opaque) thinking.push({ type: 'thinking', thinking: msg.reasoning_text ?? '', signature: msg.reasoning_opaque ?? '' });
     if (msg?.content) content.push({ type: 'text', text: msg.content });
     for (const tc of msg?.tool_calls ?? []) {
       content.push({ type: 'tool_use', id: tc.id || newToolUseId(), name: tc.function?.name ?? '', input: parseToolInput(tc.function?.arguments) });
@@ -129,7 +139,7 @@ export function fromChatCompletion(raw: unknown, model: string, newId: () => str
     type: 'message',
     role: 'assistant',
     model,
-    content,
+    content: [...thinking, ...content],
     stop_reason: stopReasonOf(finish, hadToolUse),
     stop_sequence: null,
     usage: toAnthropicUsage(r.usage),

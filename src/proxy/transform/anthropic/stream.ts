@@ -15,7 +15,15 @@ const chunkSchema = z
         z
           .object({
             index: z.number().int().nullish(),
-            delta: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish() }).passthrough().nullish(),
+            delta: z
+              .object({
+                content: z.string().nullish(),
+                tool_calls: z.array(toolCallSchema).nullish(),
+                reasoning_text: z.string().nullish(),
+                reasoning_opaque: z.string().nullish(),
+              })
+              .passthrough()
+              .nullish(),
             finish_reason: z.string().nullish(),
           })
           .passthrough(),
@@ -25,19 +33,53 @@ const chunkSchema = z
   })
   .passthrough();
 
+type BlockKind = 'text' | 'thinking' | 'tool';
+type Delta = Record<string, unknown> & { type: string };
+
+/** A block held back until finish(): its start, then its deltas. */
+interface PendingBlock {
+  kind: BlockKind;
+  key: string | undefined;
+  contentBlock: Record<string, unknown>;
+  deltas: Delta[];
+}
+
+/** Adjacent deltas of one kind joined (`text_delta`+`text_delta` -> one), for a held-back block. */
+function coalesce(deltas: readonly Delta[]): Delta[] {
+  const field: Record<string, string> = { text_delta: 'text', input_json_delta: 'partial_json', thinking_delta: 'thinking' };
+  const out: Delta[] = [];
+  for (const d of deltas) {
+    const f = Object.hasOwn(field, d.type) ? field[d.type] : undefined;
+    const prev = out.at(-1);
+    if (f !== undefined && prev?.type === d.type && typeof prev[f] === 'string' && typeof d[f] === 'string') out[out.length - 1] = { ...prev, [f]: prev[f] + d[f] };
+    else out.push(d);
+  }
+  return out;
+}
+
 /**
  * Turns Copilot's chat-completion chunks into Anthropic's stream:
  * `message_start`, then per block `content_block_start` / `content_block_delta`
- * (`text_delta` or `input_json_delta`) / `content_block_stop`, then
- * `message_delta` (stop_reason + usage) and `message_stop` from finish().
- * Usage arrives last (finish chunk or a trailing empty-choices chunk), which
- * is why the closing events wait for finish().
+ * (`thinking_delta` + `signature_delta`, `text_delta` or `input_json_delta`) /
+ * `content_block_stop`, then `message_delta` (stop_reason + usage) and
+ * `message_stop` from finish(). Usage arrives last (finish chunk or a trailing
+ * empty-choices chunk), which is why the closing events wait for finish().
+ *
+ * One block is open at a time, as in Anthropic's own streams, and every delta
+ * of a block comes before its stop. Copilot may interleave parallel tool calls
+ * (arguments for call 0, then 1, then 0 again), so once a tool block is open it
+ * stays open until finish(), and anything else that arrives meanwhile (other
+ * tool calls, text) is held back and sent, in order, after it.
+ *
+ * Claude's reasoning comes as `reasoning_text` deltas and one `reasoning_opaque`
+ * (its signature): a `thinking` block, the signature as `signature_delta`.
  */
 export class AnthropicStreamTranslator {
   private started = false;
   private nextIndex = 0;
-  private open: { kind: 'text' | 'tool'; index: number } | undefined;
-  private readonly toolBlocks = new Map<string, number>();
+  private live: { kind: BlockKind; key: string | undefined; index: number } | undefined;
+  private readonly pending: PendingBlock[] = [];
+  private readonly toolKeys = new Set<string>();
   private finishReason: string | null | undefined;
   private rawUsage: unknown;
   private readonly id: string;
@@ -61,30 +103,17 @@ export class AnthropicStreamTranslator {
     if (parsed.data.usage != null) this.rawUsage = parsed.data.usage; // may sit in a chunk with empty choices
     for (const choice of parsed.data.choices ?? []) {
       const delta = choice.delta;
-      if (delta?.content) {
-        if (this.open?.kind !== 'text') {
-          this.close(out);
-          this.open = { kind: 'text', index: this.nextIndex++ };
-          out.push({ event: 'content_block_start', data: { type: 'content_block_start', index: this.open.index, content_block: { type: 'text', text: '' } } });
-        }
-        out.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index: this.open.index, delta: { type: 'text_delta', text: delta.content } } });
-      }
+      // Reasoning first: Copilot may send the signature in the same delta as the first tool call.
+      if (delta?.reasoning_text) this.add(out, 'thinking', undefined, { type: 'thinking', thinking: '' }, { type: 'thinking_delta', thinking: delta.reasoning_text });
+      if (delta?.reasoning_opaque) this.sign(out, delta.reasoning_opaque);
+      if (delta?.content) this.add(out, 'text', undefined, { type: 'text', text: '' }, { type: 'text_delta', text: delta.content });
       for (const tc of delta?.tool_calls ?? []) {
         const key = `${choice.index ?? 0}:${tc.index ?? 0}`;
-        let index = this.toolBlocks.get(key);
-        if (index === undefined) {
-          this.close(out);
-          index = this.nextIndex++;
-          this.toolBlocks.set(key, index);
-          this.open = { kind: 'tool', index };
-          const id = tc.id || (this.opts.newToolId ?? newToolUseId)();
-          out.push({
-            event: 'content_block_start',
-            data: { type: 'content_block_start', index, content_block: { type: 'tool_use', id, name: tc.function?.name ?? '', input: {} } },
-          });
-        }
+        const isNew = !this.toolKeys.has(key);
+        this.toolKeys.add(key);
+        const contentBlock = isNew ? { type: 'tool_use', id: tc.id || (this.opts.newToolId ?? newToolUseId)(), name: tc.function?.name ?? '', input: {} } : {};
         const args = tc.function?.arguments;
-        if (args) out.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: args } } });
+        this.add(out, 'tool', key, contentBlock, args ? { type: 'input_json_delta', partial_json: args } : undefined);
       }
       if (choice.finish_reason) {
         this.finishReason = choice.finish_reason;
@@ -94,22 +123,60 @@ export class AnthropicStreamTranslator {
     return out;
   }
 
-  /** Upstream ended: close the open block, then message_delta and message_stop. */
+  /** Upstream ended: close the open block, send the held-back ones, then message_delta and message_stop. */
   finish(): AnthropicEvent[] {
     const out: AnthropicEvent[] = [];
     this.start(out);
     this.close(out);
+    for (const b of this.pending.splice(0)) {
+      const index = this.nextIndex++;
+      out.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: b.contentBlock } });
+      for (const d of coalesce(b.deltas)) out.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: d } });
+      out.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
+    }
     const usage = this.usage;
     out.push({
       event: 'message_delta',
       data: {
         type: 'message_delta',
-        delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null },
+        delta: { stop_reason: stopReasonOf(this.finishReason, this.toolKeys.size > 0), stop_sequence: null },
         usage: { input_tokens: usage.input_tokens, output_tokens: usage.output_tokens, cache_read_input_tokens: usage.cache_read_input_tokens },
       },
     });
     out.push({ event: 'message_stop', data: { type: 'message_stop' } });
     return out;
+  }
+
+  /**
+   * A delta for the block (kind, key): sent live when that block is the open one, or when the
+   * open one is not a tool call (which is then closed and this block opened); held back while
+   * a tool block is open.
+   */
+  private add(out: AnthropicEvent[], kind: BlockKind, key: string | undefined, contentBlock: Record<string, unknown>, delta: Delta | undefined): void {
+    const live = this.live;
+    if (live && live.kind === kind && live.key === key) {
+      if (delta) out.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index: live.index, delta } });
+      return;
+    }
+    if (live?.kind === 'tool') {
+      const last = this.pending.at(-1);
+      const held = kind === 'tool' ? this.pending.find((b) => b.kind === 'tool' && b.key === key) : last?.kind === kind ? last : undefined;
+      if (held) {
+        if (delta) held.deltas.push(delta);
+      } else this.pending.push({ kind, key, contentBlock, deltas: delta ? [delta] : [] });
+      return;
+    }
+    this.close(out);
+    const index = this.nextIndex++;
+    this.live = { kind, key, index };
+    out.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: contentBlock } });
+    if (delta) out.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta } });
+  }
+
+  /** Claude's reasoning signature (`reasoning_opaque`): ends its thinking block (one without text when none came). */
+  private sign(out: AnthropicEvent[], signature: string): void {
+    this.add(out, 'thinking', undefined, { type: 'thinking', thinking: '' }, { type: 'signature_delta', signature });
+    if (this.live?.kind === 'thinking') this.close(out); // a signature is a thinking block's last delta
   }
 
   private start(out: AnthropicEvent[]): void {
@@ -135,9 +202,8 @@ export class AnthropicStreamTranslator {
   }
 
   private close(out: AnthropicEvent[]): void {
-    if (!this.open) return;
-    out.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index: this.open.index } });
-    this.open = undefined;
+    if (!this.live) return;
+    out.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index: this.live.index } });
+    this.live = undefined;
   }
 }
-
