@@ -24,6 +24,10 @@ export interface Conversation {
   /** Every text seen, for the deterministic token count. */
   texts: string[];
   messageCount: number;
+  /** The request asked the model to think (`thinking_budget` or `reasoning_effort`): the answer carries reasoning. */
+  wantsReasoning?: boolean;
+  /** `reasoning_opaque` values the client sent back on assistant messages. */
+  opaquesBack?: string[];
 }
 
 export type Outcome =
@@ -243,6 +247,12 @@ export function parseChatRequest(body: unknown): ChatRequest | string {
     }
   }
   if (conv.lastRole === 'tool') conv.toolResult = conv.texts[conv.texts.length - 1] ?? '';
+  const budget = body['thinking_budget'];
+  conv.wantsReasoning = (typeof budget === 'number' && budget > 0) || typeof body['reasoning_effort'] === 'string';
+  conv.opaquesBack = messages.flatMap((m) => {
+    const o = str(m, 'reasoning_opaque');
+    return str(m, 'role') === 'assistant' && o !== undefined ? [o] : [];
+  });
   const streamOptions = rec(body, 'stream_options');
   return {
     model,
@@ -403,6 +413,17 @@ export function chatUsage(c: Conversation, o: Outcome): ChatUsage {
   };
 }
 
+/**
+ * What a thinking model says of its reasoning on /chat/completions: `reasoning_text`, and
+ * `reasoning_opaque` (the signature that must come back on the next turn). Recorded on Gemini 3
+ * streams (OpenCode's Copilot fixtures, Dec 2025; test/fixtures/copilot/); VS Code Copilot Chat and
+ * OpenCode read and send back the same two fields for Claude. The opaque value is derived from the text.
+ */
+export function reasoningOf(c: Conversation): { text: string; opaque: string } {
+  const text = `Thinking about: ${c.lastUserText.slice(0, 80)}`;
+  return { text, opaque: `rsn_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}` };
+}
+
 export interface ChatMeta {
   id: string;
   created: number;
@@ -423,14 +444,17 @@ export function newChatMeta(model: string, nowMs: number): ChatMeta {
 }
 
 export function chatCompletionBody(meta: ChatMeta, c: Conversation, o: Outcome): Record<string, unknown> {
-  const message: Record<string, unknown> =
-    o.kind === 'text'
+  const reasoning = c.wantsReasoning ? reasoningOf(c) : undefined;
+  const message: Record<string, unknown> = {
+    ...(o.kind === 'text'
       ? { content: o.text, role: 'assistant' }
       : {
           content: null,
           role: 'assistant',
           tool_calls: [{ function: { arguments: o.args, name: o.name }, id: meta.toolCallId, type: 'function' }],
-        };
+        }),
+    ...(reasoning ? { reasoning_text: reasoning.text, reasoning_opaque: reasoning.opaque } : {}),
+  };
   return {
     choices: [
       {
@@ -472,8 +496,12 @@ export function chatStreamEvents(meta: ChatMeta, c: Conversation, o: Outcome, op
     delta,
     ...extra,
   });
+  // Reasoning first: reasoning_text deltas, then reasoning_opaque on the next chunk (as recorded).
+  const reasoning = c.wantsReasoning ? reasoningOf(c) : undefined;
+  if (reasoning) for (const w of splitWords(reasoning.text)) events.push(envelope([choice({ content: null, role: 'assistant', reasoning_text: w })]));
+  const opaque = reasoning ? { reasoning_opaque: reasoning.opaque } : {};
   if (o.kind === 'text') {
-    events.push(envelope([choice({ content: '', role: 'assistant' })]));
+    events.push(envelope([choice({ content: '', role: 'assistant', ...opaque })]));
     for (const w of splitWords(o.text)) {
       offset += w.length;
       events.push(envelope([choice({ content: w })]));
@@ -485,6 +513,7 @@ export function chatStreamEvents(meta: ChatMeta, c: Conversation, o: Outcome, op
           content: null,
           role: 'assistant',
           tool_calls: [{ function: { arguments: '', name: o.name }, id: meta.toolCallId, index: 0, type: 'function' }],
+          ...opaque,
         }),
       ]),
     );

@@ -314,15 +314,15 @@ describe('thinking blocks come back to Copilot (reasoning round trip)', () => {
     const assistant = body.messages.find((m) => m.role === 'assistant');
     assert.equal(assistant?.reasoning_opaque, 'sig-opaque-1');
     assert.equal(assistant?.reasoning_text, 'I should answer.');
-    assert.equal(body.thinking_budget, 50_000, 'gpt-4.1 lists no thinking budget range: passed as sent');
+    assert.equal(body.thinking_budget, 15_999, 'gpt-4.1 lists no thinking budget range: only kept below max_tokens (16,000)');
   });
 
-  test('native (/v1/messages): thinking blocks with their signature pass unchanged; budget_tokens clamped to max_thinking_budget', async () => {
+  test('native (/v1/messages): thinking blocks with their signature pass unchanged; budget_tokens clamped to max_thinking_budget and below max_tokens', async () => {
     await client.messages.create(turns(NATIVE));
     const body = z
       .object({ messages: z.array(z.object({ role: z.string(), content: z.unknown() })), thinking: z.object({ budget_tokens: z.number() }).passthrough() })
       .parse(h.fake.last('/v1/messages')?.body);
     assert.deepEqual(body.messages[1]?.content, [{ type: 'thinking', thinking: 'I should answer.', signature: 'sig-opaque-1' }, { type: 'text', text: 'Sunny.' }]);
-    assert.equal(body.thinking.budget_tokens, 32000);
+    assert.equal(body.thinking.budget_tokens, 15_999, 'min(50,000 asked, 32,000 the model takes, max_tokens 16,000 - 1)');
   });
 });

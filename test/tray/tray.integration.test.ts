@@ -25,7 +25,7 @@ import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts'
 import { alive, desktopSkip, freePort, isClipboardOwner, killAndWait, processesWith, run, sleep, startSessionBus, startTrayer, startXvfb, waitUntil } from '../helpers/desktop.ts';
 import { recorder, registerDefaultBrowser, type Recorder } from '../helpers/os-stubs.ts';
 import type { HookMenuItem, TrayToTest } from '../../src/tray/test-hook.ts';
-import { premiumLine, usageBodySchema } from '../../src/usage/api.ts';
+import { creditsLine, premiumLine, usageBodySchema } from '../../src/usage/api.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -192,6 +192,35 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     // The dashboard's gauge line and the tray's menu line: one function, one source of numbers (the child's quota).
     const usage = usageBodySchema.parse(await (await fetch(`http://127.0.0.1:${port}/usage`)).json());
     await waitUntil('premium line loaded', () => item('usage')?.title === premiumLine(usage));
+  });
+
+  it('the AI-credits line is what the fake charged; a weekly limit shows ⚠️ in the menu and notifies once when it starts and once when it ends', async () => {
+    assert.ok(fake);
+    const chat = (content: string) =>
+      fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-sonnet-4', messages: [{ role: 'user', content }] }),
+      });
+    assert.equal((await chat('what does this cost?')).status, 200);
+    const usage = async () => usageBodySchema.parse(await (await fetch(`http://127.0.0.1:${port}/usage`)).json());
+    await waitUntil('the record written', async () => (await usage()).local.credits.month.nanoAiu === fake?.chargedNanoAiu);
+    click('credits');
+    const credits = (await usage()).local.credits;
+    await waitUntil('credits line', () => item('credits')?.title === creditsLine(credits));
+    assert.match(creditsLine(credits), /^AI credits: [\d.,]+ used · resets \w{3} 1$/);
+
+    // Copilot's weekly limit: one 429 upstream, then the menu says so until it ends (3 s here).
+    const notes = notifications().length;
+    fake.usageLimit = { kind: 'weekly', untilMs: fake.clock.now() + 3000, plan: 'individual_pro', retryAfterHeader: true };
+    assert.equal((await chat('limited?')).status, 429);
+    const limit = await waitUntil('the limit line', () => (item('limit')?.hidden === false ? item('limit') : null));
+    assert.match(limit.title, /^⚠️ Rate-limited \(weekly\) until \w{3} \d\d:\d\d$/);
+    await waitUntil('limit gone', () => item('limit')?.hidden === true, 10_000);
+    await waitUntil('the end notified', () => notifications().length >= notes + 2, 10_000);
+    const said = notifications().slice(notes).map(([title]) => title);
+    assert.deepEqual(said, ['Copilot weekly limit reached', 'Copilot weekly limit ended']);
+    assert.equal((await chat('and now?')).status, 200);
   });
 
   it('clicking the Proxy line and a model puts the base URL and the model id on the real X clipboard', async () => {

@@ -15,6 +15,12 @@ describe('withThinkingBudget', () => {
     assert.equal(withThinkingBudget(body(4096), claude).changed, undefined);
   });
 
+  test('kept below max_tokens, as Anthropic requires (but not under the model\'s minimum)', () => {
+    const body = (n: number, max: number) => ({ model: 'x', max_tokens: max, thinking: { type: 'enabled', budget_tokens: n } });
+    assert.deepEqual(withThinkingBudget(body(8000, 4096), claude).changed, { from: 8000, to: 4095 });
+    assert.deepEqual(withThinkingBudget(body(8000, 500), claude).changed, { from: 8000, to: 1024 });
+  });
+
   test('left alone when the model lists no budget, or thinking is off', () => {
     assert.equal(withThinkingBudget({ thinking: { type: 'enabled', budget_tokens: 100_000 } }, gpt41).changed, undefined);
     assert.equal(withThinkingBudget({ thinking: { type: 'disabled' } }, claude).changed, undefined);

@@ -111,6 +111,9 @@ export function withThinkingBudget<T extends Record<string, unknown>>(body: T, m
   const from = t.data.budget_tokens;
   let to = from;
   if (s.max_thinking_budget !== undefined) to = Math.min(to, s.max_thinking_budget);
+  // Anthropic refuses a budget that is not below max_tokens ("max_tokens must be greater than thinking.budget_tokens").
+  const maxTokens = body.max_tokens;
+  if (typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens > 1) to = Math.min(to, maxTokens - 1);
   if (s.min_thinking_budget !== undefined) to = Math.max(to, s.min_thinking_budget);
   if (to === from) return { body, changed: undefined };
   return { body: { ...body, thinking: { ...t.data, budget_tokens: to } }, changed: { from, to } };
