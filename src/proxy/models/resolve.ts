@@ -41,9 +41,12 @@ export function canonicalName(name: string): string {
   return s;
 }
 
+/** What a Claude model id looks like (`claude-opus-4-6`, `claude-3-opus-20240229`, `claude-sonnet-4.5@20250929`): family fallback takes nothing else. */
+const CLAUDE_ID = /^claude-[a-z0-9][a-z0-9.-]{0,62}(@\d{8})?$/;
+
 function claudeFamily(name: string): ClaudeFamily | undefined {
   const n = name.toLowerCase();
-  if (!n.startsWith('claude')) return undefined;
+  if (!CLAUDE_ID.test(n)) return undefined;
   return CLAUDE_FAMILIES.find((f) => n.includes(f));
 }
 

@@ -55,21 +55,33 @@ export class ModelNotFoundError extends InvalidRequestError {
   }
 }
 
+/** A model name as clients may send it: bounded at the edge, so no name can grow a log line, a record or a set. */
+export const MODEL_NAME = /^[A-Za-z0-9._:/@[\]-]{1,256}$/;
+
+export class InvalidModelNameError extends InvalidRequestError {
+  constructor() {
+    super('model must be 1 to 256 characters of letters, digits and . _ - : / @ [ ]', { status: 400, code: 'invalid_model', param: 'model' });
+  }
+}
+
 export function createModelRouter(deps: { models: CachedFetcher<CopilotModel[]>; modelMap: Record<string, string>; fallback: boolean; log: Logger }): ModelRouter {
   const modelMap = new Map(Object.entries(deps.modelMap));
+  // One line per resolved model and way (bounded by Copilot's list), not per name a client made up.
   const announced = new Set<string>();
   return {
     foldSystemFor: new Set<string>(),
     async route(requested, api) {
+      if (!MODEL_NAME.test(requested)) throw new InvalidModelNameError();
       // Without the list the request fails with the list's error: a Copilot that cannot answer
       // /models (unreachable, refusing the token) cannot answer the request either, and trying
       // both would double the wait and the failures the circuit breaker counts.
       const models = await deps.models.get();
       const r = resolveModel(requested, models, { modelMap, fallback: deps.fallback, type: api === 'embeddings' ? 'embeddings' : 'chat' });
       if (r.kind === 'not_found') throw new ModelNotFoundError(requested, r.available);
-      if ((r.via === 'fallback' || r.via === 'dated') && !announced.has(requested)) {
-        announced.add(requested);
-        deps.log.info(`model ${requested} -> ${r.id} (${r.via})`);
+      const key = `${r.via} ${r.id}`;
+      if ((r.via === 'fallback' || r.via === 'dated') && !announced.has(key)) {
+        announced.add(key);
+        deps.log.info(`model ${JSON.stringify(requested)} -> ${JSON.stringify(r.id)} (${r.via}; later names that resolve the same way are not logged)`);
       }
       const max = r.model?.capabilities?.limits?.max_output_tokens;
       return { requested, id: r.id, model: r.model, via: r.via, wire: wireFor(r.model, api), maxOutputTokens: typeof max === 'number' && max > 0 ? max : undefined };
