@@ -254,6 +254,18 @@ describe('the dashboard, signed in, with history', () => {
     assert.equal(dash.length, 5);
     assert.deepEqual(b.errors, []);
   });
+
+  test('Copilot\'s weekly limit shows in the Proxy panel while it holds, in the tray\'s words', async () => {
+    await b.page.goto(`${h.url}/`, { waitUntil: 'load' });
+    await b.page.getByTestId('proxy-facts').filter({ hasText: 'Copilot limitnone' }).waitFor({ timeout: 10_000 });
+    h.fake.usageLimit = { kind: 'weekly', untilMs: h.fake.clock.now() + 8000, plan: 'individual_pro', retryAfterHeader: true };
+    await assert.rejects(h.openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'limited?' }] }));
+    const facts = b.page.getByTestId('proxy-facts').filter({ hasText: /Copilot limit⚠️ Rate-limited \(weekly\) until \w{3} \d\d:\d\d \(user_weekly_rate_limited\)/ });
+    await facts.waitFor({ timeout: 10_000 });
+    assert.match((await b.page.getByTestId('status-pill').textContent()) ?? '', /degraded/);
+    await b.page.getByTestId('proxy-facts').filter({ hasText: 'Copilot limitnone' }).waitFor({ timeout: 15_000 });
+    assert.deepEqual(b.errors, []);
+  });
 });
 
 describe('sign-in from the dashboard', () => {
