@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import { ExitError } from '../errors.ts';
 import { getCopilotUser, toUsageSummary } from '../upstream/github-client.ts';
-import { z } from 'zod';
-import { creditsLine, formatCredits, monthlyAllowance, usageSummarySchema, type Credits, type UsageSummary } from '../usage/api.ts';
+import { creditsLine, creditsThisMonth, formatCredits, monthlyAllowance, usageBodySchema, usageSummarySchema, type Credits, type UsageSummary } from '../usage/api.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatCount, table } from './format.ts';
-import { GROUP_BYS, creditsOf, parseSince, sumTotals, totalOf, totalsBy, utcMonthOf, type GroupBy, type UsageTotals } from '../usage/record.ts';
+import { GROUP_BYS, creditMonthOf, creditsOf, parseSince, sumTotals, totalOf, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
 import { readUsage, usageDir } from '../usage/store.ts';
 import { proxyJson } from './proxy-client.ts';
 
@@ -63,15 +62,14 @@ export async function usage(options: UsageOptions, deps: CliDeps = {}): Promise<
     const now = Date.now();
     const totals = totalsBy(readUsage(dir, since), by);
     // This UTC month's credits from the same records (the allowance resets 00:00 UTC on the 1st).
-    const monthStart = Date.parse(`${utcMonthOf(now)}-01T00:00:00Z`);
-    const month = totalOf(readUsage(dir, monthStart));
+    const month = totalOf(readUsage(dir, creditMonthOf(now).start));
     const running = await ctx.proxy();
     let summary: UsageSummary | null = null;
     let quotaError: string | null = null;
     try {
       if (running) {
         const json = await proxyJson(running, ctx.loopback(), '/usage', ctx.config.api_key ? { apiKey: ctx.config.api_key } : {});
-        const parsed = usageSummarySchema.extend({ quotaError: z.string().nullish() }).safeParse(json);
+        const parsed = usageSummarySchema.extend({ quotaError: usageBodySchema.shape.quotaError.optional() }).safeParse(json);
         if (!parsed.success) throw new ExitError(`The proxy at ${running.url} gave an unexpected answer to /usage`, 1);
         if (parsed.data.quotaError) quotaError = parsed.data.quotaError;
         else summary = parsed.data;
@@ -85,14 +83,7 @@ export async function usage(options: UsageOptions, deps: CliDeps = {}): Promise<
       if (err instanceof ExitError) throw err;
       quotaError = err instanceof Error ? err.message : String(err);
     }
-    const resetsAt = new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1)).toISOString();
-    const allowance = monthlyAllowance(ctx.config.monthly_credits, summary?.plan ?? null);
-    const credits = {
-      month: { since: new Date(monthStart).toISOString(), nanoAiu: month.nanoAiu, nanoAiuEstimated: month.nanoAiuEstimated, unknown: month.creditsUnknown },
-      allowance: allowance.credits,
-      allowanceSource: allowance.source,
-      resetsAt,
-    };
+    const credits = creditsThisMonth([month], now, monthlyAllowance(ctx.config.monthly_credits, summary?.plan ?? null));
     if (options.json) ctx.out(JSON.stringify({ ...(summary ?? {}), quotaError, credits, local: { since: new Date(since).toISOString(), by, totals } }, null, 2));
     else {
       const head = summary ? usageLines(summary, credits) : [`Quota: unavailable (${quotaError ?? 'unknown'})`, creditsLine(credits)];

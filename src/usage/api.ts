@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { creditsOf, dayOf, mergeTotals, sortedTotals, usageTotalsSchema, utcMonthOf, type DayTally } from './record.ts';
+import { creditMonthOf, creditsOf, dayOf, mergeTotals, sortedTotals, usageTotalsSchema, type DayTally, type UsageTotals } from './record.ts';
 
 /**
  * What `GET /usage` answers, as one schema: the proxy builds it, and the CLI
@@ -87,29 +87,42 @@ export function localUsage(
     days.push({ day, byModel: t ? sortedTotals(t.byModel, 'model') : [], byClient: t ? sortedTotals(t.byClient, 'client') : [] });
   }
   const todays = tallies.filter((d) => d.day >= dayOf(o.today));
-  const month = utcMonthOf(o.now);
-  const next = new Date(o.now);
-  const resetsAt = Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1, 1);
-  const credits: Credits = {
-    today: creditSum(new Date(o.today).toISOString(), todays.map((d) => d.byClient)),
-    month: creditSum(`${month}-01T00:00:00.000Z`, tallies.map((d) => new Map([...d.byUtcMonth].filter(([k]) => k === month)))),
-    allowance: o.allowance.credits,
-    allowanceSource: o.allowance.source,
-    resetsAt: new Date(resetsAt).toISOString(),
+  const month = creditMonthOf(o.now);
+  const inMonth = tallies.flatMap((d) => [...d.byUtcMonth].filter(([k]) => k === month.key).map(([, t]) => t));
+  return {
+    today: view(o.today),
+    period: view(o.period),
+    days,
+    credits: {
+      ...creditsThisMonth(inMonth, o.now, o.allowance),
+      today: creditSum(new Date(o.today).toISOString(), todays.flatMap((d) => [...d.byClient.values()])),
+    },
   };
-  return { today: view(o.today), period: view(o.period), days, credits };
 }
 
-function creditSum(since: string, maps: Iterable<ReadonlyMap<string, { nanoAiu: number; nanoAiuEstimated: number; creditsUnknown: number }>>): CreditSum {
+function creditSum(since: string, totals: Iterable<Pick<UsageTotals, 'nanoAiu' | 'nanoAiuEstimated' | 'creditsUnknown'>>): CreditSum {
   const out: CreditSum = { since, nanoAiu: 0, nanoAiuEstimated: 0, unknown: 0 };
-  for (const m of maps) {
-    for (const t of m.values()) {
-      out.nanoAiu += t.nanoAiu;
-      out.nanoAiuEstimated += t.nanoAiuEstimated;
-      out.unknown += t.creditsUnknown;
-    }
+  for (const t of totals) {
+    out.nanoAiu += t.nanoAiu;
+    out.nanoAiuEstimated += t.nanoAiuEstimated;
+    out.unknown += t.creditsUnknown;
   }
   return out;
+}
+
+/** This credit month's sum (from totals of its records) against the allowance: what /usage, the tray and `usage` show. Pure. */
+export function creditsThisMonth(
+  inMonth: Iterable<Pick<UsageTotals, 'nanoAiu' | 'nanoAiuEstimated' | 'creditsUnknown'>>,
+  now: number,
+  allowance: { credits: number | null; source: (typeof ALLOWANCE_SOURCES)[number] | null },
+): Omit<Credits, 'today'> {
+  const m = creditMonthOf(now);
+  return {
+    month: creditSum(new Date(m.start).toISOString(), inMonth),
+    allowance: allowance.credits,
+    allowanceSource: allowance.source,
+    resetsAt: new Date(m.resetsAt).toISOString(),
+  };
 }
 
 /** A credit figure as people read it: whole credits with thousands separators, two decimals under 100. */

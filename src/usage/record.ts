@@ -219,6 +219,12 @@ export function utcMonthOf(t: number): string {
   return new Date(t).toISOString().slice(0, 7);
 }
 
+/** The AI-credit month `t` falls in: its key (`YYYY-MM`), when it began and when it resets (00:00 UTC on the 1st), epoch ms. */
+export function creditMonthOf(t: number): { key: string; start: number; resetsAt: number } {
+  const d = new Date(t);
+  return { key: utcMonthOf(t), start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), resetsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+}
+
 export function tallyRecord(d: DayTally, r: UsageRecord): void {
   addRecord(d.byModel, groupKey(r, 'model'), r);
   addRecord(d.byClient, groupKey(r, 'client'), r);

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { CHART_DAYS, localUsage, monthlyAllowance, type UsageBody, type UsageSummary } from '../../usage/api.ts';
 import { usageDir } from '../../usage/store.ts';
 import { createUsageRollups } from '../../usage/rollup.ts';
-import { dayOf, utcMonthOf } from '../../usage/record.ts';
+import { creditMonthOf, dayOf } from '../../usage/record.ts';
 import { OverloadedError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
 import { startSse } from '../stream-util.ts';
@@ -43,7 +43,7 @@ export async function usageBody(ctx: ProxyContext): Promise<UsageBody> {
   const chartStart = new Date(midnight);
   chartStart.setDate(chartStart.getDate() - (CHART_DAYS - 1));
   // The credit month starts 00:00 UTC on the 1st: its first local day may be the day before.
-  const monthStart = Date.parse(`${utcMonthOf(now)}-01T00:00:00Z`);
+  const monthStart = creditMonthOf(now).start;
   // Daily roll-ups: only what was appended since the last call is read (usage/rollup.ts).
   const rollups = ctx.usageRollups ?? createUsageRollups(usageDir(ctx.config.paths.dataDir));
   const days = await rollups.days(dayOf(Math.min(period, chartStart.getTime(), monthStart)));
