@@ -32,3 +32,10 @@ test('a UsageLimitError is a 429 that is never retried, with Retry-After in whol
   assert.equal(e.retryAfterSec, 7199);
   assert.match(e.message, /weekly usage limit is reached; it ends .* \(local time\)/);
 });
+
+test('Copilot\'s code and message are made safe to log: no CR/LF/ESC, bounded', () => {
+  const l = usageLimitOf({ status: 429, code: 'user_weekly_rate_limited\n[error] FORGED\u001b[31m', message: `a\nb\r\nc \u001b[31m ${'x'.repeat(900)}`, retryAfterSec: 5 }, NOW);
+  assert.ok(l);
+  assert.equal(l.code, 'user_weekly_rate_limitederrorFORGED31m');
+  assert.ok(!/[\r\n\u001b]/.test(l.message) && l.message.length <= 500);
+});

@@ -70,7 +70,13 @@ export function usageLimitOf(
   const kind = usageLimitKind(err.code, err.message);
   if (!kind) return undefined;
   const sec = err.retryAfterSec ?? resetHeaderSec(err.resetHeader, now) ?? waitInText(err.message) ?? UNKNOWN_LIMIT_SEC;
-  return { kind, until: now + Math.ceil(sec) * 1000, code: (err.code ?? `${kind}_limit`).slice(0, 100), message: err.message.replace(/\s+/g, ' ').slice(0, 500) };
+  // Copilot's code and message go into logs, our own answers and the tray: only safe characters, bounded.
+  return {
+    kind,
+    until: now + Math.ceil(sec) * 1000,
+    code: (err.code ?? `${kind}_limit`).replace(/[^\w:.-]/g, '').slice(0, 100) || `${kind}_limit`,
+    message: err.message.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').slice(0, 500),
+  };
 }
 
 /** "Thu 14:05" in local time (a date as well when it is more than a week away). */
