@@ -9,6 +9,7 @@ import { VERSION, versionLine } from './version.ts';
 import { registerCliCommands } from './cli/index.ts';
 import { PROXY_CHILD_COMMAND } from './ipc/child.ts';
 import { LOG_LEVELS } from './config/schema.ts';
+import { closest } from './text/closest.ts';
 
 /** Flags every server-ish command shares; names match config keys. */
 export function addServerFlags(cmd: Command): Command {
@@ -112,6 +113,14 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // commander answers `help <unknown>` with the general help and exit 0: say it is unknown, exit 2.
+  const asked = argv[2] === 'help' ? argv[3] : undefined;
+  if (asked !== undefined && !asked.startsWith('-') && !program.commands.some((c) => c.name() === asked || c.aliases().includes(asked))) {
+    const names = program.commands.filter((c) => !('_hidden' in c && c._hidden === true)).map((c) => c.name());
+    const near = closest(asked, names);
+    process.stderr.write(`error: unknown command '${asked}'${near ? `\n(Did you mean ${near}?)` : ''}\n(run with --help for the commands)\n`);
+    return 2;
+  }
   try {
     await program.parseAsync(argv);
     return 0;

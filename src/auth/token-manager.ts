@@ -29,6 +29,8 @@ export interface TimerApi {
 
 export interface TokenManagerDeps {
   config: ResolvedConfig;
+  /** The command as the user started it, for "run '<command> auth'" (runtime/self.ts). */
+  command?: string;
   store: TokenStore;
   /** The upstream connection pool, or how to make it on first use (a command that only looks never loads undici). */
   dispatcher: Dispatcher | (() => Dispatcher);
@@ -61,6 +63,8 @@ export interface ManagedTokenManager extends TokenManager {
   cancelSignIn(): void;
   /** Adopt a GitHub token (device flow result, `auth --token`): save it, and exchange it (vscode). */
   setGithubToken(githubToken: string, oauthApp?: OAuthApp): Promise<TokenSnapshot>;
+  /** Sign out: cancel a pending sign-in, forget the tokens and remove them from the store (keychain and file). */
+  signOut(): Promise<TokenSnapshot>;
 }
 
 const unrefTimers: TimerApi = {
@@ -82,6 +86,7 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(
  */
 export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager {
   const { config, store, log } = deps;
+  const command = deps.command ?? 'github-copilot-svcs';
   const env = deps.env ?? process.env;
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
@@ -148,8 +153,8 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
 
   function authRequired(): AuthRequiredError {
     const how = pendingSignIn
-      ? `Open ${pendingSignIn.verificationUri} and enter the code ${pendingSignIn.userCode}, or run \`github-copilot-svcs auth\`.`
-      : 'Run `github-copilot-svcs auth` (or use "Sign in with GitHub…" in the tray).';
+      ? `Open ${pendingSignIn.verificationUri} and enter the code ${pendingSignIn.userCode}, or run \`${command} auth\`.`
+      : `Run \`${command} auth\` (or use "Sign in with GitHub…" in the tray).`;
     if (state === 'needs_auth') return new AuthRequiredError(`GitHub rejected the stored GitHub token; sign in again. ${how}`);
     return new AuthRequiredError(`Not signed in to GitHub Copilot. ${how}`);
   }
@@ -242,7 +247,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     timer = null;
     if (first) {
       log.error(
-        `${lastError}. Requests get 401 until you sign in again: run \`github-copilot-svcs auth\`${autoSignIn ? ' (a sign-in has been started, see below)' : ''}.`,
+        `${lastError}. Requests get 401 until you sign in again: run \`${command} auth\`${autoSignIn ? ' (a sign-in has been started, see below)' : ''}.`,
       );
     }
     emit();
@@ -437,7 +442,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
       if (lifetime.signal.aborted) lifetime = new AbortController();
       await load();
       if (!tokens) {
-        if (lastError === null) log.warn('Not signed in to GitHub Copilot. Run `github-copilot-svcs auth`.');
+        if (lastError === null) log.warn(`Not signed in to GitHub Copilot. Run \`${command} auth\`.`);
         if (autoSignIn) void startSignIn(autoSignIn);
         emit();
         return;
@@ -469,6 +474,22 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
 
     async setGithubToken(githubToken, app) {
       return adopt(githubToken, app ?? config.oauth_app);
+    },
+
+    async signOut() {
+      signInAbort?.abort();
+      await load();
+      if (timer !== null) timers.clear(timer);
+      timer = null;
+      // A refresh in flight sees the tokens gone and does not save (doRefresh's "signed out meanwhile").
+      tokens = null;
+      state = 'not_signed_in';
+      lastError = null;
+      pendingSignIn = null;
+      await store.clear();
+      // A token from the environment is not ours to remove: it is used again on the next load.
+      emit();
+      return snapshot();
     },
   };
   return manager;

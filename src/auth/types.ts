@@ -26,4 +26,6 @@ export interface TokenManager extends CopilotTokenSource {
   /** Start a device flow (single-flight); `onCode` gets each code. Resolves when signed in, cancelled or failed. Absent where no sign-in can run. */
   signIn?(opts?: { onCode?: (prompt: DeviceCodePrompt) => void }): Promise<TokenSnapshot>;
   cancelSignIn?(): void;
+  /** Cancel a pending sign-in and remove the tokens from memory and the store. Absent where no store is held. */
+  signOut?(): Promise<TokenSnapshot>;
 }

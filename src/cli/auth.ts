@@ -9,7 +9,7 @@ import { OAUTH_CLIENT_IDS, exchangeCopilotToken } from '../upstream/github-clien
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { paint } from './format.ts';
 import { formatDuration } from '../text/duration.ts';
-import { proxyJson } from './proxy-client.ts';
+import { otherProxyLine, proxyJson } from './proxy-client.ts';
 import { OAUTH_APPS } from '../config/schema.ts';
 
 export interface AuthOptions extends CommonOptions {
@@ -69,13 +69,15 @@ export async function auth(options: AuthOptions, deps: AuthDeps = {}): Promise<v
     ctx.out(`Recorded oauth_app${enterprise ? ' and enterprise_url' : ''} in ${ctx.config.paths.configFile}.`);
     if (ctx.env[ENV_GITHUB_TOKEN]) ctx.err(`note: ${ENV_GITHUB_TOKEN} is set and takes precedence over the saved token.`);
 
-    const running = await ctx.proxy();
+    const holder = await ctx.portHolder();
+    if (holder.kind === 'other') ctx.err(`note: ${otherProxyLine(holder.proxy, ctx.config.port)}`);
+    const running = holder.kind === 'ours' ? holder.proxy : null;
     if (running) {
       try {
         await proxyJson(running, ctx.loopback(), '/admin/refresh', { method: 'POST', ...(ctx.config.api_key ? { apiKey: ctx.config.api_key } : {}) });
         ctx.out(`The running proxy on ${running.url} now uses the new sign-in.`);
       } catch (err) {
-        ctx.err(`note: could not tell the running proxy on ${running.url} (${err instanceof Error ? err.message : String(err)}); run 'github-copilot-svcs refresh'.`);
+        ctx.err(`note: could not tell the running proxy on ${running.url} (${err instanceof Error ? err.message : String(err)}); run '${ctx.command} refresh'.`);
       }
     }
   });

@@ -7,7 +7,8 @@ import { ExitError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { useColour } from './format.ts';
-import { createLoopbackClient, findRunningProxy, type LoopbackClient, type RunningProxy } from './proxy-client.ts';
+import { commandName } from '../runtime/self.ts';
+import { createLoopbackClient, findPortHolder, type LoopbackClient, type PortHolder, type RunningProxy } from './proxy-client.ts';
 import { LOG_LEVELS, type ResolvedConfig } from '../config/schema.ts';
 
 export interface Output {
@@ -28,6 +29,8 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   stdout: Output;
   stderr: Output;
+  /** The command as the user started it (runtime/self.ts), for "run '<command> auth'". */
+  command: string;
   /** Colour on stdout (TTY and no NO_COLOR). */
   colour: boolean;
   out(line?: string): void;
@@ -38,8 +41,10 @@ export interface CliContext {
   loopback(): LoopbackClient;
   store(): Promise<TokenStore>;
   tokens(): Promise<ManagedTokenManager>;
-  /** The proxy answering /health on the configured port, or null. Looked up once. */
+  /** This data dir's proxy answering /health on the configured port, or null. Looked up once. */
   proxy(): Promise<RunningProxy | null>;
+  /** Whoever answers /health on the configured port (this data dir's proxy or another's). Looked up once. */
+  portHolder(): Promise<PortHolder>;
 }
 
 /** Flags shared by the commands, named like config keys. */
@@ -86,7 +91,7 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
     loopback?: LoopbackClient;
     store?: Promise<TokenStore>;
     tokens?: ManagedTokenManager;
-    proxy?: Promise<RunningProxy | null>;
+    holder?: Promise<PortHolder>;
   } = {};
 
   const ctx: CliContext = {
@@ -95,6 +100,7 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
     env,
     stdout,
     stderr,
+    command: commandName(env),
     colour: useColour(stdout, env),
     out: (line = '') => {
       stdout.write(`${line}\n`);
@@ -107,10 +113,14 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
     store: () => (held.store ??= createTokenStore({ config, log })),
     async tokens() {
       const s = await ctx.store();
-      held.tokens ??= createTokenManager({ config, store: s, dispatcher: ctx.dispatcher, log, env });
+      held.tokens ??= createTokenManager({ config, store: s, dispatcher: ctx.dispatcher, log, env, command: ctx.command });
       return held.tokens;
     },
-    proxy: () => (held.proxy ??= findRunningProxy(config, ctx.loopback())),
+    portHolder: () => (held.holder ??= findPortHolder(config, ctx.loopback())),
+    proxy: async () => {
+      const h = await ctx.portHolder();
+      return h.kind === 'ours' ? h.proxy : null;
+    },
   };
   try {
     return await fn(ctx);

@@ -3,17 +3,19 @@ import { openInBrowser } from '../auth/device-flow.ts';
 import { dashboardUrlFor } from '../clients/setup.ts';
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { proxyOrigin } from './proxy-client.ts';
+import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
 
 export type DashboardOptions = CommonOptions & { browser?: boolean };
 
 /** Opens the running proxy's dashboard in the browser (the tray's "Open dashboard"), and prints its address. */
 export async function dashboard(options: DashboardOptions, deps: CliDeps & { openBrowser?: (url: string) => Promise<void> | void } = {}): Promise<void> {
   await withCliContext(deps, commonFlags(options), async (ctx) => {
-    const running = await ctx.proxy();
+    const holder = await ctx.portHolder();
     const where = proxyOrigin(ctx.config);
+    if (holder.kind === 'other') throw new ExitError(otherProxyLine(holder.proxy, ctx.config.port), 1);
+    const running = holder.kind === 'ours' ? holder.proxy : null;
     if (!running) {
-      throw new ExitError(`No proxy is running on ${where}. Start it (github-copilot-svcs run, or the tray app), then open ${dashboardUrlFor(where)}`, 1);
+      throw new ExitError(`No proxy is running on ${where}. Start it (${ctx.command} run, or the tray app), then open ${dashboardUrlFor(where)}`, 1);
     }
     const url = dashboardUrlFor(running.url);
     ctx.out(`Dashboard: ${url}`);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { z } from 'zod';
 import { snapshotFromJson, type TokenSnapshot } from '../auth/snapshot.ts';
 import { healthBodySchema } from '../proxy/bodies.ts';
+import { dataDirId } from '../config/identity.ts';
 import { usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { AppError, UpstreamHttpError } from '../errors.ts';
@@ -37,12 +38,18 @@ export interface RunningProxy {
   snapshot: TokenSnapshot;
   /** Copilot's weekly or session limit, while it holds. */
   limit: UsageLimit | null;
+  /** Which data dir it serves (config/identity.ts); null for a proxy older than the identity. */
+  dataDirId: string | null;
 }
 
-/** What the CLI reads of a running proxy's /health: its version and the token JSON (auth/snapshot.ts). */
+/** Who answers /health on the port: our own proxy, a github-copilot-svcs proxy of another data dir (or user), or nobody we know. */
+export type PortHolder = { kind: 'ours'; proxy: RunningProxy } | { kind: 'other'; proxy: RunningProxy } | { kind: 'none' };
+
+/** What the CLI reads of a running proxy's /health: its version, the token JSON (auth/snapshot.ts), its identity. */
 const healthSchema = healthBodySchema.pick({ version: true, token: true }).extend({
-  // An older proxy's /health has no limit.
+  // An older proxy's /health has no limit and no identity.
   upstream: z.object({ limit: usageLimitSchema.nullish() }).optional(),
+  instance: healthBodySchema.shape.instance.optional(),
 });
 
 export function createLoopbackClient(): LoopbackClient {
@@ -57,7 +64,7 @@ export function proxyOrigin(config: Pick<ResolvedConfig, 'host' | 'port'>): stri
   return `http://${h}:${config.port}`;
 }
 
-/** GET /health with a short timeout; null when nothing (or something else) answers. */
+/** GET /health with a short timeout; null when nothing (or something other than a github-copilot-svcs proxy) answers. Any data dir's. */
 export async function findRunningProxy(
   config: Pick<ResolvedConfig, 'host' | 'port'>,
   agent: LoopbackClient,
@@ -70,10 +77,24 @@ export async function findRunningProxy(
     if (res.status !== 200) return null;
     const parsed = healthSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
-    return { url, version: parsed.data.version, snapshot: snapshotFromJson(parsed.data.token), limit: parsed.data.upstream?.limit ?? null };
+    const d = parsed.data;
+    return { url, version: d.version, snapshot: snapshotFromJson(d.token), limit: d.upstream?.limit ?? null, dataDirId: d.instance?.data_dir_id ?? null };
   } catch {
     return null;
   }
+}
+
+/** The proxy on the configured port, and whether it serves this config's data dir: only then may a command use it. */
+export async function findPortHolder(config: Pick<ResolvedConfig, 'host' | 'port' | 'paths'>, agent: LoopbackClient, timeoutMs = 800): Promise<PortHolder> {
+  const proxy = await findRunningProxy(config, agent, timeoutMs);
+  if (!proxy) return { kind: 'none' };
+  return proxy.dataDirId === dataDirId(config.paths.dataDir) ? { kind: 'ours', proxy } : { kind: 'other', proxy };
+}
+
+/** The line a command says when another data dir's proxy holds its port. Pure. */
+export function otherProxyLine(proxy: RunningProxy, port: number): string {
+  const who = proxy.dataDirId === null ? `a github-copilot-svcs proxy without a data-dir identity (version ${proxy.version})` : `a github-copilot-svcs proxy of another data dir or user (version ${proxy.version})`;
+  return `Port ${port} is held by ${who}; this command did not use it. Stop that proxy, or give this data dir its own port (config "port" or --port).`;
 }
 
 /** Call the running proxy; JSON answer, or an error carrying the proxy's message. */

@@ -3,7 +3,7 @@ import { HEALTH_TEXT, isSignedIn, snapshotFromJson, tokenJson, tokenJsonSchema, 
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatDuration } from '../text/duration.ts';
-import { proxyJson } from './proxy-client.ts';
+import { otherProxyLine, proxyJson } from './proxy-client.ts';
 
 export type RefreshOptions = CommonOptions & { json?: boolean };
 
@@ -23,7 +23,9 @@ export function refreshLines(s: TokenSnapshot, nowSec: number, via: string): str
  */
 export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Promise<void> {
   await withCliContext(deps, commonFlags(options), async (ctx) => {
-    const running = await ctx.proxy();
+    const holder = await ctx.portHolder();
+    if (holder.kind === 'other') ctx.err(`note: ${otherProxyLine(holder.proxy, ctx.config.port)}`);
+    const running = holder.kind === 'ours' ? holder.proxy : null;
     let snapshot: TokenSnapshot;
     let via: string;
     if (running) {
@@ -35,14 +37,14 @@ export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Prom
     } else {
       const tm = await ctx.tokens();
       const before = await tm.load();
-      if (!before.hasGithubToken) throw new ExitError(`Not signed in to GitHub Copilot. Run 'github-copilot-svcs auth' first.`, 1);
+      if (!before.hasGithubToken) throw new ExitError(`Not signed in to GitHub Copilot. Run '${ctx.command} auth' first.`, 1);
       snapshot = await tm.refresh();
       via = before.store === 'env' ? 'this command (token from the environment, nothing saved)' : `this command (saved to the ${before.store === 'keychain' ? 'OS keychain' : 'token file'})`;
     }
     if (options.json) ctx.out(JSON.stringify(tokenJson(snapshot, Math.floor(Date.now() / 1000)), null, 2));
     if (snapshot.state !== 'ok') {
       const why = snapshot.lastError ?? (snapshot.hasGithubToken ? 'unknown error' : 'not signed in');
-      throw new ExitError(`Refresh failed: ${why}${!isSignedIn(snapshot) ? `\nRun 'github-copilot-svcs auth' to sign in again.` : ''}`, 1);
+      throw new ExitError(`Refresh failed: ${why}${!isSignedIn(snapshot) ? `\nRun '${ctx.command} auth' to sign in again.` : ''}`, 1);
     }
     if (!options.json) for (const line of refreshLines(snapshot, Math.floor(Date.now() / 1000), via)) ctx.out(line);
   });

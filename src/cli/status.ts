@@ -17,7 +17,7 @@ export interface StatusView {
   tokenFile: string;
   port: number;
   snapshot: TokenSnapshot;
-  proxy: { running: boolean; url: string; version: string | null };
+  proxy: { running: boolean; url: string; version: string | null; held_by_other: boolean };
   /** Copilot's weekly or session limit, as the running proxy holds it. */
   limit: UsageLimit | null;
 }
@@ -35,14 +35,13 @@ export function statusLines(view: StatusView, nowSec: number, colour: boolean, a
   const lines = [`Configuration file: ${view.configFile}`, `Port: ${view.port}`];
   const healthColour = s.health === 'healthy' ? 'green' : s.health === 'refresh_soon' ? 'yellow' : 'red';
   const statusLine = `Status: ${paint(colour, healthColour, healthSentence(s, argv0))}`;
+  // The Status line says what to run when signed out (healthSentence): said once.
   if (!s.hasGithubToken) {
     lines.push(`Authentication: ${paint(colour, 'red', '✗ Not authenticated')}`);
     lines.push(statusLine);
-    lines.push(`Run '${argv0} auth' to authenticate`);
   } else if (s.state === 'needs_auth') {
     lines.push(`Authentication: ${paint(colour, 'red', '✗ GitHub rejected the GitHub token')}`);
     lines.push(statusLine);
-    lines.push(`Run '${argv0} auth' to sign in again`);
     lines.push('Has GitHub token: true');
   } else {
     lines.push(`Authentication: ${paint(colour, 'green', '✓ Authenticated')}`);
@@ -65,7 +64,9 @@ export function statusLines(view: StatusView, nowSec: number, colour: boolean, a
   lines.push(
     view.proxy.running
       ? `Proxy: ${paint(colour, 'green', 'running')} on ${view.proxy.url}${view.proxy.version ? ` (version ${view.proxy.version})` : ''}`
-      : `Proxy: not running on port ${view.port}`,
+      : view.proxy.held_by_other
+        ? `Proxy: ${paint(colour, 'yellow', `not running for this data dir; port ${view.port} is held by another data dir's proxy`)}${view.proxy.version ? ` (version ${view.proxy.version})` : ''}`
+        : `Proxy: not running on port ${view.port}`,
   );
   if (view.limit) lines.push(`Copilot limit: ${paint(colour, 'yellow', `⚠️  ${usageLimitLine(view.limit)}`)} (${view.limit.code})`);
   if (s.pendingSignIn) lines.push(`Sign in: open ${s.pendingSignIn.verificationUri} and enter the code ${s.pendingSignIn.userCode}`);
@@ -79,7 +80,8 @@ export const statusJsonSchema = z.object({
   port: z.number(),
   token_file: z.string().nullable(),
   token: tokenJsonSchema,
-  proxy: z.object({ running: z.boolean(), url: z.string(), version: z.string().nullable() }),
+  /** running: this data dir's proxy answers on the port; held_by_other: another data dir's (or user's) proxy does, and was not used. */
+  proxy: z.object({ running: z.boolean(), url: z.string(), version: z.string().nullable(), held_by_other: z.boolean() }),
   limit: usageLimitSchema.nullable(),
 });
 export type StatusJson = z.infer<typeof statusJsonSchema>;
@@ -98,20 +100,27 @@ export function statusJson(view: StatusView, nowSec: number): StatusJson {
 
 export async function status(options: StatusOptions, deps: CliDeps = {}): Promise<void> {
   await withCliContext(deps, commonFlags(options), async (ctx) => {
-    const running = await ctx.proxy();
-    // A running proxy owns the token: ask it rather than reading the store (and probing a keychain).
+    const holder = await ctx.portHolder();
+    const running = holder.kind === 'ours' ? holder.proxy : null;
+    // This data dir's running proxy owns the token: ask it rather than reading the store (and probing a keychain).
+    // Another data dir's proxy is never asked: its token is not ours.
     const snapshot = running ? running.snapshot : await (await ctx.tokens()).load();
     const view: StatusView = {
       configFile: ctx.config.paths.configFile,
       tokenFile: ctx.config.paths.tokenFile,
       port: ctx.config.port,
       snapshot,
-      proxy: { running: running !== null, url: running?.url ?? `http://127.0.0.1:${ctx.config.port}`, version: running?.version ?? null },
+      proxy: {
+        running: running !== null,
+        url: holder.kind === 'none' ? `http://127.0.0.1:${ctx.config.port}` : holder.proxy.url,
+        version: holder.kind === 'none' ? null : holder.proxy.version,
+        held_by_other: holder.kind === 'other',
+      },
       limit: running?.limit ?? null,
     };
     const nowSec = Math.floor(Date.now() / 1000);
     if (options.json) ctx.out(JSON.stringify(statusJson(view, nowSec), null, 2));
-    else for (const line of statusLines(view, nowSec, ctx.colour)) ctx.out(line);
+    else for (const line of statusLines(view, nowSec, ctx.colour, ctx.command)) ctx.out(line);
   });
 }
 

@@ -109,7 +109,18 @@ describe('loadConfig', () => {
     assert.ok(lines.every((l) => l.startsWith(`${file}: `)), lines.join('\n'));
     assert.ok(lines.some((l) => /port: must be 0-65535 \(0 picks a free port\) \(got 70000\)/.test(l)));
     assert.ok(lines.some((l) => /oauth_app: must be one of "vscode", "opencode"/.test(l)));
-    assert.ok(lines.some((l) => /timeouts\.http_client: must be > 0/.test(l)));
+    assert.ok(lines.some((l) => /timeouts\.http_client: must be > 0 \(got -1\)/.test(l)));
+    assert.ok(lines.some((l) => /cors_origins: must be a list, like \["a", "b"\] \(got "x"\)/.test(l)), lines.join('\n'));
+  });
+
+  test("errors are in words, not zod's: an object of names, a whole number, at least one; a misspelt key gets a did-you-mean", () => {
+    const env = home({ model_map: 5, prot: 8082, timeouts: { shutdwn: 3 } });
+    const lines = problems(() => loadConfig({ env }));
+    assert.ok(lines.some((l) => l.endsWith('model_map: must be an object of names to values, like {"name": "value"} (got 5)')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.endsWith('timeouts: unknown key "shutdwn" (did you mean "shutdown"?)')), lines.join('\n'));
+    // The misspelt top-level key is said beside the errors: it often explains them.
+    assert.ok(lines.some((l) => l.endsWith('unknown key "prot" ignored (did you mean "port"?)')), lines.join('\n'));
+    assert.ok(lines.every((l) => !/Too small|must be record|expected number/.test(l)), lines.join('\n'));
   });
 
   test('bad JSON is one line and the file is left untouched', () => {
@@ -131,7 +142,9 @@ describe('loadConfig', () => {
     const c = loadConfig({ env: home({ port: 8082, some_future_key: true }) });
     assert.equal(c.port, 8082);
     assert.equal(c.warnings.length, 1);
-    assert.match(c.warnings[0] ?? '', /unknown key "some_future_key"/);
+    assert.match(c.warnings[0] ?? '', /unknown key "some_future_key" ignored$/);
+    const typo = loadConfig({ env: home({ log_levle: 'debug' }) });
+    assert.match(typo.warnings[0] ?? '', /unknown key "log_levle" ignored \(did you mean "log_level"\?\)$/);
   });
 
   test('debug endpoints default off when not on loopback', () => {

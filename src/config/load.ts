@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { closest } from '../text/closest.ts';
 import { envName } from './env.ts';
 import { refuseSymlink, resolvePaths } from './paths.ts';
 import { DEFAULT_EDITOR_IDENTITY, EDITOR_IDENTITY_KEYS, type EditorIdentity } from './editor-identity.ts';
@@ -39,7 +40,8 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const fromFile = readConfigFile(paths.configFile, problems, warnings);
   const fromEnv = readEnv(env, problems);
   const fromFlags = validateLayer(opts.flags ?? {}, 'command-line flag', problems, (k) => `--${k.replace(/_/g, '-')}`);
-  if (problems.length > 0) throw new ConfigError(problems);
+  // A misspelt key often explains the error next to it: say both.
+  if (problems.length > 0) throw new ConfigError([...problems, ...warnings]);
 
   const sources: Record<string, ConfigSource> = {};
   const layers: Array<[ConfigSource, FileConfig]> = [
@@ -173,7 +175,10 @@ function readConfigFile(file: string, problems: string[], warnings: string[]): F
   const known: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if ((KNOWN_KEYS as string[]).includes(k)) known[k] = v;
-    else warnings.push(`${file}: unknown key "${k}" ignored`);
+    else {
+      const near = closest(k, KNOWN_KEYS);
+      warnings.push(`${file}: unknown key "${k}" ignored${near ? ` (did you mean "${near}"?)` : ''}`);
+    }
   }
   return validateLayer(known, file, problems, (k) => k);
 }
@@ -191,11 +196,55 @@ function describeIssue(issue: z.core.$ZodIssue, where: string, raw: Record<strin
   let got: unknown = raw;
   for (const p of keyPath) got = typeof got === 'object' && got !== null && Object.hasOwn(got, p) ? Reflect.get(got, p) : undefined;
   const shown = keyPath[0] && /token|api_key/.test(keyPath[0]) ? '(hidden)' : JSON.stringify(got);
-  let msg = issue.message;
-  if (issue.code === 'invalid_type') msg = `must be ${issue.expected}`;
-  if (issue.code === 'invalid_value' && 'values' in issue) msg = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'unrecognized_keys') return `${where}: ${key ? `${name(key)}: ` : ''}unknown key(s) ${issue.keys.join(', ')}`;
-  return `${where}: ${name(key)}: ${msg} (got ${shown})`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = keyPath[0] === 'timeouts' ? Object.keys(TIMEOUT_DEFAULTS) : [];
+    const each = issue.keys.map((k) => {
+      const near = closest(k, known);
+      return `"${k}"${near ? ` (did you mean "${near}"?)` : ''}`;
+    });
+    return `${where}: ${key ? `${name(key)}: ` : ''}unknown key${each.length > 1 ? 's' : ''} ${each.join(', ')}`;
+  }
+  return `${where}: ${name(key)}: ${humanIssue(issue)} (got ${shown})`;
+}
+
+/** zod's issue in words a user of a config file reads (zod's own say "must be record", "Too small: expected number to be >=1"). Pure. */
+export function humanIssue(issue: z.core.$ZodIssue): string {
+  // A message the schema wrote itself (fileConfigSchema) already says it best.
+  if (!/^(Invalid|Too (small|big)|Expected|Unrecognized|Number must|String must)/.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type': {
+      const what: Record<string, string> = {
+        record: 'an object of names to values, like {"name": "value"}',
+        object: 'an object, like {"key": value}',
+        number: 'a number',
+        int: 'a whole number',
+        string: 'text in quotes',
+        boolean: 'true or false',
+        array: 'a list, like ["a", "b"]',
+      };
+      return `must be ${Object.hasOwn(what, issue.expected) ? what[issue.expected] : issue.expected}`;
+    }
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small': {
+      const n = Number(issue.minimum);
+      if (issue.origin === 'string') return n <= 1 ? 'must not be empty' : `must be at least ${n} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must hold at least ${n} item${n === 1 ? '' : 's'}`;
+      return issue.inclusive === false ? `must be more than ${n}` : `must be ${n} or more`;
+    }
+    case 'too_big': {
+      const n = Number(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${n} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must hold at most ${n} items`;
+      return issue.inclusive === false ? `must be less than ${n}` : `must be ${n} or less`;
+    }
+    case 'invalid_format':
+      return issue.format === 'url' ? 'must be a URL, like https://example.com' : `must be a valid ${issue.format}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return issue.message;
+  }
 }
 
 /** GITHUB_COPILOT_SVCS_FOO_BAR for every key foo_bar; timeouts as GITHUB_COPILOT_SVCS_TIMEOUTS_X. */

@@ -19,6 +19,8 @@ export const healthBodySchema = z.object({
   in_flight: z.number(),
   in_flight_streams: z.number(),
   requests_total: z.number(),
+  /** Which data dir this proxy serves (config/identity.ts) and which process it is: never a path. */
+  instance: z.object({ data_dir_id: z.string(), id: z.string() }),
 });
 export type HealthBody = z.infer<typeof healthBodySchema>;
 

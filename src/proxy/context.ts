@@ -23,6 +23,8 @@ export interface ProxyContext {
   log: Logger;
   version: string;
   startedAt: number;
+  /** What /health names this proxy by (config/identity.ts). */
+  instance: { dataDirId: string; id: string };
   now: () => number;
   models: CachedFetcher<CopilotModel[]>;
   /** Requested model name -> Copilot model and endpoint (model_map, dated names, fallback, supported_endpoints). */

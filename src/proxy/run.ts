@@ -12,6 +12,7 @@ import { createDispatcher } from '../upstream/http.ts';
 import { ListenError } from './server.ts';
 import { startProxy, type ProxyHandle } from './start-proxy.ts';
 import { envName } from '../config/env.ts';
+import { commandName } from '../runtime/self.ts';
 
 export interface ProxyRuntime {
   config: ResolvedConfig;
@@ -59,7 +60,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> 
   if (config.api_key) log.addSecret(config.api_key);
   const dispatcher = createDispatcher(config);
   const store = await createTokenStore({ config, log });
-  const tokens = createTokenManager({ config, store, dispatcher, log, env: opts.env, autoSignIn: opts.autoSignIn, retryDelaysMs: opts.retryDelaysMs });
+  const tokens = createTokenManager({ config, store, dispatcher, log, env: opts.env, command: commandName(opts.env), autoSignIn: opts.autoSignIn, retryDelaysMs: opts.retryDelaysMs });
   let proxy: ProxyHandle;
   try {
     proxy = await startProxy({ config, log, tokens, dispatcher, resilience: opts.resilience });

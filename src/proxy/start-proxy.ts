@@ -1,3 +1,4 @@
+import { dataDirId, newInstanceId } from '../config/identity.ts';
 import type { Dispatcher } from 'undici';
 import type { TokenManager } from '../auth/types.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
@@ -72,6 +73,7 @@ export async function startProxy(deps: ProxyDeps): Promise<ProxyHandle> {
     log: deps.log,
     version: VERSION,
     startedAt: now(),
+    instance: { dataDirId: dataDirId(deps.config.paths.dataDir), id: newInstanceId() },
     now,
     models,
     router: createModelRouter({ models, modelMap: deps.config.model_map, fallback: deps.config.model_fallback, log: deps.log }),

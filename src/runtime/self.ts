@@ -52,3 +52,56 @@ export function selfEntry(): string {
 export function selfCommand(args: readonly string[], entry: string = selfEntry()): { file: string; args: string[] } {
   return isSea() ? { file: process.execPath, args: [...args] } : { file: process.execPath, args: [entry, ...args] };
 }
+
+export interface InvocationFacts {
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  execPath: string;
+  sea: boolean;
+  cwd: string;
+  /** realpath, or the path itself when it cannot be resolved. */
+  real: (p: string) => string;
+}
+
+/**
+ * The command as the user started it, for messages that say what to run next
+ * ("run '<this> auth'"): `npx github-copilot-svcs` under npx, the global
+ * command when the one on PATH is this program, else the binary's path or
+ * `node <script>` (a source checkout, where no global command exists). Pure.
+ */
+export function invokedAs(f: InvocationFacts): string {
+  const NAME = 'github-copilot-svcs';
+  if (f.env.npm_command === 'exec') return `npx ${NAME}`;
+  const self = f.sea ? f.execPath : f.argv[1];
+  if (!self) return NAME;
+  const selfReal = f.real(self);
+  const dirs = (f.env.PATH ?? f.env.Path ?? '').split(path.delimiter).filter(Boolean);
+  for (const d of dirs) {
+    for (const name of f.sea ? [path.basename(f.execPath)] : [NAME, `${NAME}.cmd`]) {
+      const onPath = path.join(d, name);
+      if (f.real(onPath) === selfReal && fs.existsSync(onPath)) return f.sea ? path.basename(f.execPath).replace(/\.exe$/i, '') : NAME;
+    }
+  }
+  const rel = path.relative(f.cwd, self);
+  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : self;
+  const quoted = /[\s"'$`\\]/.test(shown) ? JSON.stringify(shown) : shown;
+  return f.sea ? (shown === rel ? `${path.sep === '/' ? './' : '.\\'}${quoted}` : quoted) : `node ${quoted}`;
+}
+
+/** invokedAs() for this process. */
+export function commandName(env: NodeJS.ProcessEnv = process.env): string {
+  return invokedAs({
+    argv: process.argv,
+    env,
+    execPath: process.execPath,
+    sea: isSea(),
+    cwd: process.cwd(),
+    real: (p) => {
+      try {
+        return fs.realpathSync(p);
+      } catch {
+        return p;
+      }
+    },
+  });
+}

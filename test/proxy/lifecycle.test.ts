@@ -63,9 +63,9 @@ describe('github-copilot-svcs run (real process)', () => {
     const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('config error:'));
     assert.equal(lines.length, 3, r.stderr);
     assert.ok(lines.every((l) => l.includes(file)));
-    assert.ok(lines.some((l) => l.includes('port: must be number')));
+    assert.ok(lines.some((l) => l.includes('port: must be a number (got "eighty")')));
     assert.ok(lines.some((l) => l.includes('log_level: must be one of "error", "warn", "info", "debug"')));
-    assert.ok(lines.some((l) => l.includes('timeouts.server_read: must be > 0')));
+    assert.ok(lines.some((l) => l.includes('timeouts.server_read: must be > 0 (got -5)')));
     assert.equal(fs.readFileSync(file, 'utf8'), text);
   });
 

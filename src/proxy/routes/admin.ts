@@ -54,5 +54,14 @@ export function adminRoutes(ctx: ProxyContext): Router {
     ctx.tokens.cancelSignIn?.();
     res.set('cache-control', 'no-store').json(tokenJson(ctx.tokens.snapshot(), Math.floor(ctx.now() / 1000)));
   });
+  // `github-copilot-svcs logout` and the tray's "Sign out": the proxy forgets the
+  // tokens and removes them from the store at once; /health says needs_auth.
+  router.post('/admin/sign-out', loopbackOnly, async (_req, res) => {
+    if (!ctx.tokens.signOut) throw new AppError('This proxy cannot sign out', { code: 'not_supported', status: 501 });
+    const snapshot = await ctx.tokens.signOut();
+    ctx.models.invalidate();
+    ctx.usage.invalidate();
+    res.set('cache-control', 'no-store').json(tokenJson(snapshot, Math.floor(ctx.now() / 1000)));
+  });
   return router;
 }

@@ -17,6 +17,7 @@ export function healthBody(ctx: ProxyContext): HealthBody {
     in_flight: ctx.stats.inFlight,
     in_flight_streams: ctx.stats.inFlightStreams,
     requests_total: ctx.stats.requestsTotal,
+    instance: { data_dir_id: ctx.instance.dataDirId, id: ctx.instance.id },
   };
 }
 
