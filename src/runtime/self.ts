@@ -83,7 +83,8 @@ export function invokedAs(f: InvocationFacts): string {
     }
   }
   const rel = path.relative(f.cwd, self);
-  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : self;
+  // Relative to the working dir when it is inside it (a checkout); from / the full path reads better.
+  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) && path.dirname(f.cwd) !== f.cwd ? rel : self;
   const quoted = /[\s"'$`\\]/.test(shown) ? JSON.stringify(shown) : shown;
   return f.sea ? (shown === rel ? `${path.sep === '/' ? './' : '.\\'}${quoted}` : quoted) : `node ${quoted}`;
 }

@@ -85,6 +85,44 @@ describe('keychain (real Secret Service)', () => {
     }
   });
 
+  test('logout and uninstall remove the entry from the real Secret Service (and the token file)', async () => {
+    const h = tempHome();
+    const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-xdg-'));
+    try {
+      const bin = path.join(root, 'dist', 'github-copilot-svcs.mjs');
+      const kc = `"${process.execPath}" -e "require('${path.join(root, 'node_modules', 'keytar')}').getPassword('github-copilot-svcs','tokens').then((v)=>console.log('KEYCHAIN '+(v===null?'empty':'holds '+(v.includes('gho_kc_logout')?'ours':'other'))))"`;
+      const cli = `"${process.execPath}" "${bin}"`;
+      // opencode tokens need no exchange: nothing leaves the machine.
+      const inner = [
+        'echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null',
+        `echo gho_kc_logout_0001 | ${cli} auth --oauth-app opencode --token -`,
+        kc,
+        `${cli} status --json | grep -o '"store": "[a-z]*"'`,
+        `${cli} logout`,
+        kc,
+        `echo gho_kc_logout_0002 | ${cli} auth --oauth-app opencode --token -`,
+        kc,
+        `${cli} uninstall --dry-run >/dev/null`,
+        kc,
+        `${cli} uninstall --yes`,
+        kc,
+      ].join(' && ');
+      const env = { ...baseEnv(h.dir), XDG_CONFIG_HOME: path.join(xdg, 'config'), XDG_CACHE_HOME: path.join(xdg, 'cache'), GITHUB_COPILOT_SVCS_PORT: '9' };
+      const r = await run('dbus-run-session', ['--', 'sh', '-c', inner], env, 60_000);
+      assert.equal(r.killed, false, `timed out: ${r.stderr}`);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      const states = r.stdout.split('\n').filter((l) => l.startsWith('KEYCHAIN ')).map((l) => l.slice('KEYCHAIN '.length));
+      assert.deepEqual(states, ['holds ours', 'empty', 'holds ours', 'holds ours', 'empty'], r.stdout);
+      assert.match(r.stdout, /"store": "keychain"/);
+      assert.match(r.stdout, /✓ Signed out: the tokens were removed from the OS keychain and /);
+      assert.equal(fs.existsSync(h.dir), false, 'the data dir held only our files and is gone');
+      assert.doesNotMatch(r.stdout + r.stderr, /gho_kc_logout/);
+    } finally {
+      fs.rmSync(xdg, { recursive: true, force: true });
+      h.cleanup();
+    }
+  });
+
   test('a D-Bus that never answers: file store within ~2 s, and the process exits by itself', async () => {
     const h = tempHome();
     const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-bus-'));

@@ -7,7 +7,9 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import type { StoredTokens } from '../../src/auth/token-store.ts';
 import { statusJsonSchema } from '../../src/cli/status.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
-import { runCli, startCli, type CliResult } from '../helpers/cli.ts';
+import { BIN, runCli, startCli, type CliResult } from '../helpers/cli.ts';
+import { healthBodySchema } from '../../src/proxy/bodies.ts';
+import { tokenJsonSchema } from '../../src/auth/snapshot.ts';
 import { tempHome } from '../auth/helpers.ts';
 import { DESKTOP_ENV_UNSET, recorder, type Recorder } from '../helpers/os-stubs.ts';
 
@@ -95,6 +97,7 @@ async function setup(extra: NodeJS.ProcessEnv = {}, opts: { browserExitCode?: nu
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
+const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const lines = (r: CliResult) => r.stdout.trimEnd().split('\n');
 
 function assertNoSecrets(r: CliResult, ...secrets: string[]) {
@@ -282,9 +285,15 @@ describe('status', () => {
     const s = await setup();
     const r = await s.cli(['status']);
     assert.match(r.stdout, /^Authentication: ✗ Not authenticated$/m);
-    // The same words as the tray and /health, with what to do.
-    assert.match(r.stdout, /^Status: ❌ Not signed in — run 'github-copilot-svcs auth'$/m);
-    assert.match(r.stdout, /^Run 'github-copilot-svcs auth' to authenticate$/m);
+    // The same words as the tray and /health, with what to do, said once, naming the command as it was started
+    // (here `node <path>`: no github-copilot-svcs on PATH is this program).
+    assert.match(r.stdout, new RegExp(`^Status: ❌ Not signed in — run 'node ${esc(BIN)} auth'$`, 'm'));
+    assert.equal(r.stdout.match(/ auth'/g)?.length, 1, r.stdout);
+    // The global command when the one on PATH is this program; npx when npx started it.
+    fs.symlinkSync(BIN, path.join(path.dirname(s.browser.path), 'github-copilot-svcs'));
+    assert.match((await s.cli(['status'])).stdout, /^Status: ❌ Not signed in — run 'github-copilot-svcs auth'$/m);
+    const npx = await runCli(['status'], { ...s.env, npm_command: 'exec' });
+    assert.match(npx.stdout, /^Status: ❌ Not signed in — run 'npx github-copilot-svcs auth'$/m);
     const none = statusJsonSchema.parse(JSON.parse((await s.cli(['status', '--json'])).stdout));
     assert.deepEqual([none.token.signed_in, none.token.health, none.token.health_text], [false, 'not_signed_in', '❌ Not signed in']);
     s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode', copilot_token: 'tid=x', expires_at: nowSec() + 1000, refresh_in: 1500, obtained_at: nowSec() - 800 });
@@ -452,7 +461,175 @@ describe('through a running proxy', () => {
     // No proxy: says how to start one, opens nothing.
     const none = await s.cli(['dashboard']);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, new RegExp(`No proxy is running on http://127\\.0\\.0\\.1:${s.port}\\. Start it \\(github-copilot-svcs run, or the tray app\\), then open http://localhost:${s.port}/`));
+    assert.match(none.stderr, new RegExp(`No proxy is running on http://127\\.0\\.0\\.1:${s.port}\\. Start it \\(node ${esc(BIN)} run, or the tray app\\), then open http://localhost:${s.port}/`));
     assert.equal(s.browser.calls().length, 1);
+  });
+});
+
+describe('the CLI uses only its own proxy', () => {
+  test("/health names its data dir by an identity, never a path; status, auth, refresh and dashboard in another data dir are not fooled by it", async () => {
+    const a = await setup();
+    const ghA = fake.createGithubToken();
+    a.writeTokens({ github_token: ghA, oauth_app: 'vscode' });
+    const proxy = startCli(['run'], a.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const health = healthBodySchema.parse(await (await fetch(`http://127.0.0.1:${a.port}/health`)).json());
+      assert.match(health.instance.data_dir_id, /^[0-9a-f]{16}$/);
+      assert.match(health.instance.id, /^[0-9a-f]{8}$/);
+      const raw = await (await fetch(`http://127.0.0.1:${a.port}/health`)).text();
+      assert.ok(!raw.includes(a.home) && !raw.includes(path.basename(a.home)), 'no path crosses the port');
+
+      // B: another data dir, not signed in, configured for the same port.
+      const b = await setup({ GITHUB_COPILOT_SVCS_PORT: String(a.port) });
+      const st = await b.cli(['status']);
+      assert.equal(st.code, 0, st.stderr);
+      assert.match(st.stdout, /^Authentication: ✗ Not authenticated$/m);
+      assert.match(st.stdout, new RegExp(`^Proxy: not running for this data dir; port ${a.port} is held by another data dir's proxy \\(version `, 'm'));
+      const sj = statusJsonSchema.parse(JSON.parse((await b.cli(['status', '--json'])).stdout));
+      assert.deepEqual([sj.token.signed_in, sj.proxy.running, sj.proxy.held_by_other], [false, false, true]);
+
+      const refreshesBefore = fake.counts.exchange;
+      const ghB = fake.createGithubToken();
+      const au = await b.cli(['auth', '--token', ghB, '--oauth-app', 'opencode']);
+      assert.equal(au.code, 0, au.stderr);
+      assert.match(au.stderr, new RegExp(`Port ${a.port} is held by a github-copilot-svcs proxy of another data dir or user`));
+      assert.doesNotMatch(au.stdout, /running proxy/);
+      assert.equal(b.readTokens().github_token, ghB, "B's token is saved in B");
+      const aNow = healthBodySchema.parse(await (await fetch(`http://127.0.0.1:${a.port}/health`)).json());
+      assert.equal(aNow.token.oauth_app, 'vscode', "A keeps A's sign-in");
+
+      const rf = await b.cli(['refresh']);
+      assert.equal(rf.code, 0, rf.stderr);
+      assert.match(rf.stdout, /^Refreshed by this command/m);
+      assert.equal(fake.counts.exchange, refreshesBefore, 'B (opencode) needs no exchange, and A was not asked to refresh');
+
+      const dash = await b.cli(['dashboard']);
+      assert.equal(dash.code, 1);
+      assert.match(dash.stderr, new RegExp(`Port ${a.port} is held by a github-copilot-svcs proxy of another data dir`));
+      assert.equal(b.browser.calls().length, 0);
+
+      // A itself still uses its proxy.
+      assert.match((await a.cli(['status'])).stdout, new RegExp(`^Proxy: running on http://127\\.0\\.0\\.1:${a.port}`, 'm'));
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+});
+
+describe('logout and uninstall (file store; the keychain is tested in test/auth/keychain.test.ts)', () => {
+  test('logout: the running proxy turns to needs_auth at once, the token file is gone, GitHub revocation is explained; twice is harmless', async () => {
+    const s = await setup();
+    const gh = fake.createGithubToken();
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode' });
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const chat = await fetch(`http://127.0.0.1:${s.port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(chat.status, 200);
+      const out = await s.cli(['logout']);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, new RegExp(`^✓ Signed out: the tokens were removed from ${esc(s.tokenFile)} \\(by the running proxy on http://127\\.0\\.0\\.1:${s.port} and this command\\)\\.$`, 'm'));
+      assert.match(out.stdout, /https:\/\/github\.com\/settings\/applications/);
+      assert.match(out.stdout, /revoke "Visual Studio Code"/);
+      assertNoSecrets(out, gh);
+      assert.equal(fs.existsSync(s.tokenFile), false);
+      const health = healthBodySchema.parse(await (await fetch(`http://127.0.0.1:${s.port}/health`)).json());
+      assert.equal(health.status, 'needs_auth');
+      assert.equal(health.token.signed_in, false);
+      const after = await fetch(`http://127.0.0.1:${s.port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(after.status, 401, 'no request is served with the forgotten token');
+      const again = await s.cli(['logout']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^Not signed in: no tokens in .*; nothing to remove\.$/m);
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+    assert.ok(!proxy.output().includes(gh));
+  });
+
+  test('POST /admin/sign-out cancels a pending sign-in', async () => {
+    const s = await setup();
+    fake.deviceFlow.script = Array.from({ length: 400 }, () => 'authorization_pending' as const);
+    fake.deviceFlow.interval = 1;
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const started = await fetch(`http://127.0.0.1:${s.port}/admin/sign-in`, { method: 'POST' });
+      assert.equal(started.status, 200);
+      const out = tokenJsonSchema.parse(await (await fetch(`http://127.0.0.1:${s.port}/admin/sign-out`, { method: 'POST' })).json());
+      assert.equal(out.sign_in, null);
+      const health = healthBodySchema.parse(await (await fetch(`http://127.0.0.1:${s.port}/health`)).json());
+      assert.equal(health.token.sign_in, null, 'the pending sign-in was cancelled');
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+
+  test('uninstall: --dry-run lists and changes nothing; it asks for --yes; it refuses while its proxy runs; then removes ours and keeps the rest', async () => {
+    const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-xdg-'));
+    cleanups.push(() => fs.rmSync(xdg, { recursive: true, force: true }));
+    const s = await setup({ XDG_CONFIG_HOME: path.join(xdg, 'config'), XDG_CACHE_HOME: path.join(xdg, 'cache') });
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    fs.writeFileSync(s.configFile, JSON.stringify({ oauth_app: 'vscode' }));
+    fs.mkdirSync(path.join(s.home, 'usage'));
+    fs.writeFileSync(path.join(s.home, 'usage', '2026-12-01.jsonl'), '');
+    fs.writeFileSync(path.join(s.home, 'github-copilot-svcs.log'), 'x\n');
+    fs.writeFileSync(path.join(s.home, 'notes.txt'), 'mine');
+    const cache = path.join(xdg, 'cache', 'github-copilot-svcs');
+    fs.mkdirSync(path.join(cache, '0.1.0-abc'), { recursive: true });
+    const en = await s.cli(['autostart', 'enable']);
+    assert.equal(en.code, 0, en.stderr);
+    const entry = path.join(xdg, 'config', 'autostart', 'github-copilot-svcs.desktop');
+    assert.ok(fs.existsSync(entry));
+    const before = fs.readdirSync(s.home).sort();
+
+    const dry = await s.cli(['uninstall', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`start at login: ${esc(entry)}`));
+    assert.match(dry.stdout, /OS keychain entry \(service github-copilot-svcs, account tokens\)/);
+    assert.match(dry.stdout, /config\.json, github-copilot-svcs\.log, tokens\.json, usage/);
+    assert.match(dry.stdout, /kept there \(not ours\): notes\.txt/);
+    assert.match(dry.stdout, new RegExp(`the cache dir: ${esc(cache)}`));
+    assert.match(dry.stdout, /dry run: nothing was changed/);
+    assert.match(dry.stdout, /settings\/applications/);
+    assert.deepEqual(fs.readdirSync(s.home).sort(), before);
+    assert.ok(fs.existsSync(entry) && fs.existsSync(cache));
+
+    const unasked = await s.cli(['uninstall']);
+    assert.equal(unasked.code, 2);
+    assert.match(unasked.stderr, /Add --yes/);
+    assert.deepEqual(fs.readdirSync(s.home).sort(), before);
+
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const refused = await s.cli(['uninstall', '--yes']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /proxy is running .* quit the tray .* first/);
+      assert.ok(fs.existsSync(s.tokenFile));
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+
+    const done = await s.cli(['uninstall', '--yes']);
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(fs.existsSync(entry), false, 'autostart entry removed');
+    assert.equal(fs.existsSync(cache), false, 'cache dir removed');
+    assert.deepEqual(fs.readdirSync(s.home), ['notes.txt'], "only the user's own file is left");
+    assert.match(done.stdout, /removed the tokens/);
+    assert.match(done.stdout, /npm uninstall -g github-copilot-svcs/);
   });
 });
