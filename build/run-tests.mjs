@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startUserGuard } from './user-guard.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const filters = process.argv.slice(2);
@@ -29,29 +30,36 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-// The integration suites use real system parts (a Secret Service, an X server, a tray host).
-// Say up front what is missing rather than failing deep inside a test.
-const SYSTEM_TOOLS = {
-  'dbus-run-session': 'dbus',
-  'dbus-daemon': 'dbus',
-  'gnome-keyring-daemon': 'gnome-keyring',
-  Xvfb: 'xvfb',
-  trayer: 'trayer',
-  xdotool: 'xdotool',
-  xclip: 'xclip',
-  import: 'imagemagick',
-  chromium: 'chromium',
-};
-if (process.platform === 'linux') {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter);
-  const missing = Object.entries(SYSTEM_TOOLS).filter(([bin]) => !dirs.some((d) => fs.existsSync(path.join(d, bin))));
-  const needed = files.some((f) => /^test\/(tray|auth|dashboard)\//.test(f));
-  if (missing.length > 0 && needed) {
-    const pkgs = [...new Set(missing.map(([, pkg]) => pkg)), 'libsecret-1-dev', 'libayatana-appindicator3-1'];
-    console.error(`missing system tools: ${missing.map(([b]) => b).join(', ')}`);
-    console.error(`install them with: sudo apt-get install ${pkgs.join(' ')}   (or run: bash .ci/run)`);
-    process.exit(1);
+// The integration suites use real system parts (a Secret Service, an X server, a tray host,
+// Chromium, wrk...). Say up front what is missing, and how to fix it, rather than failing deep inside a test.
+const problems = systemProblems();
+if (problems.length > 0) {
+  for (const p of problems) console.error(`npm test: ${p}`);
+  process.exit(1);
+}
+
+/** What the whole suite needs and this machine lacks, each with its fix. Only a run of every test needs everything. */
+function systemProblems() {
+  if (process.platform !== 'linux') return [];
+  const out = [];
+  const hasDpkg = (process.env.PATH ?? '').split(path.delimiter).some((d) => fs.existsSync(path.join(d, 'dpkg-query')));
+  if (hasDpkg && filters.length === 0) {
+    try {
+      execFileSync('bash', [path.join(root, 'build', 'system-packages.sh'), '--check'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch (err) {
+      const missing = String(err.stdout ?? '').trim();
+      out.push(`missing system packages: ${missing || '(unknown)'} (see build/apt-packages.txt for what each is for)`);
+      out.push('  fix: bash build/system-packages.sh   (then npm ci again if libsecret-1-dev was missing: keytar is built by npm ci)');
+    }
   }
+  // npm drops an optional dependency whose native build failed: keytar is then absent, and the keychain tests would fail.
+  const keytarBuilt = fs.existsSync(path.join(root, 'node_modules', 'keytar', 'build', 'Release', 'keytar.node'));
+  const keychainTests = filters.length === 0 || filters.some((f) => /test\/(auth|cli)|keychain/.test(f));
+  if (!keytarBuilt && keychainTests) {
+    out.push('keytar (the OS keychain module) was not built by npm ci: libsecret-1-dev was missing then');
+    out.push('  fix: bash build/system-packages.sh && npm ci   (npm rebuild keytar does not bring back a dropped optional dependency)');
+  }
+  return out;
 }
 
 // The CLI and tray suites run the built bin (dist/), as users do: build it from the current sources first.
@@ -65,8 +73,11 @@ const args = [
   '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
   ...files,
 ];
+// Port 8081 and the user's data dir are off limits for the whole run (build/user-guard.mjs).
+const guard = await startUserGuard();
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
-child.on('exit', (code, signal) => {
+child.on('exit', async (code, signal) => {
+  const trespass = await guard.finish();
   let tap = '';
   try {
     tap = fs.readFileSync(tapFile, 'utf8');
@@ -82,6 +93,11 @@ child.on('exit', (code, signal) => {
   let exit = code ?? (signal ? 1 : 0);
   if (process.env.CI === 'true' && skipped > 0) {
     console.error(`CI: ${skipped} test(s) skipped or todo; in CI that is a failure.`);
+    exit = exit || 1;
+  }
+  if (!guard.held && process.env.CI === 'true') trespass.push('CI could not hold port 8081, so it cannot show that no test uses it');
+  if (trespass.length > 0) {
+    for (const t of trespass) console.error(`user guard: ${t}`);
     exit = exit || 1;
   }
   if (pass === 0 && exit === 0) {

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { extractedPath, extractSeaAssets } from '../runtime/sea-assets.ts';
-import { isSea } from '../runtime/self.ts';
+import { isSea, packageRoot } from '../runtime/self.ts';
 import { KEYCHAIN_HELPER_CODE, KEYCHAIN_HELPER_COMMAND } from './keychain-helper.ts';
 
 /**
@@ -25,6 +27,29 @@ export class KeychainTimeoutError extends Error {
  * Where keytar lives, or null when the optional dependency is not installed.
  * Resolving does not load the native module.
  */
+/**
+ * Why keytar is absent, in words that say what to do. npm drops an optional
+ * dependency whose native build failed, so "declared but absent" means it did
+ * not build (on Linux: libsecret-1-dev was missing when npm installed it).
+ */
+export function keytarAbsence(sea: boolean = isSea(), declared: boolean = declaresKeytar()): string {
+  if (sea) return 'this binary carries no keychain module for its platform (it is built only on its own platform)';
+  if (declared) {
+    return 'keytar did not build when this package was installed (on Linux it needs libsecret-1-dev first): install that, then run npm ci (or npm install -g github-copilot-svcs) again';
+  }
+  return 'keytar is not installed';
+}
+
+function declaresKeytar(): boolean {
+  try {
+    const pkg: unknown = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8'));
+    const optional = typeof pkg === 'object' && pkg !== null && 'optionalDependencies' in pkg ? pkg.optionalDependencies : undefined;
+    return typeof optional === 'object' && optional !== null && Object.hasOwn(optional, 'keytar');
+  } catch {
+    return false;
+  }
+}
+
 export function resolveKeytar(): string | null {
   // The single-file binary carries keytar's .node only when it was built on its own platform.
   const assets = extractSeaAssets();

@@ -4,7 +4,7 @@ import { refuseSymlink } from '../config/paths.ts';
 import { LEGACY_TOKEN_KEYS, OAUTH_APPS, type ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { isErrno, updateConfigFile, writeFileAtomic } from './config-file.ts';
-import { createChildProcessKeytar, resolveKeytar, withTimeout, type KeytarLike } from './keychain.ts';
+import { createChildProcessKeytar, keytarAbsence, resolveKeytar, withTimeout, type KeytarLike } from './keychain.ts';
 
 export const KEYCHAIN_SERVICE = 'github-copilot-svcs';
 export const KEYCHAIN_ACCOUNT = 'tokens';
@@ -60,7 +60,7 @@ export async function createTokenStore(opts: TokenStoreOptions): Promise<TokenSt
   if (config.keychain !== 'off') {
     try {
       keytar = await (opts.keytarLoader ?? defaultKeytarLoader(timeoutMs))();
-      if (!keytar) log.info('keytar is not installed; tokens are kept in a 0600 file');
+      if (!keytar) log.info(`${keytarAbsence()}; tokens are kept in a 0600 file`);
     } catch (err) {
       log.info(`keytar could not be loaded (${message(err)}); tokens are kept in a 0600 file`);
       keytar = null;

@@ -43,6 +43,8 @@ export const trayMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('get-usage'), requestId: z.string() }),
   z.object({ type: z.literal('sign-in') }),
   z.object({ type: z.literal('cancel-sign-in') }),
+  // The tray's "Sign out": the child forgets the tokens and clears the store; its `token` message follows.
+  z.object({ type: z.literal('sign-out') }),
   z.object({ type: z.literal('shutdown') }),
 ]);
 

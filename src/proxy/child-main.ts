@@ -120,6 +120,15 @@ async function handle(msg: Exclude<TrayMessage, { type: 'shutdown' }>, rt: Proxy
     case 'cancel-sign-in':
       rt.tokens.cancelSignIn();
       return;
+    case 'sign-out':
+      try {
+        await rt.tokens.signOut();
+        rt.proxy.ctx.models.invalidate();
+        rt.proxy.ctx.usage.invalidate();
+      } catch (err) {
+        rt.log.warn(`Sign-out failed: ${errorText(err)}`);
+      }
+      return;
   }
 }
 

@@ -208,3 +208,15 @@ describe('migration from a Go-tool config.json', () => {
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 });
+
+describe('why keytar is absent', () => {
+  test('declared but absent means it did not build, with the fix; the binary and an undeclared keytar say so', async () => {
+    const { keytarAbsence } = await import('../../src/auth/keychain.ts');
+    assert.match(keytarAbsence(false, true), /did not build when this package was installed .*libsecret-1-dev.*npm ci/);
+    assert.doesNotMatch(keytarAbsence(false, true), /not installed/);
+    assert.match(keytarAbsence(true, true), /this binary carries no keychain module/);
+    assert.equal(keytarAbsence(false, false), 'keytar is not installed');
+    // This checkout declares it (package.json optionalDependencies).
+    assert.match(keytarAbsence(false), /did not build/);
+  });
+});
