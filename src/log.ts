@@ -69,6 +69,21 @@ export function logTimestamp(d: Date): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** The longest text one log line carries; the rest is counted, not written (a client-chosen 1 MB name must not fill the log). */
+export const LOG_LINE_MAX_CHARS = 8192;
+
+/**
+ * Text as exactly one log line: control characters (CR, LF, ESC, the C1 set,
+ * Unicode line separators) are written as escapes, so no value, client-chosen
+ * or not, can start a forged line or drive the terminal; overlong text is cut.
+ * Pure.
+ */
+export function oneLogLine(text: string): string {
+  const cut = text.length > LOG_LINE_MAX_CHARS ? `${text.slice(0, LOG_LINE_MAX_CHARS)}… (${text.length - LOG_LINE_MAX_CHARS} more characters)` : text;
+  // eslint-disable-next-line no-control-regex
+  return cut.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 /** One argument as log text: strings as they are, errors with their stack, anything else as JSON. */
 function argText(v: unknown): string {
   if (typeof v === 'string') return v;
@@ -145,7 +160,7 @@ export function createLogger(opts: LoggerOptions): Logger {
 
   const write = (level: LogLevel, args: unknown[]) => {
     if (LEVEL_RANK[level] > maxRank) return;
-    const text = args.map((a) => argText(redactValue(a, secrets))).join(' ');
+    const text = oneLogLine(args.map((a) => argText(redactValue(a, secrets))).join(' '));
     const line = `[${logTimestamp(new Date())}] [${level}]${scope} ${text}\n`;
     if (toConsole && !stderrGone && process.stderr.writable) process.stderr.write(line);
     toFile?.(line);

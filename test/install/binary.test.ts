@@ -40,7 +40,8 @@ const emptyPath = path.join(tmp, 'empty-path');
 const report: Record<string, unknown> = {};
 
 function cleanEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { PATH: emptyPath, HOME: home, ...extra };
+  // Port 9 (discard): nothing of ours listens there; npm test holds 8081 and fails a run that reaches it.
+  return { PATH: emptyPath, HOME: home, GITHUB_COPILOT_SVCS_PORT: '9', ...extra };
 }
 
 function newHome(): string {
@@ -149,7 +150,8 @@ describe('single-file binaries', { skip, timeout: 900_000 }, () => {
   test('linux-x64: status from / with a clean HOME; the native pieces go to a 0700 cache dir', () => {
     const home = newHome();
     const s = execFileSync(bin('linux-x64'), ['status'], { cwd: '/', env: cleanEnv(home), encoding: 'utf8' });
-    assert.match(s, /^Status: ❌ Not signed in — run 'github-copilot-svcs auth'$/m);
+    // Started by its path (not on PATH): the message names that path.
+    assert.match(s, new RegExp(`^Status: ❌ Not signed in — run '${bin('linux-x64').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} auth'$`, 'm'));
     const cache = path.join(home, '.cache', 'github-copilot-svcs');
     const [dir] = fs.readdirSync(cache);
     assert.ok(dir, 'a versioned dir');

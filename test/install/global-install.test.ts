@@ -19,8 +19,9 @@ const prefix = path.join(tmp, 'prefix');
 const bin = path.join(prefix, 'bin', 'github-copilot-svcs');
 
 function cleanEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  // Only node on PATH (for the bin's #!/usr/bin/env node), nothing from the repo.
-  return { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', ...extra };
+  // Only node on PATH (for the bin's #!/usr/bin/env node) and the global prefix's bin, as after npm install -g; nothing from the repo.
+  // Port 9 (discard): nothing of ours listens there; npm test holds 8081 and fails a run that reaches it.
+  return { PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', GITHUB_COPILOT_SVCS_PORT: '9', ...extra };
 }
 
 describe('the packed tarball, installed globally, run from /', () => {

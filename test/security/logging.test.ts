@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { archivedLogPath, createLogger } from '../../src/log.ts';
+import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, oneLogLine } from '../../src/log.ts';
 import { logfmt } from '../../src/proxy/middleware/request-log.ts';
 import { startHarness, suiteHomes, type Harness } from '../helpers/harness.ts';
 import { eventually, request } from './util.ts';
@@ -61,6 +61,34 @@ describe('structured request log', () => {
     assert.equal(f.route, 'unmatched');
     assert.equal(f.path, '/x%20status=200%0Aforged');
     assert.ok(!fs.readFileSync(h.logFile, 'utf8').split('\n').some((l) => l.startsWith('forged')));
+  });
+
+  test('hostile model names and client strings cannot forge a line, drive the terminal, or fill the log', async () => {
+    const forged = '\n[2026-12-03 06:00:00.000] [error] [proxy] FORGED line';
+    const names = [`claude-opus-4${forged}`, 'claude-sonnet-4\u001b[31mred', 'claude-haiku-4\r\u2028x', `claude-opus-4-${'9'.repeat(300_000)}`];
+    for (const [i, model] of names.entries()) {
+      const r = await request(h.url, {
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json', 'x-request-id': `hostile-${i}` },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(r.status, 400, 'a name outside the alphabet or over 256 characters is refused');
+    }
+    await lineFor('hostile-3');
+    const text = fs.readFileSync(h.logFile, 'utf8');
+    for (const line of text.split('\n').filter(Boolean)) {
+      assert.match(line, /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] \[(error|warn|info|debug)\]/, `every line is one of ours: ${line.slice(0, 120)}`);
+      assert.ok(line.length < 10_000, 'no line carries a 300 kB name');
+    }
+    assert.doesNotMatch(text, /[\u001b\r\u2028]/, 'no ESC, CR or line separator reaches the file');
+    assert.doesNotMatch(text, /^\S*FORGED/m);
+  });
+
+  test('oneLogLine escapes controls and cuts long text (pure)', () => {
+    assert.equal(oneLogLine('a\nb\r\u001b[0m\u0085\tc'), 'a\\nb\\r\\u001b[0m\\u0085\tc');
+    const long = oneLogLine('x'.repeat(LOG_LINE_MAX_CHARS + 5));
+    assert.ok(long.endsWith('… (5 more characters)'));
   });
 
   test('/health and /metrics successes are debug-level (not in an info log)', async () => {

@@ -138,4 +138,20 @@ describe('GET /metrics (Prometheus text, prom-client, a registry per app)', () =
     const fams = parsePrometheusText((await request(h.url, { path: '/metrics' })).text);
     assert.ok(family(fams, 'gcs_http_requests_total').samples.every((s) => !s.labels.model?.includes('"')));
   });
+
+  test('made-up model names on count_tokens (which answers any) never become series: labels come from Copilot\'s list', async () => {
+    const before = (await request(h.url, { path: '/metrics' })).text.length;
+    for (let i = 0; i < 300; i++) {
+      const r = await request(h.url, {
+        method: 'POST',
+        path: '/v1/messages/count_tokens',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: `made-up-${i}-model`, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      assert.ok(r.status < 500, String(r.status));
+    }
+    const text = (await request(h.url, { path: '/metrics' })).text;
+    assert.doesNotMatch(text, /made-up-/);
+    assert.ok(text.length - before < 5000, `/metrics grew by ${text.length - before} bytes`);
+  });
 });

@@ -73,10 +73,13 @@ async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void>, n = 
 }
 
 // Long-running or interactive: covered by `--help` only (run is the proxy process itself).
-const NOT_RUN_PLAIN = new Set(['run', 'start', 'tray', 'auth', '__proxy-child']);
+// logout signs out: it runs last, after every other command has spoken (below).
+const NOT_RUN_PLAIN = new Set(['run', 'start', 'tray', 'auth', 'logout', '__proxy-child']);
 // Safe arguments for commands that need one.
 // (dashboard: print the address only; no test may launch a real browser.)
-const SAFE_ARGS: Record<string, string[]> = { autostart: ['status'], help: ['run'], dashboard: ['--no-browser'] };
+const SAFE_ARGS: Record<string, string[]> = { autostart: ['status'], help: ['run'], dashboard: ['--no-browser'], uninstall: ['--dry-run'] };
+// Routes that end the sign-in: hit after every other route, in the last pass.
+const SIGN_OUT_ROUTES = new Set(['POST /admin/sign-out']);
 
 describe('secret hygiene: no token in any output, any route, any log', () => {
   let fake: FakeUpstream;
@@ -134,8 +137,9 @@ describe('secret hygiene: no token in any output, any route, any log', () => {
         const p = pattern.replace('*id', 'gpt-4.1').replace(/:\w+/g, 'x');
         if (!cases.some((c) => c.method === method && c.path.split('?')[0] === p)) cases.push({ method, path: p, ...(method === 'POST' ? { headers: json, body: '{}' } : {}) });
       }
-      const run = async () => {
+      const run = async (last = false) => {
         for (const c of cases) {
+          if (SIGN_OUT_ROUTES.has(`${c.method} ${c.path}`) !== last) continue;
           // A live feed (GET /usage/events) never ends: read until it has been silent for 2 s.
           const r = await request(url, { ...c, idleMs: 2000 });
           add(`${c.method} ${c.path} -> ${r.status}`, `${JSON.stringify(r.headers)}\n${r.text}`);
@@ -146,6 +150,7 @@ describe('secret hygiene: no token in any output, any route, any log', () => {
       fake.failNext(1, { ...errors.tokenExpired(), path: '/chat/completions' });
       fake.failNext(1, { ...errors.badRequest('upstream says no'), path: '/chat/completions' });
       await run();
+      await run(true);
       const covered = new Set(cases.map((c) => `${c.method} ${c.path.split('?')[0]}`));
       for (const [m, p] of routes) assert.ok(covered.has(`${m} ${p.replace('*id', 'gpt-4.1').replace(/:\w+/g, 'x')}`), `route ${m} ${p} exercised`);
 
@@ -190,6 +195,8 @@ describe('secret hygiene: no token in any output, any route, any log', () => {
           add(`revoked: ${name} (exit ${r.code})`, r.stdout + r.stderr);
         },
       );
+      const out = await runCli(['logout'], env, { timeoutMs: 90_000 });
+      add(`logout (exit ${out.code})`, out.stdout + out.stderr);
     } finally {
       proc.child.kill('SIGKILL');
     }

@@ -176,8 +176,9 @@ export function requestLog(
           method: req.method,
           route,
           status: res.statusCode,
-          // The upstream model: bounded by Copilot's list, whatever names clients send.
-          model: fields.upstreamModel ?? model,
+          // Only the upstream model, bounded by Copilot's list: a name a client made up
+          // (count_tokens answers any) never becomes a series.
+          model: fields.upstreamModel,
           ttfbMs,
           totalMs,
           promptTokens: u.input,
