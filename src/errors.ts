@@ -52,6 +52,17 @@ export class UpstreamHttpError extends AppError {
   }
 }
 
+/**
+ * Copilot answered 200 with a body no client could use (not JSON, `{}`, `null`,
+ * no choices, JSON to a stream request). Never retried: the call was answered,
+ * and may have been billed; not a breaker failure either.
+ */
+export class UpstreamMalformedError extends AppError {
+  constructor(message: string) {
+    super(message, { code: 'upstream_malformed', status: 502, isRetryable: false });
+  }
+}
+
 /** The upstream could not be reached or the connection broke before a response. */
 export class UpstreamNetworkError extends AppError {
   constructor(message: string, cause?: unknown) {

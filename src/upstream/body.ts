@@ -1,4 +1,4 @@
-import { UpstreamHttpError } from '../errors.ts';
+import { UpstreamMalformedError } from '../errors.ts';
 import type { UpstreamResponse } from './copilot-client.ts';
 import { toTransportError } from './transport-errors.ts';
 
@@ -22,6 +22,6 @@ export async function readJsonBody(res: UpstreamResponse, what: string, signal?:
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new UpstreamHttpError(502, `Copilot ${what} returned invalid JSON`);
+    throw new UpstreamMalformedError(`Copilot ${what} answered 200 with a body that is not JSON (${JSON.stringify(text.slice(0, 60))}${text.length > 60 ? '…' : ''})`);
   }
 }

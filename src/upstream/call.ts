@@ -1,3 +1,4 @@
+import { UpstreamMalformedError } from '../errors.ts';
 import { readJsonBody } from './body.ts';
 import type { CopilotCallOptions, UpstreamResponse } from './copilot-client.ts';
 import type { CopilotGateway } from './gateway.ts';
@@ -32,6 +33,33 @@ export async function callCopilot(
     const up = await send({ ...opts.call, auth, signal: sig, stream: opts.stream });
     const contentType = String(up.headers['content-type'] ?? '');
     if (opts.stream && contentType.includes('text/event-stream')) return { ...up, kind: 'stream' };
-    return { kind: 'json', json: await readJsonBody(up, opts.path, sig, opts.idleSec), headers: up.headers };
+    const json = await readJsonBody(up, opts.path, sig, opts.idleSec);
+    const problem = answerProblem(opts.path, json, opts.stream);
+    if (problem) throw new UpstreamMalformedError(`Copilot ${opts.path} answered 200 with ${problem}`);
+    return { kind: 'json', json, headers: up.headers };
   });
+}
+
+/** The list each endpoint's answer must carry, non-empty where an empty one means "no answer". */
+const ANSWER_SHAPE: ReadonlyMap<string, { key: string; nonEmpty: boolean }> = new Map([
+  ['/chat/completions', { key: 'choices', nonEmpty: true }],
+  ['/responses', { key: 'output', nonEmpty: false }],
+  ['/embeddings', { key: 'data', nonEmpty: true }],
+  ['/v1/messages', { key: 'content', nonEmpty: false }],
+]);
+
+/**
+ * What is wrong with a 200's JSON body, or null when a client can use it: an
+ * object holding the endpoint's list (`choices` with at least one, `output`,
+ * `data`, `content`), and not JSON where a stream was asked for. Pure.
+ */
+export function answerProblem(path: string, json: unknown, stream: boolean): string | null {
+  if (stream) return 'JSON to a stream request (no text/event-stream)';
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return `${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json} instead of an object`;
+  const shape = ANSWER_SHAPE.get(path);
+  if (!shape) return null;
+  const list: unknown = Object.hasOwn(json, shape.key) ? Reflect.get(json, shape.key) : undefined;
+  if (!Array.isArray(list)) return `no ${shape.key} list`;
+  if (shape.nonEmpty && list.length === 0) return `an empty ${shape.key} list`;
+  return null;
 }

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { answerProblem } from '../../src/upstream/call.ts';
+import { startHarness, type Harness } from '../helpers/harness.ts';
+import { assertHealthy, postChat } from './helpers.ts';
+
+// A 200 from Copilot is checked before it is believed: a body no client can use is a 502
+// `upstream_malformed` after ONE call (it was answered, maybe billed: never retried), and it
+// does not count toward the breaker. Found by the red team of issue #20.
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+describe('upstream 200s that no client can use', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { timeouts: { first_byte: 2 } } });
+  });
+  after(async () => {
+    await h.close();
+  });
+  beforeEach(() => {
+    h.fake.clearInjections();
+    h.fake.clear();
+  });
+  afterEach(async () => {
+    await assertHealthy(h);
+  });
+
+  const bad: Array<[string, string | object, Record<string, string>]> = [
+    ['{}', {}, JSON_HEADERS],
+    ['null', 'null', JSON_HEADERS],
+    ['choices: []', { id: 'x', object: 'chat.completion', choices: [] }, JSON_HEADERS],
+    ['an HTML page', '<html><body>Service unavailable</body></html>', { 'content-type': 'text/html' }],
+    ['invalid JSON', '{"choices": [', JSON_HEADERS],
+  ];
+  for (const [what, body, headers] of bad) {
+    test(`${what}: 502 upstream_malformed after one upstream call, non-stream and stream; the breaker stays closed`, async () => {
+      for (const stream of [false, true]) {
+        const before = h.fake.counts.chat;
+        h.fake.failNext(1, { status: 200, body, headers, path: '/chat/completions' });
+        const r = await postChat(h, `bad ${what}`, { stream });
+        assert.equal(r.status, 502, `${what} stream=${stream}`);
+        assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+        const j: unknown = await r.json();
+        assert.ok(typeof j === 'object' && j !== null && 'error' in j && typeof j.error === 'object' && j.error !== null && 'code' in j.error);
+        assert.equal(j.error.code, 'upstream_malformed');
+        assert.equal(h.fake.counts.chat - before, 1, 'one call: a 200 was answered and may have been billed');
+      }
+      assert.equal(h.proxy.ctx.gateway.state().circuit, 'closed');
+    });
+  }
+
+  test('a JSON completion to a stream request is not passed off as a stream', async () => {
+    h.fake.failNext(1, { status: 200, body: { id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }, headers: JSON_HEADERS, path: '/chat/completions' });
+    const r = await postChat(h, 'json to a stream', { stream: true });
+    assert.equal(r.status, 502);
+  });
+});
+
+describe('answerProblem (pure)', () => {
+  test('each endpoint needs its list; streams need a stream', () => {
+    assert.equal(answerProblem('/chat/completions', { choices: [{}] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [] }, false), 'an empty choices list');
+    assert.equal(answerProblem('/chat/completions', null, false), 'null instead of an object');
+    assert.equal(answerProblem('/responses', { output: [] }, false), null);
+    assert.equal(answerProblem('/responses', { id: 'r' }, false), 'no output list');
+    assert.equal(answerProblem('/embeddings', { data: [] }, false), 'an empty data list');
+    assert.equal(answerProblem('/v1/messages', { content: [] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{}] }, true), 'JSON to a stream request (no text/event-stream)');
+  });
+});
