@@ -14,12 +14,28 @@ const message = z
   })
   .passthrough();
 
+/**
+ * A token limit a client sets (max_tokens, max_completion_tokens,
+ * max_output_tokens): a whole number from 1 to 2^31-1, never "100", 1.5, -1,
+ * 0 or 1e300; out of range it is a 400 naming the field, not Copilot's problem.
+ */
+export function tokenLimit(name: string) {
+  return z
+    .number({ error: `${name} must be a whole number of tokens` })
+    .int(`${name} must be a whole number of tokens`)
+    .min(1, `${name} must be at least 1`)
+    .max(2 ** 31 - 1, `${name} must be at most ${2 ** 31 - 1}`)
+    .nullish();
+}
+
 export const chatRequestSchema = z
   .object({
     model: z.string({ error: 'model is required and must be a string' }).min(1, 'model must not be empty'),
     messages: z.array(message, { error: 'messages must be an array' }).min(1, 'messages must not be empty'),
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
+    max_tokens: tokenLimit('max_tokens'),
+    max_completion_tokens: tokenLimit('max_completion_tokens'),
   })
   .passthrough();
 

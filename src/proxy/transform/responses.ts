@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { tokenLimit } from './chat.ts';
 import { parseOrThrow } from './validate.ts';
 
 /**
@@ -16,6 +17,7 @@ export const responsesRequestSchema = z
       error: 'input must be a string or an array of input items',
     }),
     stream: z.boolean().nullish(),
+    max_output_tokens: tokenLimit('max_output_tokens'),
   })
   .passthrough();
 

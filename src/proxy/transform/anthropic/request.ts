@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tokenLimit } from '../chat.ts';
 import { parseOrThrow } from '../validate.ts';
 
 /**
@@ -29,7 +30,7 @@ export const messagesRequestSchema = z
     model: z.string({ error: 'Field required' }).min(1, 'model must not be empty'),
     messages: z.array(anthropicMessage, { error: 'Field required' }).min(1, 'messages must not be empty'),
     system: z.union([z.string(), z.array(anyBlock)]).nullish(),
-    max_tokens: z.number().int().positive('max_tokens must be a positive integer').nullish(),
+    max_tokens: tokenLimit('max_tokens'),
     stream: z.boolean().nullish(),
     tools: z.array(z.object({ name: z.string({ error: 'each tool needs a name' }) }).passthrough()).nullish(),
   })

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startHarness, type Harness } from '../helpers/harness.ts';
+
+// Token limits a client sets are checked at the edge (issue #20): -1, 0, 1.5, "100" and 1e300
+// are a 400 naming the field, and nothing reaches Copilot.
+
+const BAD: unknown[] = [-1, 0, 1.5, '100', 1e300];
+
+describe('token limits on every model route', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  const routes: Array<{ path: string; field: string; body: (v: unknown) => object }> = [
+    { path: '/v1/chat/completions', field: 'max_tokens', body: (v) => ({ model: 'gpt-4.1', max_tokens: v, messages: [{ role: 'user', content: 'hi' }] }) },
+    { path: '/v1/chat/completions', field: 'max_completion_tokens', body: (v) => ({ model: 'gpt-4.1', max_completion_tokens: v, messages: [{ role: 'user', content: 'hi' }] }) },
+    { path: '/v1/responses', field: 'max_output_tokens', body: (v) => ({ model: 'gpt-5.1-codex', max_output_tokens: v, input: 'hi' }) },
+    { path: '/v1/messages', field: 'max_tokens', body: (v) => ({ model: 'claude-sonnet-4', max_tokens: v, messages: [{ role: 'user', content: 'hi' }] }) },
+  ];
+  for (const r of routes) {
+    test(`${r.path} ${r.field}: ${BAD.map((v) => JSON.stringify(v)).join(', ')} are 400s naming it; 1 and 2^31-1 pass`, async () => {
+      h.fake.clear();
+      for (const v of BAD) {
+        const res = await fetch(`${h.url}${r.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body(v)) });
+        const text = await res.text();
+        assert.equal(res.status, 400, `${r.field}=${JSON.stringify(v)}: ${text}`);
+        assert.match(text, new RegExp(r.field));
+      }
+      assert.equal(h.fake.requests.filter((q) => !q.path.includes('token') && !q.path.includes('models')).length, 0, 'nothing reached Copilot');
+      for (const v of [1, 2 ** 31 - 1]) {
+        const res = await fetch(`${h.url}${r.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body(v)) });
+        assert.equal(res.status, 200, `${r.field}=${v}: ${await res.text()}`);
+      }
+    });
+  }
+});
