@@ -7,15 +7,23 @@ import { z } from 'zod';
  * what a request cost in premium requests, and totals.
  */
 
+/**
+ * The longest strings a record holds. A model name longer than the edge allows
+ * (proxy/models/router.ts MODEL_NAME, from this bound) never reaches a record;
+ * the writer (fitRecord) cuts anything else to these, so every record written
+ * is one every reader counts.
+ */
+export const RECORD_BOUNDS = { model: 256, client: 60, route: 100 } as const;
+
 export const usageRecordSchema = z.object({
   /** Epoch ms when the request ended. */
   t: z.number().int().nonnegative(),
   /** The client product, from its User-Agent (clientOf). */
-  client: z.string().min(1).max(60),
-  route: z.string().max(100),
+  client: z.string().min(1).max(RECORD_BOUNDS.client),
+  route: z.string().max(RECORD_BOUNDS.route),
   /** The model name the client asked for, and the one Copilot got. */
-  model: z.string().max(200).nullable(),
-  upstream_model: z.string().max(200).nullable(),
+  model: z.string().max(RECORD_BOUNDS.model).nullable(),
+  upstream_model: z.string().max(RECORD_BOUNDS.model).nullable(),
   initiator: z.enum(['user', 'agent']).nullable(),
   /** Premium requests this cost (the model's multiplier for a user turn on a premium model; else 0); null when the multiplier is unknown. */
   premium: z.number().nonnegative().nullable(),
@@ -37,6 +45,25 @@ export const usageRecordSchema = z.object({
   stream: z.boolean(),
 });
 export type UsageRecord = z.infer<typeof usageRecordSchema>;
+
+/**
+ * The record as the writer keeps it: strings cut to RECORD_BOUNDS, then checked
+ * with the readers' own schema. null when it still would not read back (a
+ * number out of range): such a record is not written rather than written and
+ * skipped. Pure.
+ */
+export function fitRecord(r: UsageRecord): UsageRecord | null {
+  const cut = (v: string | null, n: number) => (v !== null && v.length > n ? v.slice(0, n) : v);
+  const fitted = {
+    ...r,
+    client: cut(r.client, RECORD_BOUNDS.client) || 'unknown',
+    route: cut(r.route, RECORD_BOUNDS.route) ?? '',
+    model: cut(r.model, RECORD_BOUNDS.model),
+    upstream_model: cut(r.upstream_model, RECORD_BOUNDS.model),
+  };
+  const parsed = usageRecordSchema.safeParse(fitted);
+  return parsed.success ? parsed.data : null;
+}
 
 const KNOWN_CLIENTS: ReadonlyArray<[RegExp, string]> = [
   [/^claude-cli\//i, 'claude-cli'],

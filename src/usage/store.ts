@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dayOf, usageRecordSchema, type UsageRecord } from './record.ts';
+import { dayOf, fitRecord, usageRecordSchema, type UsageRecord } from './record.ts';
 
 /**
  * The usage store: an append-only log of JSON lines in `<data dir>/usage/`,
@@ -110,7 +110,13 @@ export function openUsageStore(opts: UsageStoreOptions): UsageStore {
   timer.unref();
 
   return {
-    add(r) {
+    add(record) {
+      // What a reader would skip is cut to size here, or not written at all (record.ts fitRecord).
+      const r = fitRecord(record);
+      if (r === null) {
+        dropped += 1;
+        return;
+      }
       queue.push(r);
       if (queue.length > maxQueued) {
         queue.shift();

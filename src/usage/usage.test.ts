@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { clientOf, dayOf, multiplierOf, parseSince, premiumCost, tallyDays, totalsBy, type UsageRecord } from './record.ts';
+import { clientOf, dayOf, fitRecord, multiplierOf, parseSince, premiumCost, RECORD_BOUNDS, tallyDays, totalsBy, type UsageRecord } from './record.ts';
 import { openUsageStore, readUsage } from './store.ts';
 
 const rec = (o: Partial<UsageRecord> = {}): UsageRecord => ({
@@ -224,4 +224,23 @@ test('daily roll-ups: the same totals as reading every record, and a file is rea
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the writer keeps only what the readers count: long strings are cut to the bounds, a record that still would not read back is not written', () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-usage-')), 'usage');
+  const now = Date.UTC(2026, 11, 3, 12);
+  const s = openUsageStore({ dir, now: () => now, flushMs: 60_000 });
+  s.add(rec({ t: now, model: `claude-${'9'.repeat(5000)}`, upstream_model: 'x'.repeat(300), client: 'c'.repeat(500), route: `/v1/${'r'.repeat(300)}` }));
+  s.add(rec({ t: now, duration_ms: -5 }));
+  s.add(rec({ t: now, client: '' }));
+  s.close();
+  const lines = fs.readFileSync(path.join(dir, `${dayOf(now)}.jsonl`), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 2, 'the negative duration is not written');
+  const read = readUsage(dir, now - 1000);
+  assert.equal(read.length, lines.length, 'every line written is counted');
+  assert.equal(read[0]?.model?.length, RECORD_BOUNDS.model);
+  assert.equal(read[0]?.client.length, RECORD_BOUNDS.client);
+  assert.equal(read[1]?.client, 'unknown');
+  assert.equal(s.dropped, 1);
+  assert.deepEqual(fitRecord(rec({ t: now })), rec({ t: now }));
 });

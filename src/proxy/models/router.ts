@@ -4,6 +4,7 @@ import type { Logger } from '../../log.ts';
 import type { CopilotModel } from '../../upstream/copilot-client.ts';
 import type { CachedFetcher } from '../cache.ts';
 import { resolveModel, type ResolvedVia } from './resolve.ts';
+import { RECORD_BOUNDS } from '../../usage/record.ts';
 
 /**
  * Model routing in one place: every route asks `route()` which Copilot model
@@ -56,7 +57,7 @@ export class ModelNotFoundError extends InvalidRequestError {
 }
 
 /** A model name as clients may send it: bounded at the edge, so no name can grow a log line, a record or a set. */
-export const MODEL_NAME = /^[A-Za-z0-9._:/@[\]-]{1,256}$/;
+export const MODEL_NAME = new RegExp(`^[A-Za-z0-9._:/@[\\]-]{1,${RECORD_BOUNDS.model}}$`);
 
 export class InvalidModelNameError extends InvalidRequestError {
   constructor() {
