@@ -20,7 +20,7 @@ import { modelRoutes } from './routes/models.ts';
 import { responsesRoutes } from './routes/responses.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
-import type { UsageRecord } from '../usage/record.ts';
+import { fitRecord, type UsageRecord } from '../usage/record.ts';
 
 /** The proxy's HTTP app: middleware, routes, then one error handler. No I/O at construction. */
 export function createApp(ctx: ProxyContext): Express {
@@ -31,7 +31,10 @@ export function createApp(ctx: ProxyContext): Express {
   const metrics = ctx.metrics ?? createProxyMetrics(ctx);
   // Each model request's usage record: to the store (files) and the live feed.
   const usageSink = {
-    add: (r: UsageRecord) => {
+    add: (record: UsageRecord) => {
+      // The feed gets what the file gets: bounded strings, a record every reader takes (record.ts fitRecord).
+      const r = fitRecord(record);
+      if (r === null) return;
       ctx.usageLog?.add(r);
       ctx.usageFeed?.push(r);
     },

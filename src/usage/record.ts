@@ -47,6 +47,48 @@ export const usageRecordSchema = z.object({
 export type UsageRecord = z.infer<typeof usageRecordSchema>;
 
 /**
+ * A record a reader cannot fully validate (an older or newer writer, a damaged
+ * line), as a row it can still show: each field it can read, cut to the bounds,
+ * the rest empty, and `clipped` true. One bad row never hides the others. Pure.
+ */
+export function clippedRecord(v: unknown): { record: UsageRecord; clipped: boolean } {
+  const ok = usageRecordSchema.safeParse(v);
+  if (ok.success) return { record: ok.data, clipped: false };
+  const o = typeof v === 'object' && v !== null ? v : {};
+  const field = (k: string): unknown => (Object.hasOwn(o, k) ? Reflect.get(o, k) : undefined);
+  const str = (k: string, n: number): string | null => {
+    const x = field(k);
+    return typeof x === 'string' ? x.slice(0, n) : null;
+  };
+  const num = (k: string): number | null => {
+    const x = field(k);
+    return typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : null;
+  };
+  const initiator = field('initiator');
+  return {
+    clipped: true,
+    record: {
+      t: Math.trunc(num('t') ?? 0),
+      client: str('client', RECORD_BOUNDS.client) || 'unknown',
+      route: str('route', RECORD_BOUNDS.route) ?? '',
+      model: str('model', RECORD_BOUNDS.model),
+      upstream_model: str('upstream_model', RECORD_BOUNDS.model),
+      initiator: initiator === 'user' || initiator === 'agent' ? initiator : null,
+      premium: num('premium'),
+      prompt_tokens: null,
+      cached_tokens: null,
+      completion_tokens: null,
+      nano_aiu: null,
+      cost_source: null,
+      status: Math.trunc(num('status') ?? 0),
+      ttfb_ms: num('ttfb_ms'),
+      duration_ms: num('duration_ms') ?? 0,
+      stream: field('stream') === true,
+    },
+  };
+}
+
+/**
  * The record as the writer keeps it: strings cut to RECORD_BOUNDS, then checked
  * with the readers' own schema. null when it still would not read back (a
  * number out of range): such a record is not written rather than written and

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +9,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startRuntime } from '../../src/proxy/run.ts';
 import { usageBodySchema } from '../../src/usage/api.ts';
-import { usageRecordSchema, usageTotalsSchema } from '../../src/usage/record.ts';
+import { clippedRecord, usageRecordSchema, usageTotalsSchema } from '../../src/usage/record.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
@@ -152,6 +153,34 @@ describe('the live feed of requests (GET /usage/events)', () => {
     const deadline = Date.now() + 3000;
     while (listeners() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(listeners(), 0);
+  });
+
+  test('a listener that does not read is dropped at the backlog (its slot freed); a reader keeps its rows, a bad one shows clipped', async () => {
+    const feed = h.proxy.ctx.usageFeed;
+    assert.ok(feed);
+    // A client that asks and never reads.
+    const stalled = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+    stalled.pause();
+    stalled.write('GET /usage/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const deadline = Date.now() + 3000;
+    while (feed.listeners !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(feed.listeners, 1);
+    const big = { t: Date.now(), client: 'openai-node', route: '/v1/chat/completions', model: 'm'.repeat(256), upstream_model: 'gpt-4.1', initiator: 'user' as const, premium: 0, prompt_tokens: 1, cached_tokens: null, completion_tokens: 1, nano_aiu: null, cost_source: null, status: 200, ttfb_ms: 1, duration_ms: 2, stream: false };
+    // ~40 MB offered: far past the socket buffers and the 1 MiB backlog.
+    for (let i = 0; i < 80_000 && feed.listeners > 0; i++) {
+      feed.push(big);
+      if (i % 2000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const end = Date.now() + 5000;
+    while (feed.listeners !== 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(feed.listeners, 0, 'the stalled listener was dropped');
+    stalled.destroy();
+    assert.ok(process.memoryUsage().rss < 1.5e9);
+    // Feed rows the page cannot validate are shown clipped: clippedRecord keeps what it can read.
+    const { record, clipped } = clippedRecord({ ...big, duration_ms: -1, model: 'x'.repeat(9000) });
+    assert.equal(clipped, true);
+    assert.equal(record.model?.length, 256);
+    assert.equal(record.upstream_model, 'gpt-4.1');
   });
 
   test('an open feed does not hold up shutdown: the proxy ends it and stops at once, not at the deadline', async () => {

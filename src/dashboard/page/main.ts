@@ -7,7 +7,7 @@ import { CHART_DAYS, creditsLine, formatCredits, premiumLine, usageBodySchema, t
 import { creditsOf } from '../../usage/record.ts';
 import { usageLimitLine } from '../../upstream/usage-limit.ts';
 import { FEED_LIMIT } from '../../usage/feed.ts';
-import { usageRecordSchema, type UsageRecord } from '../../usage/record.ts';
+import { clippedRecord, type UsageRecord } from '../../usage/record.ts';
 import { drawStackedBars } from './charts.ts';
 import { METRICS, topSeries, type Metric } from '../series.ts';
 import { byId, facts, fill, h, s } from './dom.ts';
@@ -337,7 +337,12 @@ function main(): void {
     }, USAGE_DEBOUNCE_MS);
   }
 
-  const snapshotSchema = z.object({ requests: z.array(usageRecordSchema) });
+  // Each row is read on its own (clippedRecord): one the page cannot fully validate shows clipped, and never empties the table.
+  const snapshotSchema = z.object({ requests: z.array(z.unknown()) });
+  const liveRow = (v: unknown): UsageRecord => {
+    const { record, clipped } = clippedRecord(v);
+    return clipped ? { ...record, model: `${record.model ?? ''} (clipped)` } : record;
+  };
 
   /** The live feed, reconnecting with a growing pause when it drops. */
   async function follow(): Promise<void> {
@@ -349,13 +354,11 @@ function main(): void {
         await readSse(r.body, (e) => {
           if (e.event === 'snapshot') {
             const snap = snapshotSchema.safeParse(JSON.parse(e.data));
-            if (snap.success) state.live = snap.data.requests.slice(-FEED_LIMIT);
+            if (snap.success) state.live = snap.data.requests.slice(-FEED_LIMIT).map(liveRow);
             state.liveState = 'live';
             pause = 1000;
           } else if (e.event === 'request') {
-            const rec = usageRecordSchema.safeParse(JSON.parse(e.data));
-            if (!rec.success) return;
-            state.live.push(rec.data);
+            state.live.push(liveRow(JSON.parse(e.data)));
             if (state.live.length > FEED_LIMIT) state.live.splice(0, state.live.length - FEED_LIMIT);
             usageSoon();
           }

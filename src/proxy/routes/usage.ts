@@ -8,7 +8,7 @@ import type { ProxyContext } from '../context.ts';
 import { startSse } from '../stream-util.ts';
 import { formatSse } from '../transform/sse.ts';
 
-/** A listener whose socket holds more than this unsent is too slow: its events are skipped, never queued without bound. */
+/** A listener whose socket holds more than this unsent (the snapshot included) is too slow: it is dropped, never queued without bound. */
 const FEED_BACKLOG_BYTES = 1024 * 1024;
 
 /** Where the current quota period began: a month before the next reset (30 days back when the reset date is unknown). */
@@ -64,21 +64,34 @@ export function usageRoutes(ctx: ProxyContext): Router {
       res.status(404).json({ error: { message: 'no usage feed', type: 'invalid_request_error', code: 'unknown_route', param: null } });
       return;
     }
+    // A listener that does not read is dropped once its unsent bytes (the snapshot counts) pass the
+    // backlog: memory per listener is bounded, and its slot is freed on every path, failed writes included.
+    const send = (text: string): void => {
+      if (res.destroyed) return;
+      if (res.writableLength + text.length > FEED_BACKLOG_BYTES) {
+        res.destroy();
+        return;
+      }
+      res.write(text);
+    };
     const unsubscribe = feed.subscribe(
-      (r) => {
-        if (!res.destroyed && res.writableLength < FEED_BACKLOG_BYTES) res.write(formatSse(r, 'request'));
-      },
+      (r) => send(formatSse(r, 'request')),
       () => res.end(),
     );
     if (!unsubscribe) throw new OverloadedError(5);
-    startSse(res);
-    res.write(formatSse({ requests: feed.recent() }, 'snapshot'));
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const heartbeat = setInterval(() => send(': keep-alive\n\n'), 15_000);
     heartbeat.unref();
     res.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
     });
+    try {
+      startSse(res);
+      send(formatSse({ requests: feed.recent() }, 'snapshot'));
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
   });
   return router;
 }
