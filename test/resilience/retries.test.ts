@@ -100,12 +100,14 @@ describe('retries: upstream faults before the first byte are retried, the client
     assert.equal(h.fake.counts.chat, 3);
   });
 
-  test('a non-stream body cut short or malformed is retried (nothing went to the client yet)', async () => {
+  test('a non-stream body cut short is retried (nothing went to the client yet); one answered in full but malformed is not (it may be billed)', async () => {
     h.fake.faultNext(1, 'reset-mid-stream', { path: '/chat/completions' });
-    h.fake.faultNext(1, 'malformed-sse', { path: '/chat/completions' });
     const r = await ask(h, 'after a broken body');
     assert.equal(r.choices[0]?.message.content, 'Echo: after a broken body');
-    assert.equal(h.fake.counts.chat, 3);
+    assert.equal(h.fake.counts.chat, 2);
+    h.fake.faultNext(1, 'malformed-sse', { path: '/chat/completions' });
+    await assert.rejects(ask(h, 'after a malformed body'), (err: unknown) => err instanceof Error && 'status' in err && err.status === 502 && /not JSON/.test(err.message));
+    assert.equal(h.fake.counts.chat, 3, 'one call for the malformed answer');
   });
 
   test('a body cut short is retried on every route: responses, messages (native and translated), embeddings', async () => {
