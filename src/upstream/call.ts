@@ -24,6 +24,8 @@ export async function callCopilot(
     stream: boolean;
     /** timeouts.stream_idle, for the message of a body gone silent. */
     idleSec?: number;
+    /** timeouts.first_byte in ms: the longest silence inside a non-stream answer's body. */
+    quietMs?: number;
     /** What every Copilot call carries besides auth and signal (request id, initiator, vision, extra headers). */
     call: Omit<CopilotCallOptions, 'auth' | 'signal' | 'stream'>;
   },
@@ -33,7 +35,7 @@ export async function callCopilot(
     const up = await send({ ...opts.call, auth, signal: sig, stream: opts.stream });
     const contentType = String(up.headers['content-type'] ?? '');
     if (opts.stream && contentType.includes('text/event-stream')) return { ...up, kind: 'stream' };
-    const json = await readJsonBody(up, opts.path, sig, opts.idleSec);
+    const json = await readJsonBody(up, opts.path, sig, opts.idleSec, opts.quietMs);
     const problem = answerProblem(opts.path, json, opts.stream);
     if (problem) throw new UpstreamMalformedError(`Copilot ${opts.path} answered 200 with ${problem}`);
     return { kind: 'json', json, headers: up.headers };

@@ -1,4 +1,4 @@
-import { AppError, UpstreamHttpError } from '../errors.ts';
+import { AppError, UpstreamHttpError, UpstreamTimeoutError } from '../errors.ts';
 
 /**
  * Retries for upstream calls. Only `isRetryable` errors are retried (network
@@ -28,6 +28,8 @@ export function retryDecision(err: unknown, attempt: number, policy: RetryPolicy
   const reason = describeFailure(err);
   if (!(err instanceof AppError) || !err.isRetryable) return { retry: false, reason };
   if (attempt >= policy.maxAttempts) return { retry: false, reason: `${reason}; no attempts left` };
+  // A silent upstream costs a full wait each time: its 504 comes within first_byte plus one retry, not three waits.
+  if (err instanceof UpstreamTimeoutError && attempt >= 2) return { retry: false, reason: `${reason}; a silent upstream is tried twice at most` };
   const retryAfterSec = err instanceof UpstreamHttpError ? err.retryAfterSec : undefined;
   if (retryAfterSec !== undefined) {
     const ms = Math.round(retryAfterSec * 1000);

@@ -136,6 +136,25 @@ describe('retries: upstream faults before the first byte are retried, the client
     assert.equal(h.fake.abortedRequests, 1, 'the hung upstream request was closed');
   });
 
+  test('a silent upstream: 504 within first_byte plus one retry, not three full waits', async () => {
+    h.fake.faultNext(3, 'hang', { path: '/chat/completions' });
+    const started = Date.now();
+    await assert.rejects(ask(h, 'into the void'), (err: unknown) => err instanceof OpenAI.APIError && err.status === 504);
+    const ms = Date.now() - started;
+    assert.equal(h.fake.counts.chat, 2, 'tried twice, not three times');
+    // first_byte is 1 s here: two waits and the 1 s pause between them.
+    assert.ok(ms < 4500, `${ms} ms`);
+    h.fake.clearInjections();
+  });
+
+  test('non-stream: headers, then a silent body: a 504 after timeouts.first_byte of quiet (twice), not stream_idle or proxy_context', async () => {
+    h.fake.faultNext(2, 'silence-after-headers', { path: '/chat/completions' });
+    const started = Date.now();
+    await assert.rejects(ask(h, 'quiet body'), (err: unknown) => err instanceof OpenAI.APIError && err.status === 504 && /silent .*first_byte/.test(err.message));
+    assert.ok(Date.now() - started < 4500, `${Date.now() - started} ms`);
+    assert.equal(h.fake.counts.chat, 2);
+  });
+
   test('slow trickle (non-stream) completes', async () => {
     h.fake.faultNext(1, 'trickle', { path: '/chat/completions', delayMs: 200 });
     const r = await ask(h, 'slowly');

@@ -37,7 +37,7 @@ async function chatCompletions(ctx: ProxyContext, req: Request, res: Response, p
   if (dropped !== undefined) ctx.log.debug(`chat ${fields.requestId}: reasoning_effort ${JSON.stringify(dropped)} dropped: ${target.id} does not list it`);
   const idleSec = ctx.config.timeouts.stream_idle;
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-  const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/chat/completions', signal, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
+  const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/chat/completions', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
     ctx.copilot.createChatCompletion(body, o),
   );
   if (upstream.kind === 'json') {
@@ -54,7 +54,7 @@ async function chatViaResponses(ctx: ProxyContext, req: Request, res: Response, 
   const body = chatToResponsesRequest(prep.req, target.id, { stream: prep.stream, maxOutputTokens: target.maxOutputTokens });
   const idleSec = ctx.config.timeouts.stream_idle;
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-  const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/responses', signal, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
+  const upstream = await callCopilot(ctx.gateway, { what: 'chat', path: '/responses', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: prep.stream, idleSec, call: callMeta(fields, prep) }, (o) =>
     ctx.copilot.createResponse(body, o),
   );
   if (upstream.kind === 'json') {

@@ -16,7 +16,7 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
     noteRoutedModel(fields, target);
     fields.streamed = false;
     const { signal } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
-    const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, stream: false, call: { requestId: fields.requestId } }, (o) =>
+    const upstream = await callCopilot(ctx.gateway, { what: 'embeddings', path: '/embeddings', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: false, call: { requestId: fields.requestId } }, (o) =>
       ctx.copilot.createEmbeddings({ ...prep.upstreamBody, model: target.id }, o),
     );
     if (upstream.kind === 'json') noteUsage(fields, upstream.json);

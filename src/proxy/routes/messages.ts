@@ -99,7 +99,7 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
   const send = (messages: MessagesRequest['messages']): Promise<CopilotResult> => {
     const body = { ...limited.body, messages };
     const call = { ...callMeta(fields, prep), extraHeaders: anthropicHeaders(req) };
-    return callCopilot(ctx.gateway, { what: 'messages', path: '/v1/messages', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle, call }, (o) =>
+    return callCopilot(ctx.gateway, { what: 'messages', path: '/v1/messages', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle, call }, (o) =>
       ctx.copilot.createMessages(body, o),
     );
   };
@@ -160,10 +160,10 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
   const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
   const call = callMeta(fields, prep);
   const upstream = viaResponses
-    ? await callCopilot(ctx.gateway, { what: 'messages', path: '/responses', signal, stream: prep.stream, idleSec, call }, (o) =>
+    ? await callCopilot(ctx.gateway, { what: 'messages', path: '/responses', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: prep.stream, idleSec, call }, (o) =>
         ctx.copilot.createResponse(chatToResponsesRequest(parseChatRequest(chatBody), target.id, { stream: prep.stream, maxOutputTokens: target.maxOutputTokens }), o),
       )
-    : await callCopilot(ctx.gateway, { what: 'messages', path: '/chat/completions', signal, stream: prep.stream, idleSec, call }, (o) => ctx.copilot.createChatCompletion(chatBody, o));
+    : await callCopilot(ctx.gateway, { what: 'messages', path: '/chat/completions', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: prep.stream, idleSec, call }, (o) => ctx.copilot.createChatCompletion(chatBody, o));
   if (upstream.kind === 'json') {
     const completion = viaResponses ? responseToChatCompletion(upstream.json, target.id, ctx.now) : upstream.json;
     noteUsage(fields, upstream.json);

@@ -24,7 +24,7 @@ export function responsesRoutes(ctx: ProxyContext): Router {
     const { signal, clientGone } = requestSignal(req, res, ctx.config.timeouts.proxy_context * 1000);
     const upstream = await callCopilot(
       ctx.gateway,
-      { what: 'responses', path: '/responses', signal, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle, call: callMeta(fields, prep) },
+      { what: 'responses', path: '/responses', signal, quietMs: ctx.config.timeouts.first_byte * 1000, stream: prep.stream, idleSec: ctx.config.timeouts.stream_idle, call: callMeta(fields, prep) },
       (o) => ctx.copilot.createResponse(body, o),
     );
     if (upstream.kind === 'json') {
