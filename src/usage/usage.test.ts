@@ -78,7 +78,8 @@ test('the store: batched appends to a 0600 file a day in a 0700 dir; survives a 
   const a = openUsageStore({ dir, now: () => now, flushMs: 60_000 });
   a.add(rec({ t: now }));
   a.add(rec({ t: now, client: 'claude-cli' }));
-  assert.equal(fs.existsSync(dir), false, 'nothing written on the request path');
+  // Written as each request ends (one append each): a kill -9 now would lose nothing answered.
+  assert.equal(readUsage(dir, now - 1).length, 2, 'both on disk before close');
   a.close();
   const file = path.join(dir, `${dayOf(now)}.jsonl`);
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
@@ -99,12 +100,19 @@ test('the store: batched appends to a 0600 file a day in a 0700 dir; survives a 
 test('the store bounds its queue when the disk stops taking writes', () => {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-usage-')), 'usage');
   let errors = 0;
+  // A file where the dir should be: every write fails.
+  fs.writeFileSync(dir, 'a file where the dir should be');
   const s = openUsageStore({ dir, flushMs: 60_000, maxQueued: 3, onError: () => (errors += 1) });
   for (let i = 0; i < 5; i++) s.add(rec());
-  assert.equal(s.dropped, 2);
-  fs.writeFileSync(path.join(path.dirname(dir), 'usage'), 'a file where the dir should be');
+  assert.equal(s.dropped, 2, 'three wait, the two oldest are dropped and counted');
   s.close();
   assert.equal(errors, 1, 'a write failure is reported (once)');
+  // The disk takes writes again: what waited goes out.
+  fs.rmSync(dir);
+  const again = openUsageStore({ dir, flushMs: 60_000 });
+  again.add(rec());
+  again.close();
+  assert.equal(readUsage(dir, 0).length, 1);
 });
 
 test('the quota snapshot header moves the remaining count; unlimited and malformed headers', async () => {

@@ -633,3 +633,30 @@ describe('logout and uninstall (file store; the keychain is tested in test/auth/
     assert.match(done.stdout, /npm uninstall -g github-copilot-svcs/);
   });
 });
+
+describe('usage records survive a kill', () => {
+  test('kill -9 right after a burst loses no answered request\'s record', async () => {
+    const s = await setup();
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const answered = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          fetch(`http://127.0.0.1:${s.port}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: `burst ${i}` }] }),
+          }).then(async (r) => (await r.text(), r.status)),
+        ),
+      );
+      assert.deepEqual(new Set(answered), new Set([200]));
+    } finally {
+      proxy.child.kill('SIGKILL');
+      await proxy.exited;
+    }
+    const dir = path.join(s.home, 'usage');
+    const lines = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean));
+    assert.equal(lines.length, 40, 'every answered request has its record on disk');
+  });
+});
