@@ -85,6 +85,17 @@ export async function runUsageBench(): Promise<void> {
     append();
     rows.push(['roll-ups: 100 records later', await measure(rolled)]);
     rows.push(['roll-ups: nothing new', await measure(rolled)]);
+    // The red team's case (#20): 150,000 records in one day's file. The roll-ups read it 128 KiB per turn.
+    const oneDay = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-bench-usage-day-'));
+    try {
+      const lines: string[] = [];
+      for (let n = 0; n < 150_000; n++) lines.push(JSON.stringify(record(now - n, n)));
+      fs.writeFileSync(path.join(oneDay, `${dayOf(now)}.jsonl`), `${lines.join('\n')}\n`);
+      const single = createUsageRollups(oneDay);
+      rows.push(['roll-ups: first call, 150,000 records in one day', await measure(() => single.days(dayOf(now)))]);
+    } finally {
+      fs.rmSync(oneDay, { recursive: true, force: true });
+    }
     // Same answer either way.
     const a = JSON.stringify(baseline());
     const b = JSON.stringify(await rolled());

@@ -63,11 +63,43 @@ function ensurePrivateDir(dir: string): void {
   }
 }
 
-/** Write `data` to `file` unless it is already there with the same bytes; atomically (temp + rename). */
+/**
+ * Every dir from `base` down to `base/rel…`, one component at a time: created
+ * 0700 when missing, and each must be a real directory (never a symlink:
+ * mkdir -p would follow one), ours, and private. Throws naming the first that
+ * is not. Returns the deepest dir.
+ */
+function ensurePrivateDirs(base: string, parts: readonly string[]): string {
+  let dir = base;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
+    }
+    const st = fs.lstatSync(dir);
+    if (st.isSymbolicLink()) throw new Error(`${dir} is a symbolic link; the cache holds only real directories`);
+    if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+    if (process.platform !== 'win32') {
+      if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user`);
+      if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+    }
+  }
+  return dir;
+}
+
+/** Ours, on this platform's terms: Windows has no uids (the profile's ACL protects the cache there). */
+function ownedByUs(st: fs.Stats): boolean {
+  return process.platform === 'win32' || typeof process.getuid !== 'function' || st.uid === process.getuid();
+}
+
+/** Write `data` to `file` unless it is already there, ours, with the same bytes; atomically (temp + rename). */
 function writeIfChanged(file: string, data: Uint8Array, mode: number): void {
   try {
     const st = fs.lstatSync(file);
-    if (st.isFile() && st.size === data.byteLength && Buffer.compare(fs.readFileSync(file), data) === 0) {
+    // A file another user owns is replaced even with the right bytes: it could change after our check.
+    if (st.isFile() && ownedByUs(st) && st.size === data.byteLength && Buffer.compare(fs.readFileSync(file), data) === 0) {
       if ((st.mode & 0o777) !== mode && process.platform !== 'win32') fs.chmodSync(file, mode);
       return;
     }
@@ -101,8 +133,10 @@ export function extractSeaAssets(env: NodeJS.ProcessEnv = process.env): Extracte
   ensurePrivateDir(path.dirname(dir));
   ensurePrivateDir(dir);
   for (const f of manifest.files) {
-    const target = path.join(dir, ...f.path.split('/'));
-    ensurePrivateDir(path.dirname(target));
+    const parts = f.path.split('/');
+    const name = parts.pop();
+    if (!name) continue;
+    const target = path.join(ensurePrivateDirs(dir, parts), name);
     writeIfChanged(target, new Uint8Array(sea.getAsset(f.key)), f.mode);
   }
   return { dir, manifest };

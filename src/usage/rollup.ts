@@ -10,8 +10,8 @@ import { USAGE_FILE, parseUsageLine } from './store.ts';
  * only thread (150,000 records: about 0.5 s), so each day's totals are kept
  * and a file is read again only where it grew since: the day being written
  * costs the lines appended since the last call; a finished day costs nothing.
- * Files are read one per turn of the event loop, so even the first read
- * never blocks requests for longer than one day's file.
+ * Files are read 128 KiB per turn of the event loop (about 500 records), so
+ * even the first read of 150,000 records never blocks requests for long.
  */
 
 export interface UsageRollups {
@@ -25,6 +25,9 @@ interface Entry {
   offset: number;
   tally: DayTally;
 }
+
+/** How much of a usage file is totalled per turn of the event loop. */
+const CHUNK_BYTES = 128 * 1024;
 
 export function createUsageRollups(dir: string): UsageRollups {
   const cache = new Map<string, Entry>();
@@ -54,10 +57,15 @@ export function createUsageRollups(dir: string): UsageRollups {
           e = { ino: st.ino, offset: 0, tally: emptyDay(day) };
           cache.set(f, e);
         }
-        if (st.size > e.offset) {
-          const entry = e;
-          entry.offset += readCompleteLines(file, entry.offset, st.size, (r) => tallyRecord(entry.tally, r));
-          // One file per turn: requests waiting on the loop go first.
+        // At most CHUNK_BYTES per turn of the event loop (about 500 records, a few ms):
+        // requests waiting on the loop go first, however big one day's file is.
+        const entry = e;
+        while (st.size > entry.offset) {
+          const upTo = Math.min(st.size, entry.offset + CHUNK_BYTES);
+          const took = readCompleteLines(file, entry.offset, upTo, (r) => tallyRecord(entry.tally, r));
+          if (took === 0 && upTo === st.size) break; // only a line still being written
+          // A window with no newline (one line longer than a chunk) is skipped whole: no record is that long.
+          entry.offset += took === 0 ? upTo - entry.offset : took;
           await new Promise((r) => setImmediate(r));
         }
         out.push(e.tally);

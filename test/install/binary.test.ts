@@ -8,7 +8,7 @@
  * Sizes and start-up times go to test-artifacts/binaries.json.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -160,6 +160,27 @@ describe('single-file binaries', { skip, timeout: 900_000 }, () => {
     assert.equal(fs.statSync(path.join(d, 'keytar', 'keytar.node')).mode & 0o777, 0o644);
     assert.equal(fs.statSync(path.join(d, 'systray', '2.1.4', 'tray_linux_release')).mode & 0o777, 0o755);
     assert.ok(fs.existsSync(path.join(d, 'assets', 'tray-healthy-32.png')));
+  });
+
+  test('linux-x64: the cache trusts nothing it did not write: a symlinked subdir is refused (nothing written through it), a file of ours is rewritten', () => {
+    const home = newHome();
+    execFileSync(bin('linux-x64'), ['status'], { cwd: '/', env: cleanEnv(home), encoding: 'utf8' });
+    const cache = path.join(home, '.cache', 'github-copilot-svcs');
+    const [version] = fs.readdirSync(cache);
+    assert.ok(version);
+    const d = path.join(cache, version);
+    // An attacker's link inside the versioned dir, where the tray helper goes.
+    const elsewhere = fs.mkdtempSync(path.join(tmp, 'elsewhere-'));
+    fs.rmSync(path.join(d, 'systray'), { recursive: true, force: true });
+    fs.symlinkSync(elsewhere, path.join(d, 'systray'));
+    // A helper swapped for other bytes is put back.
+    const keytarNode = path.join(d, 'keytar', 'keytar.node');
+    fs.writeFileSync(keytarNode, 'not keytar');
+    const r = spawnSync(bin('linux-x64'), ['status', '--log-level', 'info'], { cwd: '/', env: cleanEnv(home), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Status: ❌ Not signed in/m, 'status still answers');
+    assert.match(r.stderr, /symbolic link; the cache holds only real directories/);
+    assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing was written through the link');
   });
 
   test('linux-x64: auth --token saves into a real Secret Service through the bundled keytar', async () => {
