@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { MAX_MESSAGES } from '../../src/proxy/transform/chat.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
 // Token limits a client sets are checked at the edge (issue #20): -1, 0, 1.5, "100" and 1e300
@@ -38,4 +39,32 @@ describe('token limits on every model route', () => {
       }
     });
   }
+});
+
+describe('how many messages one request may carry', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  test(`more than ${MAX_MESSAGES} messages (or input items) is a 400 naming the bound, before anything reaches Copilot`, async () => {
+    const many = Array.from({ length: MAX_MESSAGES + 1 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' }));
+    const cases: Array<[string, object]> = [
+      ['/v1/chat/completions', { model: 'gpt-4.1', messages: many }],
+      ['/v1/messages', { model: 'claude-sonnet-4', max_tokens: 5, messages: many }],
+      ['/v1/messages', { model: 'gpt-4.1', max_tokens: 5, messages: many }],
+      ['/v1/responses', { model: 'gpt-5.1-codex', input: many.map((m) => ({ ...m, type: 'message' })) }],
+    ];
+    h.fake.clear();
+    for (const [p, body] of cases) {
+      const res = await fetch(`${h.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const text = await res.text();
+      assert.equal(res.status, 400, `${p}: ${text.slice(0, 200)}`);
+      assert.match(text, new RegExp(`at most ${MAX_MESSAGES}`));
+    }
+    assert.equal(h.fake.counts.chat + h.fake.counts.messages, 0);
+  });
 });

@@ -28,10 +28,18 @@ export function tokenLimit(name: string) {
     .nullish();
 }
 
+/**
+ * The most messages (or input items) one request may carry. Real agent
+ * sessions stay in the low thousands (a context window fills first); a body of
+ * 150,000 tiny messages costs the proxy's only thread ~0.3 s to validate, so
+ * it is a 400 naming the bound instead (#20).
+ */
+export const MAX_MESSAGES = 10_000;
+
 export const chatRequestSchema = z
   .object({
     model: z.string({ error: 'model is required and must be a string' }).min(1, 'model must not be empty'),
-    messages: z.array(message, { error: 'messages must be an array' }).min(1, 'messages must not be empty'),
+    messages: z.array(message, { error: 'messages must be an array' }).min(1, 'messages must not be empty').max(MAX_MESSAGES, `messages: at most ${MAX_MESSAGES} per request`),
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
     max_tokens: tokenLimit('max_tokens'),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { tokenLimit } from './chat.ts';
+import { InvalidRequestError } from '../../errors.ts';
+import { MAX_MESSAGES, tokenLimit } from './chat.ts';
 import { parseOrThrow } from './validate.ts';
 
 /**
@@ -52,6 +53,9 @@ export function responsesHasImage(input: string | readonly InputItem[]): boolean
 }
 
 export function prepareResponses(body: unknown): PreparedResponses {
+  // Counted before the schema looks at each item (a union would only say "invalid input").
+  const input: unknown = typeof body === 'object' && body !== null && Object.hasOwn(body, 'input') ? Reflect.get(body, 'input') : undefined;
+  if (Array.isArray(input) && input.length > MAX_MESSAGES) throw new InvalidRequestError(`input: at most ${MAX_MESSAGES} items per request`, { param: 'input' });
   const req = parseOrThrow(responsesRequestSchema, body);
   const model = req.model;
   return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tokenLimit } from '../chat.ts';
+import { MAX_MESSAGES, tokenLimit } from '../chat.ts';
 import { parseOrThrow } from '../validate.ts';
 
 /**
@@ -28,7 +28,7 @@ const anthropicMessage = z
 export const messagesRequestSchema = z
   .object({
     model: z.string({ error: 'Field required' }).min(1, 'model must not be empty'),
-    messages: z.array(anthropicMessage, { error: 'Field required' }).min(1, 'messages must not be empty'),
+    messages: z.array(anthropicMessage, { error: 'Field required' }).min(1, 'messages must not be empty').max(MAX_MESSAGES, `messages: at most ${MAX_MESSAGES} per request`),
     system: z.union([z.string(), z.array(anyBlock)]).nullish(),
     max_tokens: tokenLimit('max_tokens'),
     stream: z.boolean().nullish(),
@@ -88,7 +88,8 @@ export const translatableRequestSchema = messagesRequestSchema.extend({
         z.object({ role: z.literal('system'), content: z.union([z.string(), z.array(textBlock)], { error: 'a system message holds a string or text blocks' }) }).passthrough(),
       ]),
     )
-    .min(1, 'messages must not be empty'),
+    .min(1, 'messages must not be empty')
+    .max(MAX_MESSAGES, `messages: at most ${MAX_MESSAGES} per request`),
   system: z.union([z.string(), z.array(textBlock)]).nullish(),
   tools: z.array(z.union([customTool, z.object({ name: z.string(), type: z.string() }).passthrough()])).nullish(),
   tool_choice: toolChoice.nullish(),
