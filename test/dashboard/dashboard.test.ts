@@ -238,6 +238,23 @@ describe('the dashboard, signed in, with history', () => {
     assert.deepEqual(b.errors, []);
   });
 
+  test('a row the page cannot fully validate shows clipped; the rest of the snapshot stays (#20)', async () => {
+    const feed = h.proxy.ctx.usageFeed;
+    assert.ok(feed);
+    const rows = b.page.getByTestId('live-table').locator('tbody tr');
+    const good = feed.recent().length;
+    // Straight into the feed (past the writer's fitRecord): a record from some other writer, with a field out of range.
+    const odd = { ...feed.recent()[0], model: 'odd-model', duration_ms: -1 };
+    Reflect.apply(feed.push, feed, [odd]);
+    await b.page.getByTestId('live-table').locator('tbody tr', { hasText: 'odd-model (clipped)' }).waitFor({ timeout: 10_000 });
+    // A fresh snapshot holding it: every other row is still there.
+    await b.page.reload({ waitUntil: 'load' });
+    await b.page.getByTestId('live-state').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    await b.page.getByTestId('live-table').locator('tbody tr', { hasText: 'odd-model (clipped)' }).waitFor({ timeout: 10_000 });
+    assert.equal(await rows.count(), Math.min(good + 1, 200));
+    assert.deepEqual(b.errors, []);
+  });
+
   test('load time beside a baseline page, five times each, alternating (recorded, not asserted)', async () => {
     const base: number[] = [];
     const dash: number[] = [];
