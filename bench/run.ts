@@ -6,6 +6,7 @@
  *   npm run bench -- soak [--requests 10000 --concurrency 32]   the soak check (bench/soak.ts)
  *   npm run bench -- startup          start-up time and idle memory (bench/startup.ts)
  *   npm run bench -- usage [--per-day 5000]   GET /usage's totals with and without the daily roll-ups (bench/usage.ts)
+ *   npm run bench -- idle [--seconds 60]      CPU and wake-ups of an idle proxy beside a bare node (bench/idle.ts)
  * Exit code 1 when a check failed or a target was missed.
  */
 import { DEFAULT_SOAK, runSoak } from './soak.ts';
@@ -16,6 +17,11 @@ const started = Date.now();
 if (args.includes('startup')) {
   const { startupOk } = await import('./startup.ts');
   process.exit(startupOk ? 0 : 1);
+}
+
+if (args.includes('idle')) {
+  const { runIdleBench } = await import('./idle.ts');
+  process.exit((await runIdleBench()) ? 0 : 1);
 }
 
 if (args.includes('usage')) {

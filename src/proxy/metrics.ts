@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createWatchedLoopDelay, type WatchedLoopDelay } from './watched-loop-delay.ts';
 import { KNOWN_CLIENT_NAMES, creditsOf } from '../usage/record.ts';
 import type { TokenHealth, TokenManager } from '../auth/types.ts';
 import { TOKEN_HEALTHS } from '../auth/snapshot.ts';
@@ -42,6 +43,66 @@ export interface MetricsSources {
   version: string;
   /** process_* and nodejs_* metrics (default true). */
   processMetrics?: boolean;
+  /** The event-loop delay monitor shared with /debug, started by a scrape (watched-loop-delay.ts). */
+  loopDelay?: WatchedLoopDelay;
+}
+
+/**
+ * The process_* and nodejs_* metrics Prometheus users expect (prom-client's
+ * names), each read when scraped: nothing runs between scrapes. prom-client's
+ * collectDefaultMetrics keeps a 10 ms event-loop monitor running for the life
+ * of the process (about 100 wake-ups a second when idle), so it is not used;
+ * the delay percentiles come from a monitor a scrape starts and that stops
+ * 5 minutes after the last one.
+ */
+function processMetrics(registers: Registry[], loopDelay: WatchedLoopDelay): void {
+  const started = Math.round(Date.now() / 1000 - process.uptime());
+  const cpu = (name: string, help: string, pick: (u: NodeJS.CpuUsage) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(pick(process.cpuUsage()) / 1e6);
+      },
+    });
+  cpu('process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', (u) => u.user);
+  cpu('process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', (u) => u.system);
+  cpu('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (u) => u.user + u.system);
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', () => started);
+  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
+  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', () => process.memoryUsage().heapTotal);
+  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', () => process.memoryUsage().heapUsed);
+  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', () => process.memoryUsage().external);
+  gauge('nodejs_active_resources_total', 'Number of active resources that are keeping the event loop alive.', () => process.getActiveResourcesInfo().length);
+  new Gauge({
+    name: 'nodejs_eventloop_lag_seconds',
+    help: 'Lag of event loop in seconds (one setImmediate, measured at the scrape).',
+    registers,
+    async collect() {
+      const t = process.hrtime.bigint();
+      await new Promise((r) => setImmediate(r));
+      this.set(Number(process.hrtime.bigint() - t) / 1e9);
+    },
+  });
+  const pct = (p: number) =>
+    gauge(`nodejs_eventloop_lag_p${p}_seconds`, `The ${p}th percentile of the event-loop delay since the monitor started (a scrape starts it; it stops 5 min after the last).`, () => {
+      const h = loopDelay.touch();
+      const v = h.percentile(p);
+      return Number.isFinite(v) ? v / 1e9 : 0;
+    });
+  pct(50);
+  pct(99);
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -177,7 +238,7 @@ export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
     labelNames: ['version'] as const,
     registers,
   }).set({ version: src.version }, 1);
-  if (src.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (src.processMetrics !== false) processMetrics(registers, src.loopDelay ?? createWatchedLoopDelay());
 
   return {
     registry,

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
 import type { GatewayState } from './gateway-state.ts';
 import { AppError, CircuitOpenError } from '../errors.ts';
@@ -69,6 +70,10 @@ export function createBreaker(opts: BreakerOptions): Breaker {
     volumeThreshold: 0,
     rollingPercentilesEnabled: false,
     enableSnapshots: false,
+    // opossum rotates its rolling-stats window on a 1 s interval unless a controller drives it; we
+    // count consecutive failures ourselves and never read that window, so a silent controller keeps
+    // an idle proxy from waking every second (#22).
+    rotateBucketController: new EventEmitter(),
     // Filtered errors are "not a failure" to opossum; in half-open a filtered error
     // (e.g. a 400: Copilot answered) closes the circuit, which is right.
     errorFilter: (err: unknown) => !countsAsFailure(err),

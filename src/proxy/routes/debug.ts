@@ -1,5 +1,6 @@
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { createWatchedLoopDelay } from '../watched-loop-delay.ts';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import v8 from 'node:v8';
@@ -27,14 +28,16 @@ export const CPU_PROFILE_MAX_SECONDS = 120;
 
 export function debugRoutes(ctx: ProxyContext): Router {
   const router = Router();
-  // Resolution 10 ms: cheap enough to keep running while the app lives (the timer does not hold the process open).
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
+  // The delay monitor (10 ms) runs only while /debug is in use: the first call starts it, and it
+  // stops 5 minutes after the last (an idle proxy must not wake 100 times a second).
+  const watched = createWatchedLoopDelay();
   let eluSince = performance.eventLoopUtilization();
   let delaySince = ctx.now();
   let profiling = false;
 
   router.use('/debug', loopbackOnly, (_req, res, next) => {
+    if (!watched.running) delaySince = ctx.now();
+    watched.touch();
     res.set('cache-control', 'no-store');
     next();
   });
@@ -95,6 +98,7 @@ export function debugRoutes(ctx: ProxyContext): Router {
   });
 
   router.get('/debug/event-loop', (req, res) => {
+    const loopDelay = watched.touch();
     const ms = (ns: number) => Math.round((ns / 1e6) * 1000) / 1000;
     const elu = performance.eventLoopUtilization(eluSince);
     const body = {
