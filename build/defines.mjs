@@ -3,8 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+// fileURLToPath, not URL#pathname: that keeps %20 for a space and gives /C:/... on Windows.
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function commit() {
   try {

@@ -1,6 +1,6 @@
 /**
  * Draws the tray icons into assets/ (committed outputs; rerun after changing a shape):
- *   npx tsx build/make-icons.ts
+ *   npx tsx build/make-icons.ts            (--out <dir> writes them elsewhere)
  *
  * No image tool needed: shapes are signed-distance functions, supersampled 4x4
  * per pixel, written with a minimal PNG encoder (node:zlib) and packed into ICO
@@ -12,7 +12,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { isMainModule } from './main-module.mjs';
 
 export type IconState = 'healthy' | 'warning' | 'error' | 'stopped';
 type Rgba = readonly [number, number, number, number];
@@ -23,7 +25,7 @@ interface Layer {
   color: Rgba;
 }
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'assets');
 
 // ---- shapes (distance-based, with a one-sample soft edge) ----
@@ -218,16 +220,30 @@ export function encodeIco(entries: Array<{ size: number; png: Buffer }>): Buffer
 
 export const ICON_STATES: IconState[] = ['healthy', 'warning', 'error', 'stopped'];
 
-function main(): void {
-  fs.mkdirSync(outDir, { recursive: true });
+/** Draws every icon into `dir`; returns the file names written. */
+export function writeIcons(dir: string = outDir): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const write = (name: string, data: Buffer) => {
+    fs.writeFileSync(path.join(dir, name), data);
+    written.push(name);
+  };
   for (const state of ICON_STATES) {
     const pngs = [16, 32, 48].map((size) => ({ size, png: encodePng(size, render(size, colourLayers(state))) }));
-    for (const { size, png } of pngs) if (size !== 48) fs.writeFileSync(path.join(outDir, `tray-${state}-${size}.png`), png);
-    fs.writeFileSync(path.join(outDir, `tray-${state}.ico`), encodeIco(pngs));
-    fs.writeFileSync(path.join(outDir, `tray-${state}-Template.png`), encodePng(16, render(16, templateLayers(state))));
-    fs.writeFileSync(path.join(outDir, `tray-${state}-Template@2x.png`), encodePng(32, render(32, templateLayers(state))));
+    for (const { size, png } of pngs) if (size !== 48) write(`tray-${state}-${size}.png`, png);
+    write(`tray-${state}.ico`, encodeIco(pngs));
+    write(`tray-${state}-Template.png`, encodePng(16, render(16, templateLayers(state))));
+    write(`tray-${state}-Template@2x.png`, encodePng(32, render(32, templateLayers(state))));
   }
-  console.log(`icons written to ${path.relative(process.cwd(), outDir) || outDir}`);
+  return written;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) main();
+function main(): void {
+  const i = process.argv.indexOf('--out');
+  const arg = i > 0 ? process.argv[i + 1] : undefined;
+  const dir = arg ? path.resolve(arg) : outDir;
+  writeIcons(dir);
+  console.log(`icons written to ${path.relative(process.cwd(), dir) || dir}`);
+}
+
+if (isMainModule(import.meta.url)) main();

@@ -7,6 +7,7 @@
  *   node --import tsx build/next-version.ts   # prints version=0.0.2 and tag=v0.0.2 (GITHUB_OUTPUT lines)
  */
 import { execFileSync } from 'node:child_process';
+import { isMainModule } from './main-module.mjs';
 
 export type Bump = 'major' | 'minor' | 'patch';
 
@@ -46,7 +47,7 @@ function git(args: string[]): string {
   return execFileSync('git', args, { encoding: 'utf8' });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   const tags = git(['tag', '--list', 'v*']).split('\n').filter(Boolean);
   const last = latestTag(tags);
   const range = last ? [`v${last.join('.')}..HEAD`] : ['HEAD'];

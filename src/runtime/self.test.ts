@@ -28,5 +28,8 @@ describe('invokedAs: messages name the command as the user started it', () => {
   test('the single-file binary: its path, or ./name in the working dir', () => {
     assert.equal(invokedAs(facts({ sea: true, execPath: '/opt/gcs/github-copilot-svcs-linux-x64', cwd: '/' })), '/opt/gcs/github-copilot-svcs-linux-x64');
     assert.equal(invokedAs(facts({ sea: true, execPath: '/home/u/dl/gcs', cwd: '/home/u/dl' })), './gcs');
+    // Windows shells: plain double quotes, backslashes left alone.
+    assert.equal(invokedAs(facts({ sea: true, execPath: '/home/u/my dl/gcs.exe', cwd: '/', platform: 'win32' })), '"/home/u/my dl/gcs.exe"');
+    assert.equal(invokedAs(facts({ sea: true, execPath: '/opt/a\\b.exe', cwd: '/', platform: 'win32' })), '/opt/a\\b.exe');
   });
 });

@@ -61,6 +61,8 @@ export interface InvocationFacts {
   cwd: string;
   /** realpath, or the path itself when it cannot be resolved. */
   real: (p: string) => string;
+  /** Whose shell quoting to use; this process's platform by default. */
+  platform?: NodeJS.Platform;
 }
 
 /**
@@ -85,8 +87,10 @@ export function invokedAs(f: InvocationFacts): string {
   const rel = path.relative(f.cwd, self);
   // Relative to the working dir when it is inside it (a checkout); from / the full path reads better.
   const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) && path.dirname(f.cwd) !== f.cwd ? rel : self;
-  const quoted = /[\s"'$`\\]/.test(shown) ? JSON.stringify(shown) : shown;
-  return f.sea ? (shown === rel ? `${path.sep === '/' ? './' : '.\\'}${quoted}` : quoted) : `node ${quoted}`;
+  // A shell's quoting: POSIX sh takes a JSON-escaped string; cmd.exe and PowerShell plain "…" (backslashes are path separators there).
+  const win = (f.platform ?? process.platform) === 'win32';
+  const quoted = win ? (/[\s"&()^%!']/.test(shown) ? `"${shown}"` : shown) : /[\s"'$`\\]/.test(shown) ? JSON.stringify(shown) : shown;
+  return f.sea ? (shown === rel ? `${win ? '.\\' : './'}${quoted}` : quoted) : `node ${quoted}`;
 }
 
 /** invokedAs() for this process. */

@@ -220,5 +220,5 @@ export async function disableAutostart(opts: AutostartOptions = {}): Promise<Aut
 /** One line for the CLI: `autostart status`. */
 export function describeAutostart(s: AutostartStatus): string {
   if (!s.supported) return `Start at login is not supported on ${s.platform}.`;
-  return s.enabled ? `Start at login: enabled (${s.location})` : `Start at login: disabled (${s.location} not present)`;
+  return s.enabled ? `Start at login: enabled (${s.location})${s.command ? `\n  runs: ${s.command}` : ''}` : `Start at login: disabled (${s.location} not present)`;
 }

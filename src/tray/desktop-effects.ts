@@ -1,15 +1,28 @@
 import type { Logger } from '../log.ts';
 import { sendToTest, type TrayToTest } from './test-hook.ts';
+import type { IconKind } from './tray-menu.ts';
+import { createX11Clipboard, useX11Clipboard } from './x11-clipboard.ts';
 
 /**
  * Side effects that leave the process, always through the real libraries
- * (node-notifier, clipboardy, open). Each settles once the OS-level call has
+ * (node-notifier, clipboardy, open), or the X server itself for the X11
+ * clipboard (x11-clipboard.ts). Each settles once the OS-level call has
  * been made: rejected when it failed.
  */
 export interface Effects {
-  notify(title: string, message: string): Promise<void>;
+  /** `icon`: the state the notification is about (the tray icon of that state). */
+  notify(title: string, message: string, icon: IconKind): Promise<void>;
   copy(text: string): Promise<void>;
   open(target: string): Promise<void>;
+  /** Quit: let go of what the effects hold (the clipboard), so nothing outlives the tray. */
+  close(): void;
+}
+
+export interface RealEffectsOptions {
+  /** The image file for a notification about `kind`. */
+  iconPath: (kind: IconKind) => string;
+  env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
 }
 
 /**
@@ -17,14 +30,16 @@ export interface Effects {
  * login for days should not carry node-notifier, clipboardy and open (about
  * 30 MB between them) until the user clicks something or a notification is due.
  */
-export async function realEffects(log: Logger, iconPath: string): Promise<Effects> {
+export async function realEffects(log: Logger, o: RealEffectsOptions): Promise<Effects> {
   const notifierLib = once(async () => (await import('node-notifier')).default);
   const clipboardLib = once(async () => (await import('clipboardy')).default);
   const openLib = once(async () => (await import('open')).default);
+  // On X11 the tray owns the clipboard itself: clipboardy's xsel daemon would outlive Quit (#19).
+  const x11Clipboard = useX11Clipboard(o.env, o.platform) ? createX11Clipboard({ env: o.env, onError: (m) => log.debug(`clipboard: ${m}`) }) : null;
   // No notification daemon (or notify-send missing): stop trying after the first failure.
   let notifyBroken: Error | null = null;
   return {
-    async notify(title, message) {
+    async notify(title, message, icon) {
       if (notifyBroken) throw notifyBroken;
       const notifier = await notifierLib();
       return new Promise<void>((resolve, reject) => {
@@ -33,7 +48,7 @@ export async function realEffects(log: Logger, iconPath: string): Promise<Effect
           reject(notifyBroken);
         };
         try {
-          notifier.notify({ title, message, icon: iconPath, appID: 'github-copilot-svcs' } as Parameters<typeof notifier.notify>[0], (err) => {
+          notifier.notify({ title, message, icon: o.iconPath(icon), appID: 'github-copilot-svcs' } as Parameters<typeof notifier.notify>[0], (err) => {
             // node-notifier passes notify-send's stderr as `err` when it exited 0 but complained.
             if (err) fail(err);
             else resolve();
@@ -44,12 +59,16 @@ export async function realEffects(log: Logger, iconPath: string): Promise<Effect
       });
     },
     async copy(text) {
-      await (await clipboardLib()).write(text);
+      if (x11Clipboard) await x11Clipboard.copy(text);
+      else await (await clipboardLib()).write(text);
     },
     async open(target) {
       // Resolves once the launcher (xdg-open, open, PowerShell) has started; it then runs on its own.
       const child = await (await openLib())(target);
       child.on('error', (err) => log.warn(`Could not open ${target}: ${err.message}`));
+    },
+    close() {
+      x11Clipboard?.close();
     },
   };
 }
@@ -81,9 +100,10 @@ export function reportingEffects(inner: Effects): Effects {
       },
     );
   return {
-    notify: (title, message) => report(inner.notify(title, message), (error) => ({ type: 'tray-test-notify', title, message, error })),
+    notify: (title, message, icon) => report(inner.notify(title, message, icon), (error) => ({ type: 'tray-test-notify', title, message, icon, error })),
     copy: (text) => report(inner.copy(text), (error) => ({ type: 'tray-test-clipboard', text, error })),
     open: (target) => report(inner.open(target), (error) => ({ type: 'tray-test-open', target, error })),
+    close: () => inner.close(),
   };
 }
 

@@ -2,13 +2,17 @@ import { fork as nodeFork, spawn as nodeSpawn, type ForkOptions } from 'node:chi
 import { parseChildMessage, type ChildMessage, type TrayMessage } from '../ipc/messages.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { EXIT_LISTEN_FAILED } from '../ipc/child.ts';
+import { TIMEOUT_DEFAULTS } from '../config/schema.ts';
 import { isSea } from '../runtime/self.ts';
+import { portHolderText, type PortHolder } from './port-holder.ts';
 
 /**
  * Forks the proxy child and keeps it alive: restart with backoff (1 s, 2 s,
  * 4 s … 30 s), backoff reset after a minute healthy, give up after repeated
- * fast crashes (a port held by another program is reported as such). stop()
- * is SIGTERM, then SIGKILL after a deadline; calling it twice is safe.
+ * fast crashes (a port held by another program is reported as such, naming
+ * another github-copilot-svcs proxy when that is who holds it). stop() is
+ * SIGTERM, then SIGKILL once the child's own drain deadline has passed
+ * (stopDeadlineMs); calling it twice is safe.
  * The child exits by itself when the IPC channel closes, so a dead tray
  * leaves no orphan holding the port.
  */
@@ -40,13 +44,26 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** Past the child's drain deadline: time to flush its usage records, close its pools and exit. */
+export const STOP_MARGIN_MS = 2000;
+
+/**
+ * How long stop() waits after SIGTERM before SIGKILL. The child drains
+ * in-flight requests for `timeouts.shutdown` seconds (start-proxy.ts stop())
+ * and flushes queued usage records after that; killing it sooner cuts streams
+ * and loses records. The tray hands the child the same value it derives this
+ * from (tray-main.ts childLaunch), so both deadlines have one source.
+ */
+export function stopDeadlineMs(shutdownSeconds: number): number {
+  return shutdownSeconds * 1000 + STOP_MARGIN_MS;
+}
 
 export type SupervisorStatus =
   | { kind: 'idle' }
   | { kind: 'starting'; pid: number | null }
   | { kind: 'running'; url: string; port: number; pid: number }
-  | { kind: 'restarting'; attempt: number; delayMs: number; reason: string; portTaken: boolean }
-  | { kind: 'gave-up'; reason: string; portTaken: boolean; port: number | null }
+  | { kind: 'restarting'; attempt: number; delayMs: number; reason: string; portTaken: boolean; holder: PortHolder | null }
+  | { kind: 'gave-up'; reason: string; portTaken: boolean; port: number | null; holder: PortHolder | null }
   | { kind: 'stopping' }
   | { kind: 'stopped' };
 
@@ -68,16 +85,21 @@ export interface SupervisorOptions {
   fastCrashMs?: number;
   /** This many fast crashes in a row -> give up. */
   maxFastCrashes?: number;
-  /** SIGTERM, then SIGKILL after this long. */
+  /** SIGTERM, then SIGKILL after this long; default stopDeadlineMs(the default timeouts.shutdown). */
   stopTimeoutMs?: number;
+  /**
+   * When the child could not listen because the port is taken: is it another
+   * github-copilot-svcs proxy? (tray-main asks /health.) Null: another program.
+   */
+  identifyPortHolder?: () => Promise<PortHolder | null>;
   onStatus?: (status: SupervisorStatus) => void;
   onMessage?: (message: ChildMessage) => void;
   /** The child exited while it should have been running (before any restart is scheduled). */
-  onCrash?: (info: { code: number | null; signal: NodeJS.Signals | null; portTaken: boolean; uptimeMs: number }) => void;
+  onCrash?: (info: { code: number | null; signal: NodeJS.Signals | null; portTaken: boolean; holder: PortHolder | null; uptimeMs: number }) => void;
 }
 
-type Resolved = Required<Omit<SupervisorOptions, 'env' | 'port' | 'onStatus' | 'onMessage' | 'onCrash'>> &
-  Pick<SupervisorOptions, 'env' | 'onStatus' | 'onMessage' | 'onCrash'> & { port: number | null };
+type Resolved = Required<Omit<SupervisorOptions, 'env' | 'port' | 'onStatus' | 'onMessage' | 'onCrash' | 'identifyPortHolder'>> &
+  Pick<SupervisorOptions, 'env' | 'onStatus' | 'onMessage' | 'onCrash' | 'identifyPortHolder'> & { port: number | null };
 
 // The single-file binary is the whole program: it is started with the child's
 // arguments alone (fork would pass the script path as the first argument).
@@ -114,7 +136,8 @@ export class ProxySupervisor {
       resetAfterMs: opts.resetAfterMs ?? 60_000,
       fastCrashMs: opts.fastCrashMs ?? 10_000,
       maxFastCrashes: opts.maxFastCrashes ?? 5,
-      stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
+      stopTimeoutMs: opts.stopTimeoutMs ?? stopDeadlineMs(TIMEOUT_DEFAULTS.shutdown),
+      identifyPortHolder: opts.identifyPortHolder,
       onStatus: opts.onStatus,
       onMessage: opts.onMessage,
       onCrash: opts.onCrash,
@@ -185,8 +208,11 @@ export class ProxySupervisor {
 
   // Children whose exit we caused (stop/restart): not crashes.
   private readonly expectedExit = new WeakSet<ChildHandle>();
+  /** One per spawn: an answer about the port that arrives after the next spawn is stale. */
+  private generation = 0;
 
   private spawn(): void {
+    this.generation += 1;
     this.restartTimer = null;
     this.childPortTaken = false;
     this.listenFailure = null;
@@ -262,32 +288,51 @@ export class ProxySupervisor {
 
     const uptimeMs = this.o.clock.now() - this.childStartedAt;
     const portTaken = this.childPortTaken || code === EXIT_LISTEN_FAILED;
-    const neverReady = this.statusValue.kind !== 'running';
-    const fast = neverReady || uptimeMs < this.o.fastCrashMs;
+    const exit = { code, signal, spawnError, portTaken, uptimeMs, neverReady: this.statusValue.kind !== 'running' };
+    const identify = this.o.identifyPortHolder;
+    if (!portTaken || !identify) {
+      this.afterCrash(exit, null);
+      return;
+    }
+    // Ask who holds the port before saying so: "another program" is wrong when it is another of us.
+    const generation = this.generation;
+    void identify()
+      .catch(() => null)
+      .then((holder) => {
+        if (this.stopping || this.generation !== generation || this.child !== null || this.restartTimer !== null) return;
+        this.afterCrash(exit, holder);
+      });
+  }
+
+  private afterCrash(
+    e: { code: number | null; signal: NodeJS.Signals | null; spawnError: string | null; portTaken: boolean; uptimeMs: number; neverReady: boolean },
+    holder: PortHolder | null,
+  ): void {
+    const { code, signal, spawnError, portTaken, uptimeMs } = e;
+    const fast = e.neverReady || uptimeMs < this.o.fastCrashMs;
     this.fastCrashes = fast ? this.fastCrashes + 1 : 0;
     const port = this.o.port;
+    const taken = `port ${port ?? '?'} is in use by ${portHolderText(holder)}`;
     const reason = spawnError
       ? `could not start: ${spawnError}`
       : portTaken
-        ? this.listenFailure ?? `port ${port ?? '?'} is in use by another program`
+        ? holder
+          ? taken
+          : (this.listenFailure ?? taken)
         : signal
           ? `killed by ${signal}`
           : `exited with code ${code ?? '?'}`;
     this.o.log.warn(`Proxy child ${reason} after ${Math.round(uptimeMs / 1000)}s`);
-    this.o.onCrash?.({ code, signal, portTaken, uptimeMs });
+    this.o.onCrash?.({ code, signal, portTaken, holder, uptimeMs });
 
     if (this.fastCrashes >= this.o.maxFastCrashes) {
-      this.o.log.error(
-        portTaken
-          ? `Giving up: port ${port ?? '?'} is in use by another program.`
-          : `Giving up: the proxy crashed ${this.fastCrashes} times in a row.`,
-      );
-      this.setStatus({ kind: 'gave-up', reason, portTaken, port });
+      this.o.log.error(portTaken ? `Giving up: ${taken}.` : `Giving up: the proxy crashed ${this.fastCrashes} times in a row.`);
+      this.setStatus({ kind: 'gave-up', reason, portTaken, port, holder });
       return;
     }
     const delayMs = Math.min(this.o.initialBackoffMs * 2 ** this.attempt, this.o.maxBackoffMs);
     this.attempt += 1;
-    this.setStatus({ kind: 'restarting', attempt: this.attempt, delayMs, reason, portTaken });
+    this.setStatus({ kind: 'restarting', attempt: this.attempt, delayMs, reason, portTaken, holder });
     this.restartTimer = this.o.clock.setTimeout(() => {
       this.restartTimer = null;
       if (!this.stopping) this.spawn();

@@ -3,7 +3,9 @@ import type { ChildMessage, TrayMessage } from '../ipc/messages.ts';
 import { isSignedIn } from '../auth/snapshot.ts';
 import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
 import { usageLimitLine } from '../upstream/usage-limit.ts';
-import { initialTrayState, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
+import { initialTrayState, type IconKind, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
+import { portHolderText, type PortHolder } from './port-holder.ts';
+import { describeTrayHost, noTrayHostMessages, type TrayHostProbe } from './tray-host.ts';
 
 /**
  * The tray's behaviour as pure functions: an event (a message from the proxy
@@ -19,10 +21,15 @@ export interface ControllerState {
   lastProxyKind: ProxyStatus['kind'];
   /** The refresh the user asked for, while it is in flight. */
   refreshRequestId: string | null;
+  /** Nothing shows the tray icon (tray-host.ts): the dashboard is the window. */
+  trayHostMissing: boolean;
+  /** The dashboard was opened for that, once. */
+  dashboardOffered: boolean;
 }
 
 export type TrayEffect =
-  | { kind: 'notify'; title: string; message: string }
+  /** `icon`: the state it is about, shown with the notification (the tray icon of that state). */
+  | { kind: 'notify'; title: string; message: string; icon: IconKind }
   | { kind: 'copy'; text: string; what: string }
   | { kind: 'open'; target: string }
   | { kind: 'send'; message: TrayMessage }
@@ -38,7 +45,7 @@ export interface Step {
 }
 
 export function initialControllerState(now: number): ControllerState {
-  return { tray: initialTrayState(now), prevHealth: null, lastProxyKind: 'starting', refreshRequestId: null };
+  return { tray: initialTrayState(now), prevHealth: null, lastProxyKind: 'starting', refreshRequestId: null, trayHostMissing: false, dashboardOffered: false };
 }
 
 const withTray = (s: ControllerState, patch: Partial<TrayState>): ControllerState => ({ ...s, tray: { ...s.tray, ...patch } });
@@ -62,7 +69,7 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
       const needsSignIn = !isSignedIn(snap);
       const effects: TrayEffect[] = [];
       if (needsSignIn && s.prevHealth !== 'needs-sign-in' && !s.tray.signIn && !s.tray.signInStarting) {
-        effects.push({ kind: 'notify', title: 'GitHub Copilot: sign-in needed', message: 'Open the tray menu and choose "Sign in with GitHub…".' });
+        effects.push({ kind: 'notify', title: 'GitHub Copilot: sign-in needed', message: 'Open the tray menu and choose "Sign in with GitHub…".', icon: 'error' });
       }
       const next: ControllerState = {
         ...withTray(s, {
@@ -89,10 +96,16 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
       const next = withTray(s, { limit: msg.limit });
       // One notification when a limit starts and one when it ends.
       if (msg.limit && !was) {
-        return { state: next, effects: [{ kind: 'notify', title: `Copilot ${msg.limit.kind} limit reached`, message: `${usageLimitLine(msg.limit)}. Requests are answered 429 until then.` }] };
+        return {
+          state: next,
+          effects: [{ kind: 'notify', title: `Copilot ${msg.limit.kind} limit reached`, message: `${usageLimitLine(msg.limit)}. Requests are answered 429 until then.`, icon: 'warning' }],
+        };
       }
       if (!msg.limit && was) {
-        return { state: next, effects: [{ kind: 'notify', title: `Copilot ${was.kind} limit ended`, message: 'Requests go to Copilot again.' }, ...requestModelsAndUsage(next, newId)] };
+        return {
+          state: next,
+          effects: [{ kind: 'notify', title: `Copilot ${was.kind} limit ended`, message: 'Requests go to Copilot again.', icon: 'healthy' }, ...requestModelsAndUsage(next, newId)],
+        };
       }
       return { state: next, effects: [] };
     }
@@ -100,7 +113,7 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
       if (msg.requestId !== s.refreshRequestId) return { state: s, effects: [] };
       return {
         state: { ...withTray(s, { refreshing: false }), refreshRequestId: null },
-        effects: msg.ok ? [] : [{ kind: 'notify', title: 'Token refresh failed', message: msg.error ?? 'unknown error' }],
+        effects: msg.ok ? [] : [{ kind: 'notify', title: 'Token refresh failed', message: msg.error ?? 'unknown error', icon: 'error' }],
       };
     case 'sign-in-code':
       return {
@@ -108,7 +121,7 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
         effects: [
           { kind: 'copy', text: msg.userCode, what: 'the sign-in code' },
           { kind: 'open', target: msg.verificationUri },
-          { kind: 'notify', title: 'Sign in to GitHub', message: `Code ${msg.userCode} is on the clipboard: paste it in the page that just opened.` },
+          { kind: 'notify', title: 'Sign in to GitHub', message: `Code ${msg.userCode} is on the clipboard: paste it in the page that just opened.`, icon: 'warning' },
         ],
       };
     case 'sign-in-done': {
@@ -116,8 +129,8 @@ export function onChildMessage(s: ControllerState, msg: ChildMessage, newId: () 
       return {
         state: next,
         effects: msg.ok
-          ? [{ kind: 'notify', title: 'Signed in to GitHub Copilot', message: 'The proxy is ready to use.' }, ...requestModelsAndUsage(next, newId)]
-          : [{ kind: 'notify', title: 'GitHub sign-in failed', message: msg.error ?? 'unknown error' }],
+          ? [{ kind: 'notify', title: 'Signed in to GitHub Copilot', message: 'The proxy is ready to use.', icon: 'healthy' }, ...requestModelsAndUsage(next, newId)]
+          : [{ kind: 'notify', title: 'GitHub sign-in failed', message: msg.error ?? 'unknown error', icon: 'error' }],
       };
     }
     case 'log':
@@ -138,14 +151,44 @@ export function onProxyStatus(s: ControllerState, proxy: ProxyStatus): Step {
     effects.push({
       kind: 'notify',
       title: 'GitHub Copilot proxy stopped',
-      message: proxy.portTaken ? `Port ${proxy.port ?? '?'} is in use by another program.` : `It kept crashing (${proxy.reason}). See Open logs.`,
+      message: proxy.portTaken ? `Port ${proxy.port ?? '?'} is in use by ${portHolderText(proxy.holder)}.` : `It kept crashing (${proxy.reason}). See Open logs.`,
+      icon: 'stopped',
     });
   }
-  return { state: withTray(next, patch), effects };
+  return offerDashboard(withTray(next, patch), effects);
+}
+
+/**
+ * What the tray host check found, once the tray binary is ready. Without a
+ * host nothing shows the icon: say what to install once (log and notification),
+ * and open the dashboard, the window this app has, once the proxy runs.
+ */
+export function onTrayHost(s: ControllerState, probe: TrayHostProbe, env: NodeJS.ProcessEnv): Step {
+  switch (probe.kind) {
+    case 'found':
+      return { state: s, effects: [{ kind: 'log', level: 'info', message: `Tray icon ready (${probe.hosts.map(describeTrayHost).join(', ')})` }] };
+    case 'unknown':
+      return { state: s, effects: [{ kind: 'log', level: 'info', message: `Tray icon started; whether a tray host shows it is unknown (${probe.reason})` }] };
+    case 'none': {
+      if (s.trayHostMissing) return { state: s, effects: [] };
+      const m = noTrayHostMessages(probe, env);
+      return offerDashboard({ ...s, trayHostMissing: true }, [
+        { kind: 'log', level: 'warn', message: m.log },
+        { kind: 'notify', title: m.title, message: m.message, icon: 'warning' },
+      ]);
+    }
+  }
+}
+
+/** Open the dashboard once when no tray host shows the icon and the proxy runs. */
+function offerDashboard(s: ControllerState, effects: TrayEffect[]): Step {
+  const p = s.tray.proxy;
+  if (!s.trayHostMissing || s.dashboardOffered || p.kind !== 'running') return { state: s, effects };
+  return { state: { ...s, dashboardOffered: true }, effects: [...effects, { kind: 'open', target: dashboardUrlFor(p.url) }] };
 }
 
 /** The child died while it should have run: one notification per outage, not one per restart attempt. */
-export function onProxyCrash(s: ControllerState, crash: { portTaken: boolean; code: number | null; signal: string | null }): Step {
+export function onProxyCrash(s: ControllerState, crash: { portTaken: boolean; holder: PortHolder | null; code: number | null; signal: string | null }): Step {
   if (s.lastProxyKind !== 'running') return { state: s, effects: [] };
   return {
     state: s,
@@ -153,7 +196,8 @@ export function onProxyCrash(s: ControllerState, crash: { portTaken: boolean; co
       {
         kind: 'notify',
         title: 'GitHub Copilot proxy crashed',
-        message: crash.portTaken ? 'Its port is in use by another program; retrying.' : `It stopped (${crash.signal ?? `exit code ${crash.code ?? '?'}`}); restarting it.`,
+        message: crash.portTaken ? `Its port is in use by ${portHolderText(crash.holder)}; retrying.` : `It stopped (${crash.signal ?? `exit code ${crash.code ?? '?'}`}); restarting it.`,
+        icon: 'stopped',
       },
     ],
   };
@@ -183,6 +227,10 @@ export function onMenuClick(s: ControllerState, key: ItemKey | string, newId: ()
       const requestId = newId();
       return { state: { ...withTray(s, { refreshing: true }), refreshRequestId: requestId }, effects: [{ kind: 'send', message: { type: 'refresh', requestId } }] };
     }
+    case 'sign-out':
+      if (!running) return { state: s, effects: [] };
+      // The child forgets the tokens and clears the store; its `token` message turns the menu to ❌.
+      return { state: s, effects: [{ kind: 'log', level: 'info', message: 'Signing out (menu)' }, { kind: 'send', message: { type: 'sign-out' } }] };
     case 'models':
       return { state: s, effects: requestModelsAndUsage(s, newId) };
     case 'usage':

@@ -7,13 +7,16 @@ import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { proxyChildArgs } from '../ipc/child.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createLoopbackClient, findRunningProxy } from '../cli/proxy-client.ts';
 import { autostartStatus, disableAutostart, enableAutostart, type AutostartOptions } from './autostart.ts';
 import { errorText, realEffects, reportingEffects } from './desktop-effects.ts';
-import { ProxySupervisor, type SupervisorStatus } from './proxy-supervisor.ts';
+import type { PortHolder } from './port-holder.ts';
+import { ProxySupervisor, stopDeadlineMs, type SupervisorStatus } from './proxy-supervisor.ts';
 import { loadIcons, sendMenu, startSysTray, stopSysTray, type SysTrayInstance } from './systray-adapter.ts';
 import { TEST_HOOK_ENV, sendToTest, testHookActive, testToTraySchema, type HookMenuItem } from './test-hook.ts';
-import { initialControllerState, onChildMessage, onMenuClick, onProxyCrash, onProxyStatus, type ControllerState, type Step, type TrayEffect } from './tray-controller.ts';
-import { buildMenu, flattenItems, type ItemKey, type ProxyStatus, type TrayMenu, type TrayState } from './tray-menu.ts';
+import { initialControllerState, onChildMessage, onMenuClick, onProxyCrash, onProxyStatus, onTrayHost, type ControllerState, type Step, type TrayEffect } from './tray-controller.ts';
+import { probeTrayHost, waitForTrayHost } from './tray-host.ts';
+import { buildMenu, flattenItems, type IconKind, type ItemKey, type ProxyStatus, type TrayMenu, type TrayState } from './tray-menu.ts';
 
 /**
  * The tray process: a systray2 icon + menu (systray-adapter.ts), a supervised
@@ -35,19 +38,36 @@ export interface TrayOptions {
   readyTimeoutMs?: number;
   /** Directory with the tray icons; default <repo>/assets. */
   assetsDir?: string;
+  /** A tray host that is not there yet is asked for again until this long after start (a panel starting after us at login). Default 10 s. */
+  trayHostGraceMs?: number;
   log?: Logger;
 }
 
-/** Flags become child args (port, host: the child's own flags) or env vars (the rest: GITHUB_COPILOT_SVCS_<KEY>). */
-function childLaunch(opts: TrayOptions, baseEnv: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
-  const flags = opts.flags ?? {};
-  const args = opts.childArgs ?? proxyChildArgs(flags);
+/**
+ * Flags become child args (port, host: the child's own flags) or env vars (the
+ * rest: GITHUB_COPILOT_SVCS_<KEY>). The child's drain deadline is handed over
+ * as resolved here, and the tray's SIGKILL deadline derives from the same
+ * value: one source for both (proxy-supervisor.ts stopDeadlineMs). Pure.
+ */
+export function childLaunch(
+  o: Pick<TrayOptions, 'flags' | 'childArgs'>,
+  baseEnv: NodeJS.ProcessEnv,
+  config: Pick<ResolvedConfig, 'timeouts'>,
+): { args: string[]; env: NodeJS.ProcessEnv; stopTimeoutMs: number } {
+  const flags = o.flags ?? {};
+  const args = o.childArgs ?? proxyChildArgs(flags);
   const env: NodeJS.ProcessEnv = { ...baseEnv };
   for (const [k, v] of Object.entries(flags)) {
     if (k === 'port' || k === 'host' || v === undefined) continue;
     env[envName(k)] = String(v);
   }
-  return { args, env };
+  env[envName('timeouts.shutdown')] = String(config.timeouts.shutdown);
+  return { args, env, stopTimeoutMs: stopDeadlineMs(config.timeouts.shutdown) };
+}
+
+/** A notification's image: the colour tray icon of its state (the template icons are for the macOS menu bar only). */
+export function notificationIcon(dir: string, kind: IconKind): string {
+  return path.join(dir, `tray-${kind}-32.png`);
 }
 
 function proxyStatusFrom(s: SupervisorStatus): ProxyStatus {
@@ -60,7 +80,7 @@ function proxyStatusFrom(s: SupervisorStatus): ProxyStatus {
     case 'restarting':
       return { kind: 'restarting', attempt: s.attempt, delayMs: s.delayMs, reason: s.reason };
     case 'gave-up':
-      return { kind: 'gave-up', reason: s.reason, portTaken: s.portTaken, port: s.port };
+      return { kind: 'gave-up', reason: s.reason, portTaken: s.portTaken, port: s.port, holder: s.holder };
     case 'stopping':
       return { kind: 'stopping' };
     case 'stopped':
@@ -85,7 +105,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   const assets = opts.assetsDir ?? assetsDir();
   const icons = loadIcons(assets, platform);
   const hook = testHookActive(env);
-  const real = await realEffects(log, path.join(assets, 'tray-healthy-32.png'));
+  const real = await realEffects(log, { iconPath: (k) => notificationIcon(assets, k), env, platform });
   const effects = hook ? reportingEffects(real) : real;
   const autostartOpts: AutostartOptions = { env };
 
@@ -96,6 +116,8 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   let keyById = new Map<number, ItemKey>();
   let quitting: Promise<number> | null = null;
   const timers = new Set<NodeJS.Timeout>();
+  /** Ends the wait for a tray host at Quit. */
+  const hostCheck = new AbortController();
 
   const render = (): void => {
     cs = { ...cs, tray: { ...cs.tray, now: Date.now() } };
@@ -114,8 +136,8 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   };
 
   let notifyWarned = false;
-  const notify = (title: string, message: string): void => {
-    effects.notify(title, message).catch((err: unknown) => {
+  const notify = (title: string, message: string, icon: IconKind): void => {
+    effects.notify(title, message, icon).catch((err: unknown) => {
       if (notifyWarned) return;
       notifyWarned = true; // say it once, keep going
       log.warn(`Desktop notifications unavailable: ${errorText(err)}`);
@@ -136,14 +158,14 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   const perform = (e: TrayEffect): void => {
     switch (e.kind) {
       case 'notify':
-        notify(e.title, e.message);
+        notify(e.title, e.message, e.icon);
         break;
       case 'copy':
         effects.copy(e.text).then(
           () => log.info(`Copied ${e.what} to the clipboard`),
           (err: unknown) => {
             log.warn(`Could not copy ${e.what} to the clipboard: ${errorText(err)}`);
-            notify('Could not copy to the clipboard', `${e.what}: ${e.text}`);
+            notify('Could not copy to the clipboard', `${e.what}: ${e.text}`, 'warning');
           },
         );
         break;
@@ -165,7 +187,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
             const s = e.enable ? await enableAutostart(autostartOpts) : await disableAutostart(autostartOpts);
             log.info(`Start at login ${s.enabled ? 'enabled' : 'disabled'} (${s.location})`);
           } catch (err) {
-            notify('Start at login', `Could not change it: ${errorText(err)}`);
+            notify('Start at login', `Could not change it: ${errorText(err)}`, 'warning');
           }
           await refreshAutostart();
         })();
@@ -185,21 +207,33 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
     for (const e of step.effects) perform(e);
   };
 
-  const { args: childArgs, env: childEnv } = childLaunch(opts, env);
+  const { args: childArgs, env: childEnv, stopTimeoutMs } = childLaunch(opts, env, config);
   const childEnvFinal: NodeJS.ProcessEnv = { ...childEnv };
   delete childEnvFinal[TEST_HOOK_ENV];
+  /** Does the port answer our /health? Then it is another github-copilot-svcs proxy. */
+  const identifyPortHolder = async (): Promise<PortHolder | null> => {
+    const agent = createLoopbackClient();
+    try {
+      const p = await findRunningProxy(config, agent, 1000);
+      return p ? { kind: 'github-copilot-svcs', version: p.version } : null;
+    } finally {
+      agent.destroy();
+    }
+  };
   const supervisor = new ProxySupervisor({
     modulePath: opts.childModule ?? selfEntry(),
     args: childArgs,
     env: childEnvFinal,
     port: config.port,
+    stopTimeoutMs,
+    identifyPortHolder,
     log,
     onMessage: (msg) => apply(onChildMessage(cs, msg, randomUUID)),
     onStatus: (s) => {
       apply(onProxyStatus(cs, proxyStatusFrom(s)));
       if (hook) sendToTest({ type: 'tray-test-proxy', status: s.kind, childPid: supervisor.pid });
     },
-    onCrash: (c) => apply(onProxyCrash(cs, { portTaken: c.portTaken, code: c.code, signal: c.signal })),
+    onCrash: (c) => apply(onProxyCrash(cs, { portTaken: c.portTaken, holder: c.holder, code: c.code, signal: c.signal })),
   });
 
   const onClick = (key: ItemKey | string, source: 'systray' | 'hook'): void => {
@@ -225,8 +259,11 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
     if (quitting) return quitting;
     quitting = (async () => {
       log.info('Quitting');
+      hostCheck.abort();
       await supervisor.stop();
       await stopTrayBinary();
+      // The clipboard the tray owns goes with it: no helper process is left behind.
+      effects.close();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       process.off('SIGINT', onSignal);
@@ -264,6 +301,9 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   supervisor.start();
   await refreshAutostart();
 
+  // Whether anything will show the icon: asked while the tray binary starts.
+  const trayHost = waitForTrayHost(() => probeTrayHost({ env, platform }), { graceMs: opts.trayHostGraceMs ?? 10_000, intervalMs: 2000, signal: hostCheck.signal });
+
   const ui = await startSysTray({
     platform,
     env,
@@ -294,9 +334,14 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
     sent = ui.menu;
     ids = ui.ids;
     keyById = new Map([...ids].map(([k, v]) => [v, k]));
-    log.info('Tray icon ready');
     render(); // state may have moved on while the binary started
+    void trayHost.then((probe) => {
+      if (quitting) return;
+      if (hook) sendToTest({ type: 'tray-test-host', probe });
+      apply(onTrayHost(cs, probe, env));
+    });
   } else {
+    hostCheck.abort(); // no icon to show: nothing to ask about
     log.warn(
       `No system tray available (${ui.reason}): running the proxy without a tray icon, as \`github-copilot-svcs run\` would. Stop it with Ctrl-C.`,
     );

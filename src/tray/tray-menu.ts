@@ -4,6 +4,7 @@ import { formatDuration } from '../text/duration.ts';
 import { creditsLine, premiumLine, type Credits, type UsageSummary } from '../usage/api.ts';
 import { usageLimitLine, type UsageLimit } from '../upstream/usage-limit.ts';
 import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
+import { portHolderText, type PortHolder } from './port-holder.ts';
 
 /**
  * The tray menu as one pure function of state. systray2's binary cannot add or
@@ -23,7 +24,8 @@ export type ProxyStatus =
   | { kind: 'starting' }
   | { kind: 'running'; url: string; port: number; pid: number }
   | { kind: 'restarting'; attempt: number; delayMs: number; reason: string }
-  | { kind: 'gave-up'; reason: string; portTaken: boolean; port: number | null }
+  /** `holder`: who has the port, when it is another github-copilot-svcs proxy. */
+  | { kind: 'gave-up'; reason: string; portTaken: boolean; port: number | null; holder: PortHolder | null }
   | { kind: 'stopping' }
   | { kind: 'stopped' };
 
@@ -71,6 +73,7 @@ export type ItemKey =
   | 'sign-in'
   | 'sign-in-code'
   | 'refresh'
+  | 'sign-out'
   | 'models'
   | `model-${number}`
   | 'usage'
@@ -155,8 +158,8 @@ function proxyLine(p: ProxyStatus): { title: string; tooltip: string; enabled: b
     case 'gave-up':
       return p.portTaken
         ? {
-            title: `Proxy: stopped — port ${p.port ?? '?'} is in use by another program`,
-            tooltip: 'Free the port or set another one with `github-copilot-svcs config set port N`, then Restart proxy',
+            title: `Proxy: stopped — port ${p.port ?? '?'} is in use by ${portHolderText(p.holder)}`,
+            tooltip: `${p.holder ? 'Stop that proxy (its tray or `run`)' : 'Free the port'} or set another one with \`github-copilot-svcs config set port N\`, then Restart proxy`,
             enabled: false,
           }
         : { title: 'Proxy: stopped — it kept crashing (see Open logs)', tooltip: p.reason, enabled: false };
@@ -242,6 +245,12 @@ export function buildMenu(state: TrayState): TrayMenu {
     item('sign-in', signInTitle, { enabled: running, tooltip: signInTooltip }),
     code,
     item('refresh', state.refreshing ? 'Refreshing token…' : 'Refresh token now', { enabled: canRefresh }),
+    // No submenu: hiding it is safe (see "Models" below).
+    item('sign-out', 'Sign out', {
+      enabled: running && state.token?.hasGithubToken === true,
+      hidden: state.token?.hasGithubToken !== true,
+      tooltip: 'Forget the GitHub sign-in here (keychain entry and token file); GitHub keeps the authorisation until you revoke it',
+    }),
     // Never hidden: toggling `hidden` on an item with a submenu loses the submenu (systray2 known issue).
     item('models', 'Models', { items: modelItems(state, running) }),
     item('usage', usageLine(state), {

@@ -1,6 +1,53 @@
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { undici } from './undici.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
+
+/** The socket options of undici's connector that `timeouts.keep_alive` decides. */
+export interface TcpKeepAlive {
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+/**
+ * `timeouts.keep_alive` as the Go tool meant it (its net.Dialer.KeepAlive): the
+ * TCP keep-alive period of upstream sockets in seconds; 0 = the runtime's
+ * default (undici: on, first probe after 60 s), negative = off. Off is what
+ * Wine needs: undici turns keep-alive on while a TLS socket is still
+ * connecting, and under Wine 8.0 that connect then fails with `connect UNKNOWN`
+ * (test/install/wine.test.ts). Pure.
+ */
+export function tcpKeepAlive(seconds: number): TcpKeepAlive {
+  if (seconds < 0) return { keepAlive: false };
+  if (seconds === 0) return {};
+  return { keepAlive: true, keepAliveInitialDelay: seconds * 1000 };
+}
+
+/** Everything the upstream dispatcher is built with, from the config's timeouts. Pure. */
+export function dispatcherOptions(t: ResolvedConfig['timeouts']): EnvHttpProxyAgent.Options {
+  const connect = {
+    // TCP connect plus TLS handshake.
+    timeout: (t.dial_timeout + t.tls_handshake) * 1000,
+    ...tcpKeepAlive(t.keep_alive),
+  };
+  return {
+    connections: null,
+    pipelining: 1,
+    // Go's IdleConnTimeout: how long an idle pooled socket waits for reuse. A
+    // server that says `Keep-Alive: timeout=N` for less is believed (undici
+    // subtracts 2 s of margin); a longer hint is capped here.
+    keepAliveTimeout: t.idle_conn_timeout * 1000,
+    keepAliveMaxTimeout: t.idle_conn_timeout * 1000,
+    connect,
+    // Through HTTP(S)_PROXY undici dials the proxy with `proxyTls` and wraps the
+    // tunnel with `requestTls`, never `connect`: the same socket options there.
+    proxyTls: connect,
+    requestTls: connect,
+    // Time to the upstream's response headers (its first byte).
+    headersTimeout: t.first_byte * 1000,
+    // Longest silence between two body chunks (a stalled stream).
+    bodyTimeout: t.stream_idle * 1000,
+  };
+}
 
 /**
  * One keep-alive pool per origin for every upstream call (GitHub and Copilot).
@@ -9,18 +56,6 @@ import type { ResolvedConfig } from '../config/schema.ts';
  * EnvHttpProxyAgent (plain Agent when none is set).
  */
 export function createDispatcher(config: Pick<ResolvedConfig, 'timeouts'>): Dispatcher {
-  const t = config.timeouts;
   const { EnvHttpProxyAgent } = undici();
-  return new EnvHttpProxyAgent({
-    connections: null,
-    pipelining: 1,
-    keepAliveTimeout: t.keep_alive * 1000,
-    keepAliveMaxTimeout: t.idle_conn_timeout * 1000,
-    // TCP connect plus TLS handshake.
-    connect: { timeout: (t.dial_timeout + t.tls_handshake) * 1000 },
-    // Time to the upstream's response headers (its first byte).
-    headersTimeout: t.first_byte * 1000,
-    // Longest silence between two body chunks (a stalled stream).
-    bodyTimeout: t.stream_idle * 1000,
-  });
+  return new EnvHttpProxyAgent(dispatcherOptions(config.timeouts));
 }

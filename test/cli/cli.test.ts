@@ -8,7 +8,7 @@ import type { StoredTokens } from '../../src/auth/token-store.ts';
 import { statusJsonSchema } from '../../src/cli/status.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { BIN, runCli, startCli, type CliResult } from '../helpers/cli.ts';
-import { healthBodySchema } from '../../src/proxy/bodies.ts';
+import { healthBodySchema } from '../../src/ipc/bodies.ts';
 import { tokenJsonSchema } from '../../src/auth/snapshot.ts';
 import { tempHome } from '../auth/helpers.ts';
 import { DESKTOP_ENV_UNSET, recorder, type Recorder } from '../helpers/os-stubs.ts';

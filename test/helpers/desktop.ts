@@ -94,8 +94,8 @@ export function processesWith(marker: string): Array<{ pid: number; cmd: string 
   }
   return out;
 }
-/** clipboardy's xsel (bundled or system) serving the clipboard: it outlives the tray by design. */
-export const isClipboardOwner = (p: { cmd: string }): boolean => /(^|\/)xsel --clipboard --input$/.test(p.cmd);
+/** A clipboard helper (xsel, as clipboardy runs it, or xclip) serving a selection: the tray must leave none behind. */
+export const isClipboardHelper = (p: { cmd: string }): boolean => /(^|\/)(xsel|xclip)( |$)/.test(p.cmd);
 
 export async function killAndWait(p: ChildProcess | null): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return;

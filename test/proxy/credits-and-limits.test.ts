@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { z } from 'zod';
-import { healthBodySchema } from '../../src/proxy/bodies.ts';
+import { healthBodySchema } from '../../src/ipc/bodies.ts';
 import { usageBodySchema } from '../../src/usage/api.ts';
 import { NANO_AIU_PER_CREDIT, usageRecordSchema } from '../../src/usage/record.ts';
 import { runCli } from '../helpers/cli.ts';

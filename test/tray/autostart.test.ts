@@ -54,7 +54,7 @@ describe('autostart enable/disable/status', () => {
     assert.equal(on.enabled, true);
     assert.equal(fs.readFileSync(file, 'utf8'), desktopEntry(command, '/icon.png'));
     assert.equal(on.command, '"/opt/node 20/bin/node" /home/u/app/bin/github-copilot-svcs.js tray');
-    assert.match(describeAutostart(on), /enabled/);
+    assert.equal(describeAutostart(on), `Start at login: enabled (${file})\n  runs: "/opt/node 20/bin/node" /home/u/app/bin/github-copilot-svcs.js tray`);
     // A user who disabled it in their desktop's settings: Hidden=true
     fs.writeFileSync(file, `${desktopEntry(command, '/icon.png')}Hidden=true\n`);
     assert.equal((await autostartStatus(opts)).enabled, false);

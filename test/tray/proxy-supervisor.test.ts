@@ -1,7 +1,9 @@
 import { PROXY_CHILD_COMMAND } from '../../src/ipc/child.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProxySupervisor, type SupervisorStatus } from '../../src/tray/proxy-supervisor.ts';
+import { ProxySupervisor, STOP_MARGIN_MS, stopDeadlineMs, type SupervisorStatus } from '../../src/tray/proxy-supervisor.ts';
+import { TIMEOUT_DEFAULTS } from '../../src/config/schema.ts';
+import { childLaunch } from '../../src/tray/tray-main.ts';
 import type { ChildMessage } from '../../src/ipc/messages.ts';
 import { FakeClock, fakeFork, flush } from './fakes.ts';
 
@@ -10,7 +12,7 @@ function setup(extra: Partial<ConstructorParameters<typeof ProxySupervisor>[0]> 
   const f = fakeFork();
   const statuses: SupervisorStatus[] = [];
   const messages: ChildMessage[] = [];
-  const crashes: Array<{ portTaken: boolean }> = [];
+  const crashes: Array<{ portTaken: boolean; holder: { version: string } | null }> = [];
   const sup = new ProxySupervisor({
     modulePath: '/x/bin.js',
     args: [PROXY_CHILD_COMMAND],
@@ -112,11 +114,83 @@ describe('ProxySupervisor', () => {
     assert.equal(sup.status.kind === 'restarting' && sup.status.portTaken, true);
     clock.advance(1000);
     children[1]!.exit(3); // exit code 3 alone also means "port taken"
-    assert.deepEqual(sup.status, { kind: 'gave-up', reason: 'port 8081 is in use by another program', portTaken: true, port: 8081 });
+    assert.deepEqual(sup.status, { kind: 'gave-up', reason: 'port 8081 is in use by another program', portTaken: true, port: 8081, holder: null });
     assert.deepEqual(
       crashes.map((c) => c.portTaken),
       [true, true],
     );
+  });
+
+  it('a port held by another github-copilot-svcs proxy is named as such (it answered our /health)', async () => {
+    const asked: number[] = [];
+    const { sup, clock, children, crashes, statuses } = setup({
+      maxFastCrashes: 2,
+      identifyPortHolder: async () => {
+        asked.push(clock.now());
+        return { kind: 'github-copilot-svcs', version: '0.9.1' };
+      },
+    });
+    sup.start();
+    children[0]!.say({ type: 'listen-failed', code: 'EADDRINUSE', message: 'Port 8081 on 127.0.0.1 is already in use by another program.' });
+    children[0]!.exit(3);
+    await flush();
+    assert.deepEqual(sup.status, {
+      kind: 'restarting',
+      attempt: 1,
+      delayMs: 1000,
+      reason: 'port 8081 is in use by another github-copilot-svcs proxy (version 0.9.1)',
+      portTaken: true,
+      holder: { kind: 'github-copilot-svcs', version: '0.9.1' },
+    });
+    clock.advance(1000);
+    children[1]!.exit(3);
+    await flush();
+    assert.deepEqual(sup.status, {
+      kind: 'gave-up',
+      reason: 'port 8081 is in use by another github-copilot-svcs proxy (version 0.9.1)',
+      portTaken: true,
+      port: 8081,
+      holder: { kind: 'github-copilot-svcs', version: '0.9.1' },
+    });
+    assert.equal(asked.length, 2, 'asked once per failed listen');
+    assert.deepEqual(
+      crashes.map((c) => c.holder?.version ?? null),
+      ['0.9.1', '0.9.1'],
+    );
+    assert.ok(!statuses.some((s) => s.kind === 'gave-up' && s.holder === null), 'never said "another program" first');
+  });
+
+  it('when the port holder does not answer our /health (or the question fails), it is "another program"', async () => {
+    for (const identifyPortHolder of [async () => null, async () => Promise.reject(new Error('boom'))]) {
+      const { sup, children } = setup({ maxFastCrashes: 1, identifyPortHolder });
+      sup.start();
+      children[0]!.say({ type: 'listen-failed', code: 'EADDRINUSE', message: 'port 8081 is in use by another program' });
+      children[0]!.exit(3);
+      await flush();
+      assert.deepEqual(sup.status, { kind: 'gave-up', reason: 'port 8081 is in use by another program', portTaken: true, port: 8081, holder: null });
+    }
+  });
+
+  it('a crash that is not about the port does not ask who holds it', async () => {
+    let asked = 0;
+    const { sup, children } = setup({ identifyPortHolder: async () => (asked++, null) });
+    sup.start();
+    children[0]!.exit(1);
+    assert.equal(sup.status.kind, 'restarting', 'decided at once');
+    await flush();
+    assert.equal(asked, 0);
+  });
+
+  it('an answer about the port that comes after stop() changes nothing', async () => {
+    let answer: (h: null) => void = () => {};
+    const { sup, clock, children } = setup({ identifyPortHolder: () => new Promise((r) => (answer = r)) });
+    sup.start();
+    children[0]!.exit(3);
+    await sup.stop();
+    answer(null);
+    await flush();
+    assert.equal(sup.status.kind, 'stopped');
+    assert.deepEqual(clock.pending(), []);
   });
 
   it('restart() after giving up starts again with the counters reset', async () => {
@@ -163,6 +237,45 @@ describe('ProxySupervisor', () => {
     await sup.stop();
     sup.start(); // stopped for good
     assert.equal(children.length, 1);
+  });
+
+  it('stop() waits for the child\'s own drain deadline (timeouts.shutdown) before SIGKILL, not 5 s', async () => {
+    const { sup, clock, children } = setup({ stopTimeoutMs: stopDeadlineMs(10) });
+    sup.start();
+    const c = children[0]!;
+    c.ready();
+    c.obeysSigterm = false; // still draining a stream
+    const stopped = sup.stop();
+    clock.advance(5000);
+    clock.advance(5000);
+    assert.deepEqual(c.signals, ['SIGTERM'], 'not killed while it may still drain (10 s)');
+    // The child finishes its drain and exits by itself inside the margin: never killed.
+    clock.advance(STOP_MARGIN_MS - 1);
+    c.exit(0);
+    await stopped;
+    assert.deepEqual(c.signals, ['SIGTERM']);
+    assert.equal(sup.status.kind, 'stopped');
+  });
+
+  it('the default deadline is the default timeouts.shutdown plus the margin', async () => {
+    const { sup, clock, children } = setup();
+    sup.start();
+    const c = children[0]!;
+    c.obeysSigterm = false;
+    const stopped = sup.stop();
+    clock.advance(TIMEOUT_DEFAULTS.shutdown * 1000);
+    assert.deepEqual(c.signals, ['SIGTERM']);
+    clock.advance(STOP_MARGIN_MS);
+    assert.deepEqual(c.signals, ['SIGTERM', 'SIGKILL']);
+    await stopped;
+  });
+
+  it('childLaunch: one source for both deadlines, the config\'s timeouts.shutdown', () => {
+    const l = childLaunch({ flags: { port: 9000, log_level: 'debug' } }, { PATH: '/bin' }, { timeouts: { ...TIMEOUT_DEFAULTS, shutdown: 25 } });
+    assert.deepEqual(l.args, [PROXY_CHILD_COMMAND, '--port', '9000']);
+    assert.equal(l.env.GITHUB_COPILOT_SVCS_TIMEOUTS_SHUTDOWN, '25', 'the child drains for the value the tray resolved');
+    assert.equal(l.env.GITHUB_COPILOT_SVCS_LOG_LEVEL, 'debug');
+    assert.equal(l.stopTimeoutMs, 25_000 + STOP_MARGIN_MS);
   });
 
   it('stop() while a restart is pending cancels it', async () => {

@@ -55,6 +55,7 @@ describe('buildMenu', () => {
       '<SEPARATOR>',
       'Sign in again with GitHub…',
       'Refresh token now',
+      'Sign out',
       'Models',
       'Premium requests: …',
       'AI credits: …',
@@ -132,15 +133,22 @@ describe('buildMenu', () => {
   });
 
   it('gave up: a clear line pointing at the logs', () => {
-    const m = buildMenu(state({ proxy: { kind: 'gave-up', reason: 'exited with code 1', portTaken: false, port: 8081 } }));
+    const m = buildMenu(state({ proxy: { kind: 'gave-up', reason: 'exited with code 1', portTaken: false, port: 8081, holder: null } }));
     assert.equal(find(m, 'proxy').title, 'Proxy: stopped — it kept crashing (see Open logs)');
     assert.equal(m.icon, 'stopped');
   });
 
   it('port taken: says which port and that another program holds it', () => {
-    const m = buildMenu(state({ proxy: { kind: 'gave-up', reason: 'EADDRINUSE', portTaken: true, port: 8081 } }));
+    const m = buildMenu(state({ proxy: { kind: 'gave-up', reason: 'EADDRINUSE', portTaken: true, port: 8081, holder: null } }));
     assert.equal(find(m, 'proxy').title, 'Proxy: stopped — port 8081 is in use by another program');
     assert.match(find(m, 'proxy').tooltip, /Restart proxy/);
+  });
+
+  it('port taken by another github-copilot-svcs proxy: says so, with its version', () => {
+    const m = buildMenu(state({ proxy: { kind: 'gave-up', reason: 'x', portTaken: true, port: 8081, holder: { kind: 'github-copilot-svcs', version: '0.9.1' } } }));
+    assert.equal(find(m, 'proxy').title, 'Proxy: stopped — port 8081 is in use by another github-copilot-svcs proxy (version 0.9.1)');
+    assert.match(find(m, 'proxy').tooltip, /^Stop that proxy .*Restart proxy$/);
+    assert.match(m.tooltip, /port 8081 is in use by another github-copilot-svcs proxy \(version 0\.9\.1\)/);
   });
 
   it('starting: no token yet', () => {
@@ -201,7 +209,7 @@ describe('buildMenu', () => {
       buildMenu(initialTrayState(NOW)),
       buildMenu(state()),
       buildMenu(state({ signIn: { userCode: 'X', verificationUri: 'u' }, models: [{ id: 'a', name: 'a', vendor: 'v' }] })),
-      buildMenu(state({ proxy: { kind: 'gave-up', reason: '', portTaken: true, port: 1 } })),
+      buildMenu(state({ proxy: { kind: 'gave-up', reason: '', portTaken: true, port: 1, holder: null } })),
     ].map((m) => flattenItems(m.items).map((i) => i.key).join(','));
     assert.equal(new Set(shapes).size, 1);
     // Submenu parents are never hidden (systray2 drops the submenu when toggled).
@@ -213,10 +221,11 @@ describe('buildMenu', () => {
     const ids = assignIds(a.items);
     assert.equal(ids.get('status'), 1);
     assert.equal(ids.get('limit'), 2);
-    assert.equal(ids.get('models'), 8);
-    assert.equal(ids.get('model-0'), 9);
-    assert.equal(ids.get('usage'), 9 + MAX_MODEL_SLOTS);
-    assert.equal(ids.get('credits'), 10 + MAX_MODEL_SLOTS);
+    assert.equal(ids.get('sign-out'), 8);
+    assert.equal(ids.get('models'), 9);
+    assert.equal(ids.get('model-0'), 10);
+    assert.equal(ids.get('usage'), 10 + MAX_MODEL_SLOTS);
+    assert.equal(ids.get('credits'), 11 + MAX_MODEL_SLOTS);
     assert.equal(ids.get('quit'), flattenItems(a.items).length);
     const b = buildMenu(state({ token: snapshot({ health: 'refresh_soon' }) }));
     assert.deepEqual(changedKeys(a, b), ['status']);

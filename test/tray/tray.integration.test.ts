@@ -6,7 +6,7 @@
  * its menu and can click items by key.
  *
  * Its side effects go through the real libraries down to the OS boundary:
- * clipboardy's xsel writes the real X clipboard of the Xvfb display (read back
+ * the tray owns the real X clipboard of the Xvfb display itself (read back
  * with xclip); open's xdg-open launches $BROWSER (and the XDG default browser,
  * where xdg-mime exists), a stub script that records the URL; node-notifier
  * runs notify-send, a stub first on PATH that records its argv.
@@ -22,7 +22,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
-import { alive, desktopSkip, freePort, isClipboardOwner, killAndWait, processesWith, run, sleep, startSessionBus, startTrayer, startXvfb, waitUntil } from '../helpers/desktop.ts';
+import { alive, desktopSkip, freePort, isClipboardHelper, killAndWait, processesWith, run, sleep, startSessionBus, startTrayer, startXvfb, waitUntil } from '../helpers/desktop.ts';
+import { runCli } from '../helpers/cli.ts';
+import { usageRecordSchema } from '../../src/usage/record.ts';
 import { recorder, registerDefaultBrowser, type Recorder } from '../helpers/os-stubs.ts';
 import type { HookMenuItem, TrayToTest } from '../../src/tray/test-hook.ts';
 import { creditsLine, premiumLine, usageBodySchema } from '../../src/usage/api.ts';
@@ -36,6 +38,7 @@ const skip = desktopSkip();
 describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_000 }, () => {
   const procs: ChildProcess[] = [];
   let tmp = '';
+  let display = '';
   let env: NodeJS.ProcessEnv = {};
   let fake: FakeUpstream | null = null;
   let tray: ChildProcess | null = null;
@@ -73,6 +76,12 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
   const clipboardBecomes = (text: string) => waitUntil(`${JSON.stringify(text)} on the X clipboard`, async () => (await clipboardText()) === text, 15_000);
   /** notify-send calls as [title, message]. */
   const notifications = (): Array<[string, string]> => notifySend.calls().map((a) => [a[0] ?? '', a[1] ?? '']);
+  /** The image notify-send was given (node-notifier's --icon) for the notification titled `title`, as a file name. */
+  const iconOf = (title: string): string | null => {
+    const call = notifySend.calls().find((a) => a[0] === title);
+    const i = call?.indexOf('--icon') ?? -1;
+    return call && i >= 0 ? path.basename(call[i + 1] ?? '') : null;
+  };
   const proxyPid = (): number | null => {
     for (let i = events.length - 1; i >= 0; i--) {
       const e = events[i]!;
@@ -84,7 +93,7 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tray-it-'));
     marker = `GCS_TRAY_IT_RUN=${tmp}`;
-    const display = await startXvfb(procs);
+    display = await startXvfb(procs);
     // The OS boundary: a browser and notify-send that record what reached them.
     const bin = path.join(tmp, 'bin');
     browser = recorder(bin, 'test-browser');
@@ -111,6 +120,9 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     githubToken = fake.createGithubToken();
     port = await freePort();
     fs.mkdirSync(artifacts, { recursive: true });
+    // Signed in through the token file (not the env), as after `auth`: a later sign-in replaces it, and a restarted child reads that.
+    fs.mkdirSync(path.join(tmp, 'data'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(tmp, 'data', 'tokens.json'), JSON.stringify({ github_token: githubToken, oauth_app: 'vscode' }), { mode: 0o600 });
 
     tray = fork(path.join(here, 'fixtures', 'run-tray.ts'), [], {
       execArgv: ['--import', 'tsx'],
@@ -125,7 +137,6 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
         GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
         GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
         GITHUB_COPILOT_SVCS_COPILOT_API_URL: fake.url,
-        GITHUB_COPILOT_SVCS_GITHUB_TOKEN: githubToken,
         GITHUB_COPILOT_SVCS_PORT: String(port),
         GITHUB_COPILOT_SVCS_KEYCHAIN: 'off',
         GITHUB_COPILOT_SVCS_LOG_LEVEL: 'debug',
@@ -170,6 +181,18 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
       return r.code === 0 && r.stdout.trim().split('\n')[0];
     });
     assert.ok(icon);
+  });
+
+  it('finds trayer as the tray host: "Tray icon ready" names it, no warning, and `status` says so too', async () => {
+    const host = await waitUntil('tray host check', () => events.find((e) => e.type === 'tray-test-host'));
+    assert.deepEqual(host, { type: 'tray-test-host', probe: { kind: 'found', hosts: [{ kind: 'xembed', display }] } });
+    await waitUntil('"Tray icon ready"', () => trayLog.includes('Tray icon ready'));
+    assert.match(trayLog, new RegExp(`\\[tray\\].*Tray icon ready \\(XEmbed tray on ${display}\\)`));
+    assert.doesNotMatch(trayLog, /No tray host found/);
+    assert.ok(!notifications().some(([t]) => /no system tray/.test(t)), 'no warning notification');
+    const r = await runCli(['status'], { ...env, GITHUB_COPILOT_SVCS_HOME: path.join(tmp, 'status-home'), GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', GITHUB_COPILOT_SVCS_PORT: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^Tray host: XEmbed tray on ${display}$`, 'm'));
   });
 
   it('status line shows the healthy token and the proxy URL', async () => {
@@ -220,6 +243,8 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     await waitUntil('the end notified', () => notifications().length >= notes + 2, 10_000);
     const said = notifications().slice(notes).map(([title]) => title);
     assert.deepEqual(said, ['Copilot weekly limit reached', 'Copilot weekly limit ended']);
+    // Each with the icon of its state, as notify-send got it.
+    assert.deepEqual(said.map(iconOf), ['tray-warning-32.png', 'tray-healthy-32.png']);
     assert.equal((await chat('and now?')).status, 200);
   });
 
@@ -238,8 +263,8 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     click(model.key);
     await waitUntil('model id copied', () => events.slice(mark).find((e) => e.type === 'tray-test-clipboard' && e.error === null));
     await clipboardBecomes(model.title);
-    // The previous owner (the xsel that held the URL) lost the selection and went away.
-    await waitUntil('one clipboard owner', () => processesWith(marker).filter(isClipboardOwner).length === 1, 5000);
+    // The tray owns the clipboard itself: no xsel/xclip helper was started to hold it.
+    assert.deepEqual(processesWith(marker).filter(isClipboardHelper), []);
   });
 
   it('clicking "Refresh token now" in the real menu causes a token exchange upstream', async () => {
@@ -270,6 +295,7 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     await waitUntil('❌ status', () => item('status')?.title.startsWith('❌'));
     assert.equal(item('sign-in')?.title, 'Sign in with GitHub…');
     await waitUntil('sign-in needed notification (notify-send)', () => notifications().some(([t]) => t === 'GitHub Copilot: sign-in needed'));
+    assert.equal(iconOf('GitHub Copilot: sign-in needed'), 'tray-error-32.png', 'not the green healthy icon');
     await waitUntil('error icon', () => {
       for (let i = events.length - 1; i >= 0; i--) {
         const e = events[i]!;
@@ -299,8 +325,27 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     );
     await waitUntil('sign-in done notification', () => since().find((e) => e.type === 'tray-test-notify' && e.title === 'Signed in to GitHub Copilot'));
     await waitUntil('sign-in done notification (notify-send)', () => notifications().some(([t, m]) => t === 'Signed in to GitHub Copilot' && m === 'The proxy is ready to use.'));
+    assert.equal(iconOf('Sign in to GitHub'), 'tray-warning-32.png');
+    assert.equal(iconOf('Signed in to GitHub Copilot'), 'tray-healthy-32.png');
     await waitUntil('✅ again', () => item('status')?.title.startsWith('✅ Token is healthy'));
     assert.equal(item('sign-in-code')?.hidden, true);
+  });
+
+  it('Sign out forgets the sign-in at once: ❌ in the menu, needs_auth in /health, tokens.json gone; signing in again works', async () => {
+    const tokenFile = path.join(tmp, 'data', 'tokens.json');
+    assert.ok(fs.existsSync(tokenFile), 'signed in through the token file');
+    assert.equal(item('sign-out')?.hidden, false);
+    click('sign-out');
+    await waitUntil('❌ after sign-out', () => item('status')?.title.startsWith('❌'));
+    await waitUntil('the token file removed', () => !fs.existsSync(tokenFile));
+    const h = await waitUntil('/health', () => health());
+    const body = h.body;
+    assert.ok(typeof body === 'object' && body !== null && 'status' in body && body.status === 'needs_auth', JSON.stringify(body));
+    assert.equal(item('sign-out')?.hidden, true, 'nothing to sign out of');
+    // Back in, for the tests after this one.
+    click('sign-in');
+    await waitUntil('✅ after signing in again', () => item('status')?.title.startsWith('✅ Token is healthy'), 30_000);
+    assert.ok(fs.existsSync(tokenFile));
   });
 
   it('restarts the proxy child after it is killed', async () => {
@@ -310,6 +355,7 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     await waitUntil('crash notification (notify-send)', () =>
       notifications().some(([t, m]) => t === 'GitHub Copilot proxy crashed' && m === 'It stopped (SIGKILL); restarting it.'),
     );
+    assert.equal(iconOf('GitHub Copilot proxy crashed'), 'tray-stopped-32.png');
     const second = await waitUntil('new child', () => {
       const p = proxyPid();
       return p !== null && p !== first && p;
@@ -320,25 +366,67 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     await waitUntil('running again', () => item('proxy')?.title.endsWith('(running)'));
   });
 
-  it('Quit stops the child and the tray binary and exits 0, leaving no process behind', async () => {
+  it('Quit waits for a stream in flight (timeouts.shutdown, not 5 s), keeps its usage record, and leaves no process behind, clipboard helper included', async () => {
+    assert.ok(fake);
+    const chat = (stream: boolean) =>
+      fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'quit-test/1.0' },
+        body: JSON.stringify({ model: 'gpt-4.1', stream, messages: [{ role: 'user', content: 'a slow answer, please' }] }),
+      });
+    // How many events this answer has, so the slow one lasts about 7 s: past the old 5 s SIGKILL, inside the 10 s drain.
+    const events0 = (await (await chat(true)).text()).split('\n\n').filter((e) => e.startsWith('data:')).length;
+    assert.ok(events0 >= 3, `${events0} events`);
+    fake.faultNext(1, 'trickle', { path: '/chat/completions', delayMs: Math.round(7000 / (events0 - 1)) });
+
     const childPid = proxyPid()!;
     const ui = events.find((e) => e.type === 'tray-test-ui');
     const binPid = ui?.type === 'tray-test-ui' ? ui.binPid : null;
     assert.ok(binPid);
     const trayPid = tray!.pid!;
     const exited = new Promise<number | null>((r) => tray!.once('exit', (code) => r(code)));
+    let trayExitedAt = 0;
+    void exited.then(() => (trayExitedAt = Date.now()));
+
+    const res = await chat(true);
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = decoder.decode((await reader.read()).value);
+    // The stream is in flight: Quit now.
+    const quitAt = Date.now();
     click('quit');
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      body += decoder.decode(value, { stream: true });
+    }
+    const streamEndedAt = Date.now();
+    assert.match(body, /data: \[DONE\]/, 'the stream was not cut');
+    assert.equal(body.split('\n\n').filter((e) => e.startsWith('data:')).length, events0);
+    assert.ok(streamEndedAt - quitAt > 5000, `the stream outlived the old 5 s deadline (${streamEndedAt - quitAt} ms)`);
     assert.equal(await exited, 0);
+    assert.ok(trayExitedAt >= streamEndedAt, 'the tray exited after the stream ended');
+    assert.doesNotMatch(trayLog, /did not stop within/, 'the child was not killed');
     for (const pid of [childPid, binPid, trayPid]) await waitUntil(`pid ${pid} gone`, () => !alive(pid), 5000);
     assert.equal(await health(), null, 'nothing listens on the proxy port any more');
-    // Nothing else the tray started is left either (launchers, notify-send), except the one xsel
-    // that owns the clipboard: what the tray copied stays pasteable after it quit, as on any desktop.
-    await waitUntil('no other process left by the tray', () => processesWith(marker).filter((p) => !isClipboardOwner(p)).length === 0, 5000).catch(() => {
+
+    // The slow request's usage record reached the disk before the child exited.
+    const usageDir = path.join(tmp, 'data', 'usage');
+    const records = fs
+      .readdirSync(usageDir)
+      .flatMap((f) => fs.readFileSync(path.join(usageDir, f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => usageRecordSchema.parse(JSON.parse(l)));
+    assert.ok(
+      records.some((r) => r.stream && r.status === 200 && r.duration_ms > 5000 && r.completion_tokens !== null),
+      `no record of the slow stream in ${JSON.stringify(records.map((r) => [r.stream, r.duration_ms]))}`,
+    );
+
+    // Nothing the tray started is left: no launcher, no notify-send, and no clipboard helper holding the last copy.
+    await waitUntil('no process left by the tray', () => processesWith(marker).length === 0, 5000).catch(() => {
       assert.fail(`left behind: ${JSON.stringify(processesWith(marker))}`);
     });
-    assert.ok(processesWith(marker).filter(isClipboardOwner).length <= 1);
-    const last = [...events].reverse().find((e) => e.type === 'tray-test-clipboard');
-    assert.ok(last?.type === 'tray-test-clipboard');
-    assert.equal(await clipboardText(), last.text, 'the last copied text is still on the clipboard');
+    // Its clipboard went with it (nothing owns CLIPBOARD now), like any X client's without a clipboard manager.
+    assert.equal(await clipboardText(), null);
   });
 });

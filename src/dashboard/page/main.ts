@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HEALTH_TEXT } from '../../auth/snapshot.ts';
 import { clientSnippets } from '../../clients/setup.ts';
-import { healthBodySchema, signInBodySchema, type HealthBody } from '../../proxy/bodies.ts';
+import { healthBodySchema, signInBodySchema, type HealthBody } from '../../ipc/bodies.ts';
 import { toModelRows, type ModelRow } from '../../proxy/transform/model-rows.ts';
 import { CHART_DAYS, creditsLine, formatCredits, premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
 import { creditsOf } from '../../usage/record.ts';

@@ -3,7 +3,7 @@ import { tokenJson } from '../../auth/snapshot.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
-import type { SignInBody } from '../bodies.ts';
+import type { SignInBody } from '../../ipc/bodies.ts';
 
 /** How long POST /admin/sign-in waits for GitHub's code before answering without one. */
 const SIGN_IN_CODE_WAIT_MS = 30_000;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { isSignedIn, tokenJson } from '../../auth/snapshot.ts';
-import type { HealthBody } from '../bodies.ts';
+import type { HealthBody } from '../../ipc/bodies.ts';
 import type { ProxyContext } from '../context.ts';
 
 /** Pure: the /health body. Token-free by construction (the snapshot holds no token). */

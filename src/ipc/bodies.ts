@@ -4,8 +4,10 @@ import { gatewayStateSchema } from '../upstream/gateway-state.ts';
 
 /**
  * The JSON bodies of the proxy's own routes, one schema each: the routes
- * build them, the CLI and the dashboard read them back with them. Pure (zod
- * only), so the dashboard's page bundles them. `/usage` is usage/api.ts.
+ * build them, the CLI, the tray and the dashboard read them back with them.
+ * Here in ipc/ because they cross a process boundary (the tray and the proxy
+ * meet in ipc/, never importing each other). Pure (zod only), so the
+ * dashboard's page bundles them. `/usage` is usage/api.ts.
  */
 
 export const HEALTH_STATUSES = ['ok', 'degraded', 'needs_auth'] as const;

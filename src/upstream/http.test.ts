@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { TIMEOUT_DEFAULTS } from '../config/schema.ts';
+import { createDispatcher, dispatcherOptions, tcpKeepAlive } from './http.ts';
+import { undici } from './undici.ts';
+
+describe('timeouts.keep_alive: the TCP keep-alive period, as the Go tool read it', () => {
+  test('negative: off; 0: the runtime default; positive: the period in seconds', () => {
+    assert.deepEqual(tcpKeepAlive(-1), { keepAlive: false });
+    assert.deepEqual(tcpKeepAlive(-30), { keepAlive: false });
+    assert.deepEqual(tcpKeepAlive(0), {});
+    assert.deepEqual(tcpKeepAlive(30), { keepAlive: true, keepAliveInitialDelay: 30_000 });
+    assert.deepEqual(tcpKeepAlive(1), { keepAlive: true, keepAliveInitialDelay: 1000 });
+  });
+
+  test('idle_conn_timeout, not keep_alive, is how long an idle pooled connection waits', () => {
+    const o = dispatcherOptions({ ...TIMEOUT_DEFAULTS, keep_alive: 7, idle_conn_timeout: 45 });
+    assert.equal(o.keepAliveTimeout, 45_000);
+    assert.equal(o.keepAliveMaxTimeout, 45_000);
+    assert.deepEqual(o.connect, { timeout: (TIMEOUT_DEFAULTS.dial_timeout + TIMEOUT_DEFAULTS.tls_handshake) * 1000, keepAlive: true, keepAliveInitialDelay: 7000 });
+    // Through a proxy undici dials with proxyTls/requestTls: the same socket options.
+    assert.deepEqual(o.proxyTls, o.connect);
+    assert.deepEqual(o.requestTls, o.connect);
+    assert.equal(o.headersTimeout, TIMEOUT_DEFAULTS.first_byte * 1000);
+    assert.equal(o.bodyTimeout, TIMEOUT_DEFAULTS.stream_idle * 1000);
+  });
+});
+
+describe('the dispatcher sets (or does not set) TCP keep-alive on the sockets it opens', () => {
+  let server: http.Server;
+  let url = '';
+  /** Every setKeepAlive call on a socket, in order. */
+  const calls: Array<[boolean | undefined, number | undefined]> = [];
+  const original = net.Socket.prototype.setKeepAlive;
+
+  before(async () => {
+    server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const a = server.address();
+    assert.ok(a && typeof a === 'object');
+    url = `http://127.0.0.1:${a.port}/`;
+    net.Socket.prototype.setKeepAlive = function (this: net.Socket, enable?: boolean, delay?: number) {
+      calls.push([enable, delay]);
+      return original.call(this, enable, delay);
+    };
+  });
+  after(async () => {
+    net.Socket.prototype.setKeepAlive = original;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  async function keepAliveCallsFor(keepAlive: number): Promise<Array<[boolean | undefined, number | undefined]>> {
+    calls.length = 0;
+    // The server's own accepted sockets call nothing; only the client side of this request does.
+    const dispatcher = createDispatcher({ timeouts: { ...TIMEOUT_DEFAULTS, keep_alive: keepAlive } });
+    try {
+      const r = await undici().request(url, { dispatcher });
+      assert.equal(await r.body.text(), 'ok');
+    } finally {
+      await dispatcher.close();
+    }
+    return [...calls];
+  }
+
+  test('keep_alive -1: never turned on (what Wine needs)', async () => {
+    assert.deepEqual(
+      (await keepAliveCallsFor(-1)).filter(([on]) => on === true),
+      [],
+    );
+  });
+
+  test('keep_alive 12: on, first probe after 12 s', async () => {
+    assert.deepEqual(await keepAliveCallsFor(12), [[true, 12_000]]);
+  });
+
+  test("keep_alive 0: undici's default (on, 60 s)", async () => {
+    assert.deepEqual(await keepAliveCallsFor(0), [[true, 60_000]]);
+  });
+});
