@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { authCommand, type AuthDeps } from './auth.ts';
 import { configCommand } from './config.ts';
 import { dashboardCommand } from './dashboard.ts';
+import { doctorCommand } from './doctor.ts';
 import { logoutCommand } from './logout.ts';
 import { modelsCommand } from './models.ts';
 import { refreshCommand } from './refresh.ts';
@@ -9,11 +10,11 @@ import { statusCommand } from './status.ts';
 import { uninstallCommand } from './uninstall.ts';
 import { usageCommand } from './usage.ts';
 
-export { authCommand, configCommand, dashboardCommand, logoutCommand, modelsCommand, refreshCommand, statusCommand, uninstallCommand, usageCommand };
+export { authCommand, configCommand, dashboardCommand, doctorCommand, logoutCommand, modelsCommand, refreshCommand, statusCommand, uninstallCommand, usageCommand };
 
-/** Adds auth, logout, status, refresh, models, config, usage, dashboard and uninstall to the program, with its settings (exitOverride...). */
+/** Adds auth, logout, status, refresh, models, config, usage, dashboard, doctor and uninstall to the program, with its settings (exitOverride...). */
 export function registerCliCommands(program: Command, deps: AuthDeps = {}): void {
-  for (const cmd of [authCommand(deps), logoutCommand(deps), statusCommand(deps), refreshCommand(deps), modelsCommand(deps), configCommand(deps), usageCommand(deps), dashboardCommand(deps), uninstallCommand(deps)]) {
+  for (const cmd of [authCommand(deps), logoutCommand(deps), statusCommand(deps), refreshCommand(deps), modelsCommand(deps), configCommand(deps), usageCommand(deps), dashboardCommand(deps), doctorCommand(deps), uninstallCommand(deps)]) {
     cmd.copyInheritedSettings(program);
     program.addCommand(cmd);
   }

@@ -106,8 +106,16 @@ export type StartResult =
  */
 export async function startSysTray(o: StartSysTrayOptions): Promise<StartResult> {
   if (o.platform === 'linux' && !o.env.DISPLAY && !o.env.WAYLAND_DISPLAY) return { tray: null, menu: null, ids: null, reason: 'no DISPLAY or WAYLAND_DISPLAY' };
-  const chmodProblem = ensureTrayBinaryExecutable(o.platform);
-  if (chmodProblem) o.log.warn(chmodProblem);
+  // The single-file binary's helper comes from its cache dir, which may be refused (a symlinked
+  // component, another user's file): then the tray runs headless and says why; it does not exit.
+  let copyDir: string | false;
+  try {
+    const chmodProblem = ensureTrayBinaryExecutable(o.platform);
+    if (chmodProblem) o.log.warn(chmodProblem);
+    copyDir = trayHelper(o.platform)?.copyDir ?? false;
+  } catch (err) {
+    return { tray: null, menu: null, ids: null, reason: `the tray helper cannot be used: ${err instanceof Error ? err.message : String(err)}` };
+  }
 
   const ids = assignIds(o.menu.items);
   const initial: SysMenu = {
@@ -120,7 +128,7 @@ export async function startSysTray(o: StartSysTrayOptions): Promise<StartResult>
   let tray: SysTrayInstance;
   try {
     // Never `debug: true`: it looks for a tray_*_debug binary that the package does not ship.
-    tray = new SysTray({ menu: initial, debug: false, copyDir: trayHelper(o.platform)?.copyDir ?? false });
+    tray = new SysTray({ menu: initial, debug: false, copyDir });
   } catch (err) {
     return { tray: null, menu: null, ids: null, reason: `could not start the tray binary: ${(err as Error).message}` };
   }

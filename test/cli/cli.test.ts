@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { StoredTokens } from '../../src/auth/token-store.ts';
 import { statusJsonSchema } from '../../src/cli/status.ts';
+import { doctorJsonSchema } from '../../src/cli/doctor.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { BIN, runCli, startCli, type CliResult } from '../helpers/cli.ts';
 import { healthBodySchema } from '../../src/ipc/bodies.ts';
@@ -658,5 +659,108 @@ describe('usage records survive a kill', () => {
     const dir = path.join(s.home, 'usage');
     const lines = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean));
     assert.equal(lines.length, 40, 'every answered request has its record on disk');
+  });
+});
+
+describe('doctor', () => {
+  const doctorJson = (r: CliResult) => doctorJsonSchema.parse(JSON.parse(r.stdout));
+  const check = (r: CliResult, id: string) => {
+    const c = doctorJson(r).checks.find((x) => x.id === id || x.id.startsWith(`${id}:`));
+    assert.ok(c, `no ${id} check in ${r.stdout}`);
+    return c;
+  };
+
+  test('healthy: every check passes with the proxy running (exit 0); the text has one line per check', async () => {
+    const s = await setup();
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const r = await s.cli(['doctor']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^✅ Proxy: running on .*this data dir's$/m);
+      assert.match(r.stdout, /^✅ Token: ✅ Token is healthy/m);
+      assert.match(r.stdout, /^✅ 127\.0\.0\.1:\d+: answers, direct \(no HTTP\(S\)_PROXY\)$/m);
+      assert.match(r.stdout, /^✅ Clock: /m);
+      assert.match(r.stdout, /^(All checks passed|All checks passed, \d warnings?)\.$/m);
+      const j = await s.cli(['doctor', '--json']);
+      assert.equal(doctorJson(j).ok, true);
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+
+  test('each injected fault is named with its fix: no proxy, another data dir\'s proxy, a rejected token, clock skew, a blocked upstream, a disabled model, a model not in the plan', async () => {
+    const s = await setup();
+    const gh = fake.createGithubToken();
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode' });
+
+    const noProxy = await s.cli(['doctor', '--json']);
+    assert.equal(check(noProxy, 'proxy').state, 'warn');
+    assert.match(check(noProxy, 'proxy').fix ?? '', / run \(or the tray app\)$/);
+
+    // Another data dir's proxy on our port.
+    const other = await setup({ GITHUB_COPILOT_SVCS_PORT: String(s.port) });
+    other.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    const theirs = startCli(['run'], other.env);
+    try {
+      await theirs.waitFor(/listening on/);
+      const r = await s.cli(['doctor', '--json']);
+      assert.equal(r.code, 1);
+      assert.equal(check(r, 'proxy').state, 'fail');
+      assert.match(check(r, 'proxy').fix ?? '', /another data dir or user/);
+    } finally {
+      theirs.child.kill('SIGTERM');
+      await theirs.exited;
+    }
+
+    // Clock skew: GitHub's Date says 10 minutes later.
+    fake.dateSkewMs = 600_000;
+    try {
+      const r = await s.cli(['doctor', '--json']);
+      assert.equal(check(r, 'clock').state, 'fail');
+      assert.match(check(r, 'clock').text, /^Clock: (599|600|601) s behind GitHub$/);
+      assert.match(check(r, 'clock').fix ?? '', /network time/);
+    } finally {
+      fake.dateSkewMs = 0;
+    }
+
+    // A blocked upstream: a proxy that is not there.
+    const blocked = await runCli(['doctor', '--json'], { ...s.env, HTTP_PROXY: 'http://user:secret@127.0.0.1:9' });
+    const net = check(blocked, 'network');
+    assert.equal(net.state, 'fail');
+    assert.match(net.text, /no answer, through http:\/\/user:\*\*\*@127\.0\.0\.1:9/);
+    assert.doesNotMatch(blocked.stdout, /secret/);
+    assert.match(net.fix ?? '', /HTTPS_PROXY/);
+
+    // A model disabled by policy, and one the plan does not list.
+    const model = fake.models.find((m) => m.id === 'gpt-4.1');
+    assert.ok(model);
+    const policy = model.policy;
+    model.policy = { state: 'disabled', terms: 'x' };
+    try {
+      const r = await s.cli(['doctor', '--json', '--model', 'gpt-4.1']);
+      assert.equal(check(r, 'model').state, 'fail');
+      assert.match(check(r, 'model').text, /disabled by policy/);
+      assert.match(check(r, 'model').fix ?? '', /\/settings\/copilot\/features/);
+    } finally {
+      model.policy = policy;
+    }
+    const missing = await s.cli(['doctor', '--json', '--model', 'gpt-4.2']);
+    assert.equal(check(missing, 'model').state, 'fail');
+    assert.match(check(missing, 'model').fix ?? '', /did you mean "gpt-4\.1"\?/);
+    const codex = await s.cli(['doctor', '--json', '--model', 'gpt-5.1-codex']);
+    assert.equal(check(codex, 'model').state, 'ok');
+    assert.match(check(codex, 'model').text, /\/responses only; this proxy translates/);
+
+    // An expired Copilot token whose GitHub token GitHub now rejects: the token line fails, with the command to run.
+    fake.revokeGithubToken(gh);
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode', copilot_token: 'tid=old;exp=1', expires_at: nowSec() - 60, refresh_in: 1500, obtained_at: nowSec() - 1860 });
+    const rejected = await s.cli(['doctor']);
+    assert.equal(rejected.code, 1);
+    assert.match(rejected.stdout, /^❌ Token: ❌ /m);
+    assert.match(rejected.stdout, /^ {3}fix: run 'node .* auth'/m);
+    assertNoSecrets(rejected, gh);
   });
 });

@@ -219,6 +219,8 @@ export interface FakeUpstream {
   readonly deviceFlow: DeviceFlowState;
   /** The `/models` list; mutate or replace freely. */
   models: CopilotModel[];
+  /** How far this fake's clock is off: every answer's `Date` header is now + this (GitHub's clock as a skewed client sees it). */
+  dateSkewMs: number;
   quota: QuotaState;
   tokenLifetimeSec: number;
   chunkDelayMs: number;
@@ -451,6 +453,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
   }
 
   const server = http.createServer((req, res) => {
+    if (fake.dateSkewMs !== 0) res.setHeader('date', new Date(Date.now() + fake.dateSkewMs).toUTCString());
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent && !res.destroyed) {
         const r = text(500, `fake upstream crashed: ${err instanceof Error ? err.message : String(err)}`);
@@ -485,6 +488,7 @@ export async function startFakeUpstream(opts: FakeOptions = {}): Promise<FakeUps
     counts,
     deviceFlow,
     models: defaultModels(),
+    dateSkewMs: 0,
     quota: { entitlement: 300, remaining: 240, overagePermitted: false, overageCount: 0, resetDate: '2026-12-01' },
     tokenLifetimeSec: opts.tokenLifetimeSec ?? 1800,
     chunkDelayMs: opts.chunkDelayMs ?? 5,

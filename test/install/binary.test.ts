@@ -278,6 +278,36 @@ describe('single-file binaries', { skip, timeout: 900_000 }, () => {
     });
   });
 
+  describe('linux-x64 tray with a refused cache', { skip: desktopSkip() }, () => {
+    const procs: ChildProcess[] = [];
+    after(async () => {
+      for (const p of procs.reverse()) await killAndWait(p);
+    });
+
+    test('a symlinked helper dir in the cache: the tray runs headless, says why, and keeps serving (it does not exit)', async () => {
+      const home = newHome();
+      execFileSync(bin('linux-x64'), ['status'], { cwd: '/', env: cleanEnv(home), encoding: 'utf8' });
+      const cache = path.join(home, '.cache', 'github-copilot-svcs');
+      const [version] = fs.readdirSync(cache);
+      assert.ok(version);
+      const elsewhere = fs.mkdtempSync(path.join(tmp, 'elsewhere-'));
+      fs.rmSync(path.join(cache, version, 'systray'), { recursive: true, force: true });
+      fs.symlinkSync(elsewhere, path.join(cache, version, 'systray'));
+      const display = await startXvfb(procs);
+      const port = await freePort();
+      const env = fakeEnv(fake, home, { DISPLAY: display, GITHUB_COPILOT_SVCS_GITHUB_TOKEN: fake.createGithubToken(), GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', GITHUB_COPILOT_SVCS_PORT: String(port) });
+      const tray = spawn(bin('linux-x64'), ['tray'], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
+      procs.push(tray);
+      let log = '';
+      tray.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+      tray.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+      await waitUntil('the headless warning', () => /No system tray available \(the tray helper cannot be used: .*symbolic link/.test(log), 30_000);
+      assert.equal(await chat(`http://127.0.0.1:${port}`, 'headless tray'), 'Echo: headless tray');
+      assert.equal(tray.exitCode, null, `the tray is still running:\n${log}`);
+      assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written through the link');
+    });
+  });
+
   test('linux-arm64 under qemu-aarch64: version and run serve a chat', { skip: qemuSkip }, async () => {
     const home = newHome();
     const qemu = [qemuBin, ['-L', QEMU_LD_PREFIX, bin('linux-arm64')]] as const;

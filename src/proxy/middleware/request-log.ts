@@ -105,6 +105,19 @@ function onHeaders(res: Response, fn: () => void): void {
   } as Response['writeHead'];
 }
 
+/** Runs `fn` once, just before the response's own end() (which writes the last bytes). */
+function onEnd(res: Response, fn: () => void): void {
+  const original = res.end;
+  res.end = function (this: Response, ...args: unknown[]) {
+    try {
+      fn();
+    } catch {
+      /* the record is best effort; the answer must still go out */
+    }
+    return (original as (...a: unknown[]) => Response).apply(this, args);
+  } as Response['end'];
+}
+
 /**
  * Gives each request an id (the client's X-Request-Id when sane, echoed back
  * and sent upstream) and writes one structured (logfmt) line when the response
@@ -131,14 +144,16 @@ export function requestLog(
     stats.inFlight += 1;
     stats.requestsTotal += 1;
     let done = false;
-    const finish = () => {
+    // `ending`: called from res.end, just before the last bytes go out, so the record is on disk
+    // before the client can have the whole answer (a kill -9 then loses no answered request).
+    const finish = (ending = false) => {
       if (done) return;
       done = true;
       stats.inFlight -= 1;
       const totalMs = now() - fields.startedAt;
       const ttfbMs = fields.ttfbMs ?? headersMs;
       const route = routeOf(req);
-      const clientClosed = !res.writableFinished;
+      const clientClosed = !ending && !res.writableFinished;
       const errorCode = res.locals.errorCode;
       // Requests refused before a route named the model still say which one they asked for.
       const model = fields.model ?? requestedModelOf(req.body);
@@ -212,8 +227,9 @@ export function requestLog(
         });
       }
     };
-    res.on('finish', finish);
-    res.on('close', finish);
+    onEnd(res, () => finish(true));
+    res.on('finish', () => finish());
+    res.on('close', () => finish());
     next();
   };
 }

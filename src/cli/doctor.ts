@@ -1,0 +1,243 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { HEALTH_TEXT, isSignedIn, type TokenSnapshot } from '../auth/snapshot.ts';
+import { keytarAbsence, resolveKeytar } from '../auth/keychain.ts';
+import { DEFAULT_COPILOT_API_URL, type ResolvedConfig } from '../config/schema.ts';
+import { resolveModel } from '../proxy/models/resolve.ts';
+import { closest } from '../text/closest.ts';
+import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
+import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
+import { undici } from '../upstream/undici.ts';
+import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
+import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
+import { ExitError } from '../errors.ts';
+
+/**
+ * `doctor`: one line per check, ✅/⚠️/❌, each with its fix. Exit 0 when no
+ * check fails (⚠️ is a warning, not a failure), 1 otherwise; `--json` prints
+ * the same as JSON (doctorJsonSchema). The checks are pure functions of what
+ * was found (proxyCheck, tokenCheck, clockCheck, proxyForUrl, modelCheck...);
+ * the command only gathers the facts.
+ */
+
+export const CHECK_STATES = ['ok', 'warn', 'fail', 'skip'] as const;
+export const checkSchema = z.object({ id: z.string(), state: z.enum(CHECK_STATES), text: z.string(), fix: z.string().nullable() });
+export type Check = z.infer<typeof checkSchema>;
+export const doctorJsonSchema = z.object({ ok: z.boolean(), checks: z.array(checkSchema) });
+
+const MARK: Record<Check['state'], string> = { ok: '✅', warn: '⚠️ ', fail: '❌', skip: '➖' };
+
+/** How far the clock may be from GitHub's before tokens judged by expiry times go wrong. */
+export const CLOCK_SKEW_WARN_SEC = 30;
+export const CLOCK_SKEW_FAIL_SEC = 120;
+
+/** Where the user turns models on and off (Copilot settings, "Models"). */
+export function copilotSettingsUrl(config: Pick<ResolvedConfig, 'github_url'>): string {
+  return `${config.github_url.replace(/\/+$/, '')}/settings/copilot/features`;
+}
+
+/** The check lines as text. Pure. */
+export function doctorLines(checks: readonly Check[]): string[] {
+  const lines: string[] = [];
+  for (const c of checks) {
+    lines.push(`${MARK[c.state]} ${c.text}`);
+    if (c.fix && c.state !== 'ok') lines.push(`   fix: ${c.fix}`);
+  }
+  const failed = checks.filter((c) => c.state === 'fail').length;
+  const warned = checks.filter((c) => c.state === 'warn').length;
+  lines.push(failed ? `${failed} check${failed > 1 ? 's' : ''} failed${warned ? `, ${warned} warning${warned > 1 ? 's' : ''}` : ''}.` : warned ? `All checks passed, ${warned} warning${warned > 1 ? 's' : ''}.` : 'All checks passed.');
+  return lines;
+}
+
+/** The token, in the tray's words. Pure. */
+export function tokenCheck(s: TokenSnapshot, command: string): Check {
+  const text = `Token: ${HEALTH_TEXT[s.health]} (store: ${s.store})`;
+  if (!isSignedIn(s)) return { id: 'token', state: 'fail', text, fix: `run '${command} auth'${s.lastError ? ` (last error: ${s.lastError})` : ''}` };
+  if (s.health === 'needs_refresh') return { id: 'token', state: 'warn', text, fix: `run '${command} refresh'${s.lastError ? ` (last error: ${s.lastError})` : ''}` };
+  return { id: 'token', state: 'ok', text, fix: null };
+}
+
+/** This machine's clock against GitHub's `Date` header. Pure. */
+export function clockCheck(githubDate: string | null, nowMs: number): Check {
+  if (githubDate === null) return { id: 'clock', state: 'skip', text: "Clock: GitHub's time is unknown (no answer)", fix: null };
+  const theirs = Date.parse(githubDate);
+  if (Number.isNaN(theirs)) return { id: 'clock', state: 'skip', text: `Clock: GitHub's Date header is unreadable (${JSON.stringify(githubDate.slice(0, 40))})`, fix: null };
+  const skew = Math.round((nowMs - theirs) / 1000);
+  const text = `Clock: ${skew === 0 ? 'in step with GitHub' : `${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} GitHub`}`;
+  const fix = 'turn on network time (Linux: timedatectl set-ntp true; macOS and Windows: set the time automatically in the date settings): Copilot tokens are judged by their expiry time';
+  if (Math.abs(skew) > CLOCK_SKEW_FAIL_SEC) return { id: 'clock', state: 'fail', text, fix };
+  if (Math.abs(skew) > CLOCK_SKEW_WARN_SEC) return { id: 'clock', state: 'warn', text, fix };
+  return { id: 'clock', state: 'ok', text, fix: null };
+}
+
+/**
+ * The proxy a request to `url` goes through under HTTPS_PROXY / HTTP_PROXY /
+ * NO_PROXY (either case), as undici's EnvHttpProxyAgent decides it: null for
+ * a direct connection. Pure.
+ */
+export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: string | null; why: string } {
+  const u = new URL(url);
+  const get = (k: string) => env[k] ?? env[k.toLowerCase()];
+  const proxy = u.protocol === 'https:' ? (get('HTTPS_PROXY') ?? get('HTTP_PROXY')) : get('HTTP_PROXY');
+  if (!proxy) return { proxy: null, why: 'direct (no HTTP(S)_PROXY)' };
+  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+  for (const raw of (get('NO_PROXY') ?? '').split(/[,\s]+/).filter(Boolean)) {
+    if (raw === '*') return { proxy: null, why: 'direct (NO_PROXY=*)' };
+    const [hostPart = '', portPart] = raw.replace(/^\*?\./, '.').split(':');
+    if (portPart && portPart !== port) continue;
+    const host = u.hostname.toLowerCase();
+    const entry = hostPart.toLowerCase();
+    if (host === entry.replace(/^\./, '') || (entry.startsWith('.') ? host.endsWith(entry) : host.endsWith(`.${entry}`))) return { proxy: null, why: `direct (NO_PROXY has ${raw})` };
+  }
+  return { proxy, why: `through ${redactProxy(proxy)}` };
+}
+
+/** A proxy URL without its password. */
+function redactProxy(p: string): string {
+  try {
+    const u = new URL(p);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparsable proxy URL)';
+  }
+}
+
+/** Why a model name does or does not work here, and what to do. Pure. */
+export function modelCheck(name: string, models: readonly CopilotModel[], config: Pick<ResolvedConfig, 'model_map' | 'model_fallback' | 'allowed_models' | 'github_url'>): Check {
+  const r = resolveModel(name, models, { modelMap: new Map(Object.entries(config.model_map)), fallback: config.model_fallback, type: 'chat' });
+  const settings = copilotSettingsUrl(config);
+  if (r.kind === 'not_found') {
+    const near = closest(name, models.map((m) => m.id));
+    return {
+      id: 'model',
+      state: 'fail',
+      text: `Model ${JSON.stringify(name)}: not in your plan's model list (Copilot lists ${models.length})`,
+      fix: `${near ? `did you mean "${near}"? ` : ''}the models command lists what your plan has; a model it lacks may need another plan, or turning on at ${settings}`,
+    };
+  }
+  const m = r.model;
+  const via = r.via === 'exact' ? '' : ` (via ${r.via === 'map' ? 'model_map' : r.via === 'dated' ? 'its dated name' : 'family fallback'})`;
+  const allowed = config.allowed_models;
+  if (allowed.length > 0 && !allowed.includes(r.id)) {
+    return { id: 'model', state: 'fail', text: `Model ${JSON.stringify(name)} -> ${r.id}: not in allowed_models`, fix: 'add it to allowed_models in config.json, or remove that key' };
+  }
+  if (m?.policy?.state === 'disabled' || m?.policy?.state === 'unconfigured') {
+    return {
+      id: 'model',
+      state: 'fail',
+      text: `Model ${JSON.stringify(name)} -> ${r.id}${via}: ${m.policy.state === 'disabled' ? 'disabled by policy' : 'not enabled yet (its terms were never accepted)'}`,
+      fix: `enable it in your Copilot settings: ${settings} (an organisation's policy may decide it for you)`,
+    };
+  }
+  const endpoints = m?.supported_endpoints ?? [];
+  if (endpoints.length > 0 && !endpoints.includes('/chat/completions') && endpoints.includes('/responses')) {
+    return {
+      id: 'model',
+      state: 'ok',
+      text: `Model ${JSON.stringify(name)} -> ${r.id}${via}: served by Copilot on /responses only; this proxy translates /v1/chat/completions and /v1/messages to it`,
+      fix: null,
+    };
+  }
+  return { id: 'model', state: 'ok', text: `Model ${JSON.stringify(name)} -> ${r.id}${via}: available`, fix: null };
+}
+
+export type DoctorOptions = CommonOptions & { json?: boolean; model?: string };
+
+/** HEAD `url` through the upstream pool (HTTP(S)_PROXY honoured): its Date header, or why it did not answer. */
+async function probe(ctx: CliContext, url: string): Promise<{ date: string | null; error: string | null }> {
+  try {
+    const res = await undici().request(url, { method: 'HEAD', dispatcher: ctx.dispatcher(), headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(8000) });
+    await res.body.dump();
+    const d = res.headers.date;
+    return { date: typeof d === 'string' ? d : null, error: null };
+  } catch (err) {
+    return { date: null, error: err instanceof Error ? `${err.message}${'code' in err && typeof err.code === 'string' ? ` (${err.code})` : ''}` : String(err) };
+  }
+}
+
+export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promise<void> {
+  const checks = await withCliContext(deps, commonFlags(options), async (ctx) => {
+    const out: Check[] = [];
+    const holder = await ctx.portHolder();
+    const where = proxyOrigin(ctx.config);
+    if (holder.kind === 'ours') out.push({ id: 'proxy', state: 'ok', text: `Proxy: running on ${holder.proxy.url} (version ${holder.proxy.version}), this data dir's`, fix: null });
+    else if (holder.kind === 'other') out.push({ id: 'proxy', state: 'fail', text: `Proxy: port ${ctx.config.port} is held by another data dir's proxy`, fix: otherProxyLine(holder.proxy, ctx.config.port) });
+    else out.push({ id: 'proxy', state: 'warn', text: `Proxy: not running on ${where}`, fix: `start it: ${ctx.command} run (or the tray app)` });
+
+    // This data dir's proxy knows the live state; otherwise the stored token is tried for real (an
+    // exchange when the Copilot token has expired: free, and the only way to know GitHub still takes it).
+    let snapshot = holder.kind === 'ours' ? holder.proxy.snapshot : await (await ctx.tokens()).load();
+    if (holder.kind !== 'ours' && snapshot.hasGithubToken) {
+      const tm = await ctx.tokens();
+      await tm.getAuth().catch(() => undefined);
+      snapshot = tm.snapshot();
+    }
+    out.push(tokenCheck(snapshot, ctx.command));
+
+    const hosts = [...new Set([ctx.config.github_url, ctx.config.github_api_url, ctx.config.copilot_api_url ?? snapshot.apiBase ?? DEFAULT_COPILOT_API_URL])];
+    let githubDate: string | null = null;
+    for (const url of hosts) {
+      const route = proxyForUrl(url, ctx.env);
+      const p = await probe(ctx, url);
+      if (url === ctx.config.github_api_url) githubDate = p.date;
+      out.push(
+        p.error === null
+          ? { id: `network:${new URL(url).host}`, state: 'ok', text: `${new URL(url).host}: answers, ${route.why}`, fix: null }
+          : {
+              id: `network:${new URL(url).host}`,
+              state: 'fail',
+              text: `${new URL(url).host}: no answer, ${route.why}: ${p.error}`,
+              fix: route.proxy ? 'check HTTPS_PROXY (is that proxy up, and does it allow this host?) or add the host to NO_PROXY' : 'check the network and DNS, or set HTTPS_PROXY if this network needs a proxy',
+            },
+      );
+    }
+    out.push(clockCheck(githubDate, Date.now()));
+
+    if (ctx.config.keychain === 'off') out.push({ id: 'keychain', state: 'ok', text: 'Keychain: off (keychain: off in config); tokens in a 0600 file', fix: null });
+    else {
+      const store = await ctx.store();
+      if (store.kind === 'keychain') out.push({ id: 'keychain', state: 'ok', text: 'Keychain: the OS keychain answers', fix: null });
+      else {
+        const absent = resolveKeytar() === null ? keytarAbsence() : 'the OS keychain did not answer (no Secret Service, or a locked keyring)';
+        out.push({ id: 'keychain', state: 'warn', text: `Keychain: not used; tokens in a 0600 file (${absent})`, fix: 'unlock or install a Secret Service (gnome-keyring, KWallet), or set keychain: off to silence this' });
+      }
+    }
+
+    const tray = await probeTrayHost({ env: ctx.env });
+    const trayText = trayHostLine(tray, ctx.env);
+    out.push(
+      tray.kind === 'found'
+        ? { id: 'tray', state: 'ok', text: trayText, fix: null }
+        : tray.kind === 'none'
+          ? { id: 'tray', state: 'warn', text: trayText, fix: 'install a tray host (see the line above), or use the dashboard' }
+          : { id: 'tray', state: 'skip', text: trayText, fix: null },
+    );
+
+    if (options.model !== undefined) {
+      if (!isSignedIn(snapshot)) out.push({ id: 'model', state: 'skip', text: `Model ${JSON.stringify(options.model)}: cannot ask Copilot while signed out`, fix: `run '${ctx.command} auth'` });
+      else {
+        try {
+          const tm = await ctx.tokens();
+          const list = await listModels(ctx.dispatcher(), { auth: await tm.getAuth() }, ctx.config.headers);
+          out.push(modelCheck(options.model, list, ctx.config));
+        } catch (err) {
+          out.push({ id: 'model', state: 'fail', text: `Model ${JSON.stringify(options.model)}: Copilot's model list could not be read (${err instanceof Error ? err.message : String(err)})`, fix: 'see the network and token lines above' });
+        }
+      }
+    }
+
+    if (options.json) ctx.out(JSON.stringify({ ok: !out.some((c) => c.state === 'fail'), checks: out }, null, 2));
+    else for (const line of doctorLines(out)) ctx.out(line);
+    return out;
+  });
+  if (checks.some((c) => c.state === 'fail')) throw new ExitError('', 1);
+}
+
+export function doctorCommand(deps: CliDeps = {}): Command {
+  const cmd = new Command('doctor')
+    .description('check the proxy, the sign-in, the clock, the network and proxies, the keychain and the tray host, each with its fix; --model X says why a model does or does not work')
+    .option('--model <name>', 'also check one model name: does it resolve, and if not, why')
+    .option('--json', 'print JSON');
+  return addCommonOptions(cmd).action(async (opts: DoctorOptions) => doctor(opts, deps));
+}
