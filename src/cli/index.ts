@@ -6,15 +6,16 @@ import { doctorCommand } from './doctor.ts';
 import { logoutCommand } from './logout.ts';
 import { modelsCommand } from './models.ts';
 import { refreshCommand } from './refresh.ts';
+import { setupCommand } from './setup.ts';
 import { statusCommand } from './status.ts';
 import { uninstallCommand } from './uninstall.ts';
 import { usageCommand } from './usage.ts';
 
-export { authCommand, configCommand, dashboardCommand, doctorCommand, logoutCommand, modelsCommand, refreshCommand, statusCommand, uninstallCommand, usageCommand };
+export { authCommand, configCommand, dashboardCommand, doctorCommand, logoutCommand, modelsCommand, refreshCommand, setupCommand, statusCommand, uninstallCommand, usageCommand };
 
-/** Adds auth, logout, status, refresh, models, config, usage, dashboard, doctor and uninstall to the program, with its settings (exitOverride...). */
+/** Adds auth, logout, status, refresh, models, config, usage, dashboard, doctor, setup and uninstall to the program, with its settings (exitOverride...). */
 export function registerCliCommands(program: Command, deps: AuthDeps = {}): void {
-  for (const cmd of [authCommand(deps), logoutCommand(deps), statusCommand(deps), refreshCommand(deps), modelsCommand(deps), configCommand(deps), usageCommand(deps), dashboardCommand(deps), doctorCommand(deps), uninstallCommand(deps)]) {
+  for (const cmd of [authCommand(deps), logoutCommand(deps), statusCommand(deps), refreshCommand(deps), modelsCommand(deps), configCommand(deps), usageCommand(deps), dashboardCommand(deps), doctorCommand(deps), setupCommand(deps), uninstallCommand(deps)]) {
     cmd.copyInheritedSettings(program);
     program.addCommand(cmd);
   }

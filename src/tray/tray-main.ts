@@ -102,10 +102,20 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   for (const w of config.warnings) log.warn(w);
 
   const platform = process.platform;
-  const assets = opts.assetsDir ?? assetsDir();
-  const icons = loadIcons(assets, platform);
+  // The single-file binary's icons come from its cache dir, which may be refused (a symlinked
+  // component, another user's file: runtime/sea-assets.ts). Then the tray runs headless, says why,
+  // and keeps the proxy running; it does not exit.
+  let assets: string | null;
+  let cacheRefused: string | null = null;
+  try {
+    assets = opts.assetsDir ?? assetsDir();
+  } catch (err) {
+    assets = null;
+    cacheRefused = `the tray helper cannot be used: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const icons: Record<IconKind, string> | null = assets === null ? null : loadIcons(assets, platform);
   const hook = testHookActive(env);
-  const real = await realEffects(log, { iconPath: (k) => notificationIcon(assets, k), env, platform });
+  const real = await realEffects(log, { iconPath: (k) => (assets === null ? '' : notificationIcon(assets, k)), env, platform });
   const effects = hook ? reportingEffects(real) : real;
   const autostartOpts: AutostartOptions = { env };
 
@@ -126,7 +136,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
       const items: HookMenuItem[] = flattenItems(menu.items).map((i) => ({ key: i.key, title: i.title, enabled: i.enabled, hidden: i.hidden, checked: i.checked }));
       sendToTest({ type: 'tray-test-menu', icon: menu.icon, tooltip: menu.tooltip, items });
     }
-    if (!sys || !sent) return;
+    if (!sys || !sent || !icons) return;
     sendMenu(sys, sent, menu, ids, icons, platform);
     sent = menu;
   };
@@ -304,7 +314,7 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
   // Whether anything will show the icon: asked while the tray binary starts.
   const trayHost = waitForTrayHost(() => probeTrayHost({ env, platform }), { graceMs: opts.trayHostGraceMs ?? 10_000, intervalMs: 2000, signal: hostCheck.signal });
 
-  const ui = await startSysTray({
+  const ui = icons === null ? { tray: null, menu: null, ids: null, reason: cacheRefused ?? 'no icons' } : await startSysTray({
     platform,
     env,
     log,

@@ -764,3 +764,65 @@ describe('doctor', () => {
     assertNoSecrets(rejected, gh);
   });
 });
+
+describe('setup <client>', () => {
+  test('claude-code, codex, opencode: written where each reads it, merged, backed up; a second run changes nothing; --dry-run shows a diff; --undo restores the original byte for byte; the route is checked', async () => {
+    const s = await setup();
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-setup-home-'));
+    cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+    const env = { ...s.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') };
+    const claudeFile = path.join(home, '.claude', 'settings.json');
+    fs.mkdirSync(path.dirname(claudeFile), { recursive: true });
+    const original = '{\n  "theme": "dark",\n  "env": { "FOO": "1" }\n}\n';
+    fs.writeFileSync(claudeFile, original);
+    const proxy = startCli(['run'], env);
+    try {
+      await proxy.waitFor(/listening on/);
+      const dry = await runCli(['setup', 'claude-code', '--dry-run'], env);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /^\+\s+"ANTHROPIC_BASE_URL": "http:\/\/localhost:\d+",?$/m);
+      assert.match(dry.stdout, /dry run: nothing was written/);
+      assert.equal(fs.readFileSync(claudeFile, 'utf8'), original);
+
+      const first = await runCli(['setup', 'claude-code'], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /backup: .*settings\.json\.gcs-backup-/);
+      assert.match(first.stdout, /^✅ POST \/v1\/messages\/count_tokens answers for claude-sonnet-/m);
+      const written: unknown = JSON.parse(fs.readFileSync(claudeFile, 'utf8'));
+      assert.ok(typeof written === 'object' && written !== null && 'theme' in written && 'env' in written);
+      assert.equal(written.theme, 'dark');
+      assert.deepEqual(Object.keys(written.env as object).sort(), ['ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'FOO']);
+      const again = await runCli(['setup', 'claude-code'], env);
+      assert.match(again.stdout, /nothing changed/);
+      assert.equal(fs.readdirSync(path.dirname(claudeFile)).filter((f) => f.includes('gcs-backup')).length, 1, 'no second backup');
+
+      const codex = await runCli(['setup', 'codex'], env);
+      assert.equal(codex.code, 0, codex.stderr);
+      assert.match(fs.readFileSync(path.join(home, '.codex', 'config.toml'), 'utf8'), /\[profiles\.copilot\]\nmodel = "gpt-5[.\d]*-codex"/);
+      assert.match(codex.stdout, /^✅ GET \/v1\/models lists gpt-5/m);
+      const oc = await runCli(['setup', 'opencode', '--model', 'gpt-4.1'], env);
+      assert.equal(oc.code, 0, oc.stderr);
+      assert.match(fs.readFileSync(path.join(home, '.config', 'opencode', 'opencode.json'), 'utf8'), /"model": "copilot-proxy\/gpt-4\.1"/);
+      const bad = await runCli(['setup', 'opencode', '--model', 'no-such-model'], env);
+      assert.equal(bad.code, 2);
+
+      const envOut = await runCli(['setup', 'env'], env);
+      assert.match(envOut.stdout, new RegExp(`^export OPENAI_BASE_URL=http://localhost:${s.port}/v1$`, 'm'));
+
+      // Undo: the original bytes, the backup gone; a file setup created is removed.
+      const undo = await runCli(['setup', 'claude-code', '--undo'], env);
+      assert.equal(undo.code, 0, undo.stderr);
+      assert.equal(fs.readFileSync(claudeFile, 'utf8'), original);
+      assert.equal(fs.readdirSync(path.dirname(claudeFile)).filter((f) => f.includes('gcs-backup')).length, 0);
+      await runCli(['setup', 'codex', '--undo'], env);
+      assert.equal(fs.existsSync(path.join(home, '.codex', 'config.toml')), false);
+      const none = await runCli(['setup', 'codex', '--undo'], env);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /Nothing to undo/);
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+});

@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Argument } from 'commander';
+import { createTwoFilesPatch } from 'diff';
+import { z } from 'zod';
+import { writeFileAtomic } from '../auth/config-file.ts';
+import { RUN_HINT, SETUP_CLIENTS, clientConfigPath, defaultModel, envExports, mergedConfig, type ClientTarget, type FileClient, type SetupClient } from '../clients/configure.ts';
+import { baseUrlFor } from '../clients/setup.ts';
+import { ExitError } from '../errors.ts';
+import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
+import { proxyJson, proxyOrigin } from './proxy-client.ts';
+
+export type SetupOptions = CommonOptions & { dryRun?: boolean; undo?: boolean; model?: string };
+
+/** What `setup` did, kept in the data dir so `--undo` can put each file back. */
+const journalSchema = z.array(z.object({ client: z.enum(SETUP_CLIENTS), file: z.string(), backup: z.string().nullable(), at: z.number() }));
+type Journal = z.infer<typeof journalSchema>;
+
+function readJournal(file: string): Journal {
+  try {
+    const parsed = journalSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
+
+/** The model ids the running proxy lists, or null without one. */
+async function liveModels(ctx: CliContext): Promise<string[] | null> {
+  const proxy = await ctx.proxy();
+  if (!proxy) return null;
+  const json = await proxyJson(proxy, ctx.loopback(), '/v1/models', ctx.config.api_key ? { apiKey: ctx.config.api_key } : {}).catch(() => null);
+  const parsed = z.object({ data: z.array(z.object({ id: z.string() })) }).safeParse(json);
+  return parsed.success ? parsed.data.data.map((m) => m.id) : null;
+}
+
+/**
+ * Check the route `client` will use, with a call that costs no credits:
+ * `count_tokens` for Claude Code (its /v1/messages family), the model list for
+ * the others (and that the chosen model is in it).
+ */
+async function checkRoute(ctx: CliContext, client: SetupClient, model: string): Promise<string> {
+  const proxy = await ctx.proxy();
+  if (!proxy) return `⚠️  No proxy of this data dir runs on ${proxyOrigin(ctx.config)}: start it (${ctx.command} run, or the tray), then run this again to check the route`;
+  try {
+    if (client === 'claude-code') {
+      const res = await fetch(`${proxy.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(ctx.config.api_key ? { authorization: `Bearer ${ctx.config.api_key}` } : {}) },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'ping' }] }),
+      });
+      if (!res.ok) return `❌ POST /v1/messages/count_tokens with ${model} answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
+      return `✅ POST /v1/messages/count_tokens answers for ${model} (no credits spent)`;
+    }
+    const ids = (await liveModels(ctx)) ?? [];
+    if (!ids.includes(model)) return `❌ ${model} is not in the proxy's /v1/models; pick one with --model (see: ${ctx.command} models)`;
+    return `✅ GET /v1/models lists ${model} (no credits spent)`;
+  } catch (err) {
+    return `❌ the proxy did not answer: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+export async function setup(client: SetupClient, options: SetupOptions, deps: CliDeps & { home?: string; now?: () => number } = {}): Promise<void> {
+  await withCliContext(deps, commonFlags(options), async (ctx) => {
+    const home = deps.home ?? os.homedir();
+    const now = deps.now ?? Date.now;
+    const journalFile = path.join(ctx.config.paths.dataDir, 'setup.json');
+    const journal = readJournal(journalFile);
+
+    if (options.undo) {
+      if (client === 'env') throw new ExitError('setup env writes no file: nothing to undo', 2);
+      const i = journal.findLastIndex((e) => e.client === client);
+      const last = journal[i];
+      if (!last) throw new ExitError(`Nothing to undo: setup ${client} has not changed a file here`, 1);
+      if (last.backup === null) {
+        fs.rmSync(last.file, { force: true });
+        ctx.out(`Removed ${last.file} (setup ${client} had created it).`);
+      } else {
+        fs.copyFileSync(last.backup, last.file);
+        fs.rmSync(last.backup, { force: true });
+        ctx.out(`Restored ${last.file} from ${last.backup}.`);
+      }
+      if (!options.dryRun) writeFileAtomic(journalFile, `${JSON.stringify(journal.filter((_, j) => j !== i), null, 2)}\n`);
+      return;
+    }
+
+    const ids = await liveModels(ctx);
+    const model = options.model ?? defaultModel(client, ids ?? []);
+    if (options.model && ids && !ids.includes(options.model)) throw new ExitError(`--model ${options.model}: the running proxy does not list it (see: ${ctx.command} models)`, 2);
+    const origin = baseUrlFor(proxyOrigin(ctx.config)).replace(/\/v1$/, '');
+    const target: ClientTarget = { origin, key: ctx.config.api_key ?? 'dummy', model };
+
+    if (client === 'env') {
+      for (const line of envExports(target)) ctx.out(line);
+      ctx.err(await checkRoute(ctx, 'env', model));
+      return;
+    }
+
+    const file = clientConfigPath(client, ctx.env, home);
+    const before = readText(file);
+    let after: string;
+    try {
+      after = mergedConfig(client as FileClient, before ?? '', target, file);
+    } catch (err) {
+      throw new ExitError(err instanceof Error ? err.message : String(err), 1);
+    }
+    if (before === after) {
+      ctx.out(`${file} already points ${client} at ${origin} with ${model}: nothing changed.`);
+    } else if (options.dryRun) {
+      ctx.out(createTwoFilesPatch(file, file, before ?? '', after, before === null ? '(new file)' : 'now', 'after setup').trimEnd());
+      ctx.out('(dry run: nothing was written)');
+      return;
+    } else {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      let backup: string | null = null;
+      if (before !== null) {
+        backup = `${file}.gcs-backup-${stamp(now())}`;
+        fs.copyFileSync(file, backup);
+      }
+      const mode = before === null ? 0o600 : fs.statSync(file).mode & 0o777;
+      writeFileAtomic(file, after);
+      fs.chmodSync(file, mode);
+      writeFileAtomic(journalFile, `${JSON.stringify([...journal, { client, file, backup, at: now() }], null, 2)}\n`);
+      ctx.out(`Wrote ${file}${backup ? ` (backup: ${backup}; undo with: ${ctx.command} setup ${client} --undo)` : ` (new; undo with: ${ctx.command} setup ${client} --undo)`}.`);
+    }
+    ctx.out(`Model: ${model}${ids ? '' : ' (no proxy running to list the models: the default name)'}. Run: ${RUN_HINT[client]}`);
+    ctx.out(await checkRoute(ctx, client, model));
+  });
+}
+
+export function setupCommand(deps: CliDeps = {}): Command {
+  const cmd = new Command('setup')
+    .description("point a client at this proxy: writes Claude Code's settings.json, Codex's config.toml (a copilot profile) or opencode's opencode.json, merged with what is there and backed up; env prints the exports")
+    .addArgument(new Argument('<client>', 'the client').choices(SETUP_CLIENTS))
+    .option('--model <id>', 'the model to use (default: the newest suitable one the proxy lists)')
+    .option('--dry-run', 'show the change as a diff; write nothing')
+    .option('--undo', 'put back the file as it was before the last setup of this client');
+  return addCommonOptions(cmd).action(async (client: SetupClient, opts: SetupOptions) => setup(client, opts, deps));
+}
