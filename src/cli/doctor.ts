@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { HEALTH_TEXT, isSignedIn, type TokenSnapshot } from '../auth/snapshot.ts';
@@ -10,6 +13,9 @@ import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
 import { undici } from '../upstream/undici.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
+import { readSetupJournal } from './setup.ts';
+import { baseUrlFor } from '../clients/setup.ts';
+import { clientConfigPath } from '../clients/configure.ts';
 import { ExitError } from '../errors.ts';
 
 /**
@@ -144,6 +150,33 @@ export function modelCheck(name: string, models: readonly CopilotModel[], config
 
 export type DoctorOptions = CommonOptions & { json?: boolean; model?: string };
 
+/** One check per client file `setup` wrote (the latest per client): does it still name this proxy's address and key? */
+function setupClientChecks(ctx: CliContext): Check[] {
+  const journal = readSetupJournal(path.join(ctx.config.paths.dataDir, 'setup.json'));
+  // Each client setup configured, by its main file (settings.json, config.toml, opencode.json).
+  const latest = new Map(journal.flatMap((e) => (e.client === 'env' ? [] : [[e.client, clientConfigPath(e.client, ctx.env, os.homedir())] as const])));
+  const origin = baseUrlFor(proxyOrigin(ctx.config)).replace(/\/v1$/, '');
+  const key = ctx.config.api_key ?? 'dummy';
+  const checks: Check[] = [];
+  for (const [client, file] of latest) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      checks.push({ id: `client:${client}`, state: 'warn', text: `${client}: ${file} is gone`, fix: `run '${ctx.command} setup ${client}' again` });
+      continue;
+    }
+    const points = text.includes(origin);
+    const keyed = client === 'codex' ? key === 'dummy' || text.includes(`Bearer ${key}`) : text.includes(key);
+    checks.push(
+      points && keyed
+        ? { id: `client:${client}`, state: 'ok', text: `${client}: ${file} points at ${origin}`, fix: null }
+        : { id: `client:${client}`, state: 'fail', text: `${client}: ${file} no longer points at ${origin}${points ? ' with this api_key' : ''}`, fix: `run '${ctx.command} setup ${client}' again` },
+    );
+  }
+  return checks;
+}
+
 /** HEAD `url` through the upstream pool (HTTP(S)_PROXY honoured): its Date header, or why it did not answer. */
 async function probe(ctx: CliContext, url: string): Promise<{ date: string | null; error: string | null }> {
   try {
@@ -213,6 +246,9 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
           ? { id: 'tray', state: 'warn', text: trayText, fix: 'install a tray host (see the line above), or use the dashboard' }
           : { id: 'tray', state: 'skip', text: trayText, fix: null },
     );
+
+    // Each client `setup` configured (its journal in the data dir) still points at this proxy, with its key.
+    for (const c of setupClientChecks(ctx)) out.push(c);
 
     if (options.model !== undefined) {
       if (!isSignedIn(snapshot)) out.push({ id: 'model', state: 'skip', text: `Model ${JSON.stringify(options.model)}: cannot ask Copilot while signed out`, fix: `run '${ctx.command} auth'` });

@@ -5,7 +5,7 @@ import { Command, Argument } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { writeFileAtomic } from '../auth/config-file.ts';
-import { RUN_HINT, SETUP_CLIENTS, clientConfigPath, defaultModel, envExports, mergedConfig, type ClientTarget, type FileClient, type SetupClient } from '../clients/configure.ts';
+import { RUN_HINT, SETUP_CLIENTS, clientConfigFiles, defaultModel, envExports, mergedConfig, type ClientTarget, type SetupClient } from '../clients/configure.ts';
 import { baseUrlFor } from '../clients/setup.ts';
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
@@ -14,10 +14,17 @@ import { proxyJson, proxyOrigin } from './proxy-client.ts';
 export type SetupOptions = CommonOptions & { dryRun?: boolean; undo?: boolean; model?: string };
 
 /** What `setup` did, kept in the data dir so `--undo` can put each file back. */
-const journalSchema = z.array(z.object({ client: z.enum(SETUP_CLIENTS), file: z.string(), backup: z.string().nullable(), at: z.number() }));
+const journalSchema = z.array(
+  z.object({
+    client: z.enum(SETUP_CLIENTS),
+    /** Each file that run changed, and its backup (null: setup created the file). */
+    files: z.array(z.object({ file: z.string(), backup: z.string().nullable() })),
+    at: z.number(),
+  }),
+);
 type Journal = z.infer<typeof journalSchema>;
 
-function readJournal(file: string): Journal {
+export function readSetupJournal(file: string): Journal {
   try {
     const parsed = journalSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
     return parsed.success ? parsed.data : [];
@@ -77,20 +84,22 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
     const home = deps.home ?? os.homedir();
     const now = deps.now ?? Date.now;
     const journalFile = path.join(ctx.config.paths.dataDir, 'setup.json');
-    const journal = readJournal(journalFile);
+    const journal = readSetupJournal(journalFile);
 
     if (options.undo) {
       if (client === 'env') throw new ExitError('setup env writes no file: nothing to undo', 2);
       const i = journal.findLastIndex((e) => e.client === client);
       const last = journal[i];
       if (!last) throw new ExitError(`Nothing to undo: setup ${client} has not changed a file here`, 1);
-      if (last.backup === null) {
-        fs.rmSync(last.file, { force: true });
-        ctx.out(`Removed ${last.file} (setup ${client} had created it).`);
-      } else {
-        fs.copyFileSync(last.backup, last.file);
-        fs.rmSync(last.backup, { force: true });
-        ctx.out(`Restored ${last.file} from ${last.backup}.`);
+      for (const f of last.files) {
+        if (f.backup === null) {
+          fs.rmSync(f.file, { force: true });
+          ctx.out(`Removed ${f.file} (setup ${client} had created it).`);
+        } else {
+          fs.copyFileSync(f.backup, f.file);
+          fs.rmSync(f.backup, { force: true });
+          ctx.out(`Restored ${f.file} from ${f.backup}.`);
+        }
       }
       if (!options.dryRun) writeFileAtomic(journalFile, `${JSON.stringify(journal.filter((_, j) => j !== i), null, 2)}\n`);
       return;
@@ -108,32 +117,40 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
       return;
     }
 
-    const file = clientConfigPath(client, ctx.env, home);
-    const before = readText(file);
-    let after: string;
-    try {
-      after = mergedConfig(client as FileClient, before ?? '', target, file);
-    } catch (err) {
-      throw new ExitError(err instanceof Error ? err.message : String(err), 1);
+    const changes: Array<{ file: string; before: string | null; after: string }> = [];
+    for (const file of clientConfigFiles(client, ctx.env, home)) {
+      const before = readText(file);
+      try {
+        changes.push({ file, before, after: mergedConfig(client, before ?? '', target, file) });
+      } catch (err) {
+        throw new ExitError(err instanceof Error ? err.message : String(err), 1);
+      }
     }
-    if (before === after) {
-      ctx.out(`${file} already points ${client} at ${origin} with ${model}: nothing changed.`);
+    const changed = changes.filter((c) => c.before !== c.after);
+    if (changed.length === 0) {
+      ctx.out(`${changes.map((c) => c.file).join(' and ')} already point${changes.length > 1 ? '' : 's'} ${client} at ${origin} with ${model}: nothing changed.`);
     } else if (options.dryRun) {
-      ctx.out(createTwoFilesPatch(file, file, before ?? '', after, before === null ? '(new file)' : 'now', 'after setup').trimEnd());
+      for (const c of changed) ctx.out(createTwoFilesPatch(c.file, c.file, c.before ?? '', c.after, c.before === null ? '(new file)' : 'now', 'after setup').trimEnd());
       ctx.out('(dry run: nothing was written)');
       return;
     } else {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      let backup: string | null = null;
-      if (before !== null) {
-        backup = `${file}.gcs-backup-${stamp(now())}`;
-        fs.copyFileSync(file, backup);
+      const at = now();
+      const done: Array<{ file: string; backup: string | null }> = [];
+      for (const c of changed) {
+        fs.mkdirSync(path.dirname(c.file), { recursive: true });
+        let backup: string | null = null;
+        if (c.before !== null) {
+          backup = `${c.file}.gcs-backup-${stamp(at)}`;
+          fs.copyFileSync(c.file, backup);
+        }
+        const mode = c.before === null ? 0o600 : fs.statSync(c.file).mode & 0o777;
+        writeFileAtomic(c.file, c.after);
+        fs.chmodSync(c.file, mode);
+        done.push({ file: c.file, backup });
+        ctx.out(`Wrote ${c.file}${backup ? ` (backup: ${backup})` : ' (new)'}.`);
       }
-      const mode = before === null ? 0o600 : fs.statSync(file).mode & 0o777;
-      writeFileAtomic(file, after);
-      fs.chmodSync(file, mode);
-      writeFileAtomic(journalFile, `${JSON.stringify([...journal, { client, file, backup, at: now() }], null, 2)}\n`);
-      ctx.out(`Wrote ${file}${backup ? ` (backup: ${backup}; undo with: ${ctx.command} setup ${client} --undo)` : ` (new; undo with: ${ctx.command} setup ${client} --undo)`}.`);
+      writeFileAtomic(journalFile, `${JSON.stringify([...journal, { client, files: done, at }], null, 2)}\n`);
+      ctx.out(`Undo with: ${ctx.command} setup ${client} --undo`);
     }
     ctx.out(`Model: ${model}${ids ? '' : ' (no proxy running to list the models: the default name)'}. Run: ${RUN_HINT[client]}`);
     ctx.out(await checkRoute(ctx, client, model));

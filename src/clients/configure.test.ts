@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
-import { CODEX_BEGIN, clientConfigPath, defaultModel, envExports, mergeClaudeSettings, mergeCodexConfig, mergeOpencodeConfig } from './configure.ts';
+import { CODEX_BEGIN, clientConfigFiles, clientConfigPath, codexProfile, defaultModel, envExports, mergeClaudeSettings, mergeCodexConfig, mergeOpencodeConfig } from './configure.ts';
 
 const t = { origin: 'http://localhost:8081', key: 'dummy', model: 'claude-sonnet-4.5' };
 
@@ -21,13 +21,15 @@ describe('setup: merging into each client\'s own config', () => {
     assert.ok(once.startsWith(mine), 'the user\'s text is kept as it was');
     const parsed = parseToml(once);
     assert.equal(parsed.model, 'o3', 'plain codex stays as it was');
-    assert.deepEqual(JSON.parse(JSON.stringify(parsed.profiles)), { copilot: { model: 'gpt-5-codex', model_provider: 'copilot_proxy' } });
+    assert.equal(parsed.profiles, undefined, 'no [profiles] table: Codex 0.171 refuses it in config.toml');
+    assert.deepEqual(JSON.parse(JSON.stringify(parseToml(codexProfile({ ...t, model: 'gpt-5-codex' })))), { model: 'gpt-5-codex', model_provider: 'copilot_proxy' });
     assert.equal(Reflect.get(Reflect.get(parsed.model_providers as object, 'copilot_proxy') as object, 'base_url'), 'http://localhost:8081/v1');
     assert.equal(mergeCodexConfig(once, { ...t, model: 'gpt-5-codex' }), once, 'twice changes nothing');
     const other = mergeCodexConfig(once, { ...t, model: 'gpt-5.1-codex' });
     assert.equal(other.split(CODEX_BEGIN).length, 2, 'one block, replaced');
-    assert.match(other, /model = "gpt-5\.1-codex"/);
-    assert.throws(() => mergeCodexConfig('[profiles.copilot]\nmodel = "x"\n', t), /would not be valid TOML .* Nothing was changed/);
+    assert.equal(other, once, 'the provider block does not depend on the model (the profile file does)');
+    assert.throws(() => mergeCodexConfig('[model_providers.copilot_proxy]\nname = "x"\n', t), /would not be valid TOML .* Nothing was changed/);
+    assert.deepEqual(clientConfigFiles('codex', { CODEX_HOME: '/x' }, '/h'), ['/x/config.toml', '/x/copilot.config.toml']);
     assert.match(mergeCodexConfig('', { ...t, key: 's3cret-key' }), /http_headers = \{ Authorization = "Bearer s3cret-key" \}/);
   });
 

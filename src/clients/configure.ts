@@ -20,6 +20,12 @@ export interface ClientTarget {
   model: string;
 }
 
+/** Every file `setup` writes for `client` (Codex: its config.toml and the profile beside it). Pure. */
+export function clientConfigFiles(client: FileClient, env: NodeJS.ProcessEnv, home: string): string[] {
+  const main = clientConfigPath(client, env, home);
+  return client === 'codex' ? [main, path.join(path.dirname(main), 'copilot.config.toml')] : [main];
+}
+
 /** Where each client reads its config, honouring its own override variable. Pure. */
 export function clientConfigPath(client: FileClient, env: NodeJS.ProcessEnv, home: string): string {
   const abs = (v: string | undefined) => (v && path.isAbsolute(v) ? v : undefined);
@@ -88,14 +94,17 @@ export function mergeOpencodeConfig(text: string, t: ClientTarget, file = 'openc
   return `${JSON.stringify(o, null, 2)}\n`;
 }
 
-export const CODEX_BEGIN = '# >>> github-copilot-svcs: written by `setup codex` (use with: codex --profile copilot) >>>';
+export const CODEX_BEGIN = '# >>> github-copilot-svcs: written by `setup codex` (the copilot profile is copilot.config.toml beside this file) >>>';
 export const CODEX_END = '# <<< github-copilot-svcs <<<';
 
 /**
- * Codex's config.toml with our provider and a `copilot` profile in a marked
- * block (replaced in place on a re-run; the user's own keys untouched), so
- * `codex --profile copilot` uses the proxy and plain `codex` stays as it was.
- * The result must parse as TOML, else it throws and nothing is written. Pure.
+ * Codex's config.toml with our provider in a marked block (replaced in place
+ * on a re-run; the user's own keys untouched). The `copilot` profile that uses
+ * it is its own file, `copilot.config.toml` (codexProfile): Codex 0.171
+ * refuses a `[profiles.copilot]` table in config.toml ("legacy"), as the real
+ * program told the real-client suite. So `codex --profile copilot` uses the
+ * proxy and plain `codex` stays as it was. The result must parse as TOML, else
+ * it throws and nothing is written. Pure.
  */
 export function mergeCodexConfig(text: string, t: ClientTarget, file = 'config.toml'): string {
   const provider = codexConfigToml({ baseUrl: `${t.origin}/v1`, model: t.model, wireApi: 'responses' })
@@ -107,10 +116,6 @@ export function mergeCodexConfig(text: string, t: ClientTarget, file = 'config.t
     CODEX_BEGIN,
     provider,
     ...(t.key !== 'dummy' ? [`http_headers = { Authorization = "Bearer ${t.key}" }`] : []),
-    '',
-    '[profiles.copilot]',
-    `model = "${t.model}"`,
-    'model_provider = "copilot_proxy"',
     CODEX_END,
   ].join('\n');
   const start = text.indexOf(CODEX_BEGIN);
@@ -121,9 +126,14 @@ export function mergeCodexConfig(text: string, t: ClientTarget, file = 'config.t
   try {
     parseToml(out);
   } catch (err) {
-    throw new Error(`${file} would not be valid TOML with our block (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); it may already define [model_providers.copilot_proxy] or [profiles.copilot]. Nothing was changed`);
+    throw new Error(`${file} would not be valid TOML with our block (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); it may already define [model_providers.copilot_proxy]. Nothing was changed`);
   }
   return out;
+}
+
+/** Codex's `copilot` profile file (all ours): the model and our provider. Pure. */
+export function codexProfile(t: ClientTarget): string {
+  return ['# Written by `github-copilot-svcs setup codex`: used by `codex --profile copilot`.', `model = "${t.model}"`, 'model_provider = "copilot_proxy"', ''].join('\n');
 }
 
 /** The exports for SDKs and IDE plugins (`setup env`). Pure. */
@@ -135,13 +145,13 @@ export function envExports(t: ClientTarget): string[] {
   ];
 }
 
-/** The new text of `client`'s config file. Pure. */
+/** The new text of one of `client`'s files (clientConfigFiles). Pure. */
 export function mergedConfig(client: FileClient, text: string, t: ClientTarget, file: string): string {
   switch (client) {
     case 'claude-code':
       return mergeClaudeSettings(text, t, file);
     case 'codex':
-      return mergeCodexConfig(text, t, file);
+      return path.basename(file) === 'copilot.config.toml' ? codexProfile(t) : mergeCodexConfig(text, t, file);
     case 'opencode':
       return mergeOpencodeConfig(text, t, file);
   }

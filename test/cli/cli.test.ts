@@ -799,13 +799,26 @@ describe('setup <client>', () => {
 
       const codex = await runCli(['setup', 'codex'], env);
       assert.equal(codex.code, 0, codex.stderr);
-      assert.match(fs.readFileSync(path.join(home, '.codex', 'config.toml'), 'utf8'), /\[profiles\.copilot\]\nmodel = "gpt-5[.\d]*-codex"/);
+      assert.match(fs.readFileSync(path.join(home, '.codex', 'config.toml'), 'utf8'), /\[model_providers\.copilot_proxy\]/);
+      assert.match(fs.readFileSync(path.join(home, '.codex', 'copilot.config.toml'), 'utf8'), /^model = "gpt-5[.\d]*-codex"$/m);
       assert.match(codex.stdout, /^✅ GET \/v1\/models lists gpt-5/m);
       const oc = await runCli(['setup', 'opencode', '--model', 'gpt-4.1'], env);
       assert.equal(oc.code, 0, oc.stderr);
       assert.match(fs.readFileSync(path.join(home, '.config', 'opencode', 'opencode.json'), 'utf8'), /"model": "copilot-proxy\/gpt-4\.1"/);
       const bad = await runCli(['setup', 'opencode', '--model', 'no-such-model'], env);
       assert.equal(bad.code, 2);
+
+      // doctor checks each client setup configured: still pointing here, or not.
+      const doc = doctorJsonSchema.parse(JSON.parse((await runCli(['doctor', '--json'], env)).stdout));
+      assert.deepEqual(doc.checks.filter((c) => c.id.startsWith('client:')).map((c) => [c.id, c.state]), [['client:claude-code', 'ok'], ['client:codex', 'ok'], ['client:opencode', 'ok']]);
+      const opencodeFile = path.join(home, '.config', 'opencode', 'opencode.json');
+      const ocText = fs.readFileSync(opencodeFile, 'utf8');
+      fs.writeFileSync(opencodeFile, ocText.replaceAll(`localhost:${s.port}`, 'localhost:9999'));
+      const moved = doctorJsonSchema.parse(JSON.parse((await runCli(['doctor', '--json'], env)).stdout));
+      const ocCheck = moved.checks.find((c) => c.id === 'client:opencode');
+      assert.equal(ocCheck?.state, 'fail');
+      assert.match(ocCheck?.fix ?? '', /setup opencode' again$/);
+      fs.writeFileSync(opencodeFile, ocText);
 
       const envOut = await runCli(['setup', 'env'], env);
       assert.match(envOut.stdout, new RegExp(`^export OPENAI_BASE_URL=http://localhost:${s.port}/v1$`, 'm'));
@@ -817,6 +830,7 @@ describe('setup <client>', () => {
       assert.equal(fs.readdirSync(path.dirname(claudeFile)).filter((f) => f.includes('gcs-backup')).length, 0);
       await runCli(['setup', 'codex', '--undo'], env);
       assert.equal(fs.existsSync(path.join(home, '.codex', 'config.toml')), false);
+      assert.equal(fs.existsSync(path.join(home, '.codex', 'copilot.config.toml')), false);
       const none = await runCli(['setup', 'codex', '--undo'], env);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /Nothing to undo/);

@@ -86,14 +86,22 @@ describe(`Claude Code ${version('@anthropic-ai/claude-code')} (claude -p)`, () =
     },
   });
 
-  test('a Claude model (native /v1/messages) writes a file through its Write tool', async () => {
-    const r = await runScenario(claude([WRITE('claude'), '--model', 'claude-sonnet-4']));
+  // Configured by `setup claude-code` (its settings.json env block), not by env vars: what users run.
+  const claudeBySetup = (model: string, args: string[]): ScenarioSpec => {
+    const spec = claude(args);
+    const env = Object.fromEntries(Object.entries(spec.env ?? {}).filter(([k]) => !k.startsWith('ANTHROPIC_')));
+    return { ...spec, env, setup: { client: 'claude-code', model } };
+  };
+
+  test('configured by setup claude-code: a Claude model (native /v1/messages) writes a file through its Write tool', async () => {
+    const r = await runScenario(claudeBySetup('claude-sonnet-4', [WRITE('claude')]));
+    assert.match(r.setupOutput, /^✅ POST \/v1\/messages\/count_tokens answers for claude-sonnet-4/m, show(r));
     assertWroteFile(r, 'claude', '/v1/messages');
     assert.equal(modelOf(posts(r)[0]?.body), 'claude-sonnet-4');
   });
 
-  test('--model gpt-4.1 (translated to /chat/completions): its system message inside messages is kept in place; writes the file', async () => {
-    const r = await runScenario(claude([WRITE('claude'), '--model', 'gpt-4.1']));
+  test('configured by setup claude-code --model gpt-4.1 (translated to /chat/completions): its system message inside messages is kept in place; writes the file', async () => {
+    const r = await runScenario(claudeBySetup('gpt-4.1', [WRITE('claude')]));
     assertWroteFile(r, 'claude', '/chat/completions');
     assert.deepEqual(rolesOf(posts(r)[0]?.body).slice(0, 3), ['system', 'user', 'system'], 'Claude Code puts a system entry after the user turn');
   });
@@ -133,10 +141,21 @@ const codex = (bin: string, model: string, wireApi: 'responses' | 'chat'): Scena
   timeoutMs: 90_000,
 });
 
+// The user's own config.toml (what a run without a person needs); `setup codex` adds the provider and its `copilot` profile.
+const codexBySetup = (model: string): ScenarioSpec => ({
+  command: process.execPath,
+  args: [CODEX, 'exec', '--profile', 'copilot', '--skip-git-repo-check', WRITE('codex')],
+  env: { CODEX_HOME: '{{HOME}}/.codex', RUST_LOG: 'error' },
+  files: { '{{HOME}}/.codex/config.toml': 'approval_policy = "never"\nsandbox_mode = "danger-full-access"\ncheck_for_update_on_startup = false\n' },
+  setup: { client: 'codex', model },
+  timeoutMs: 90_000,
+});
+
 describe(`Codex CLI ${version('@openai/codex')} (codex exec, wire_api = "responses")`, () => {
   for (const model of ['gpt-4.1', 'gpt-5-codex']) {
-    test(`${model}: a shell tool round trip writes the file`, async () => {
-      const r = await runScenario(codex(CODEX, model, 'responses'));
+    test(`configured by setup codex (profile copilot), ${model}: a shell tool round trip writes the file`, async () => {
+      const r = await runScenario(codexBySetup(model));
+      assert.match(r.setupOutput, new RegExp(`^✅ GET /v1/models lists ${model.replace('.', '\\.')}`, 'm'), show(r));
       assertWroteFile(r, 'codex', '/responses');
       assert.equal(modelOf(posts(r)[0]?.body), model);
     });
@@ -153,6 +172,7 @@ describe(`Codex CLI ${version('codex-chat-wire')} (the last release with wire_ap
 });
 
 describe(`opencode ${version('opencode-ai')} (opencode run)`, () => {
+  // The user's own opencode.json (its Anthropic provider pointed here by hand); `setup opencode` adds the copilot-proxy provider and the model.
   const opencode = (model: string): ScenarioSpec => ({
     command: OPENCODE,
     args: ['run', '-m', model, WRITE('opencode')],
@@ -162,9 +182,10 @@ describe(`opencode ${version('opencode-ai')} (opencode run)`, () => {
         $schema: 'https://opencode.ai/config.json',
         autoupdate: false,
         share: 'disabled',
-        provider: opencodeProviders({ baseUrl: '{{PROXY}}/v1', key: 'dummy' }),
+        provider: { anthropic: opencodeProviders({ baseUrl: '{{PROXY}}/v1', key: 'dummy' }).anthropic },
       }),
     },
+    setup: { client: 'opencode', model: model.startsWith('copilot-proxy/') ? model.slice('copilot-proxy/'.length) : 'gpt-4.1' },
     timeoutMs: 90_000,
   });
 

@@ -45,6 +45,20 @@ const env: NodeJS.ProcessEnv = {
   XDG_STATE_HOME: path.join(home, '.local', 'state'),
   ...Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, fill(v)])),
 };
+// `setup <client>` from the built CLI, against this data dir's running proxy (async: the proxy answers from this process).
+let setupOutput = '';
+if (spec.setup) {
+  const BIN = path.resolve(import.meta.dirname, '../../dist/github-copilot-svcs.mjs');
+  const args = [BIN, 'setup', spec.setup.client, ...(spec.setup.model ? ['--model', spec.setup.model] : [])];
+  const setupEnv = { ...env, ...h.env, GITHUB_COPILOT_SVCS_PORT: new URL(h.url).port };
+  const code = await new Promise<number | null>((resolve) => {
+    const p = spawn(process.execPath, args, { cwd: '/', env: setupEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (setupOutput += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (setupOutput += d));
+    p.on('exit', resolve);
+  });
+  if (code !== 0) setupOutput += `\n[run-scenario] setup exited ${code}`;
+}
 const started = Date.now();
 const child = spawn(spec.command, spec.args.map(fill), { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
 let stdout = '';
@@ -77,6 +91,7 @@ const result: ScenarioResult = {
     .filter((r) => !r.path.startsWith('/login') && !r.path.startsWith('/copilot_internal'))
     .map((r) => ({ method: r.method, path: r.path, headers: Object.fromEntries(headerKeys.flatMap((k) => (r.headers[k] ? [[k, r.headers[k]]] : []))), body: r.body })),
   proxyLog: fs.readFileSync(h.logFile, 'utf8').split('\n').filter((l) => l.includes('request method=') || /\] \[(warn|error)\]/.test(l)),
+  setupOutput,
 };
 process.stdout.write(`\n@@RESULT@@${JSON.stringify(result)}\n`);
 await h.close();

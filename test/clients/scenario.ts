@@ -10,6 +10,8 @@ export const scenarioSpecSchema = z.object({
   /** Extra proxy config.json keys. */
   config: z.record(z.string(), z.unknown()).optional(),
   fake: z.object({ acceptSystemRole: z.boolean().optional() }).optional(),
+  /** `github-copilot-svcs setup <client>` (the built CLI) writes the client's config into its HOME first, as a user would. */
+  setup: z.object({ client: z.enum(['claude-code', 'codex', 'opencode']), model: z.string().optional() }).optional(),
   timeoutMs: z.number().optional(),
 });
 export type ScenarioSpec = z.infer<typeof scenarioSpecSchema>;
@@ -26,5 +28,7 @@ export const scenarioResultSchema = z.object({
   requests: z.array(z.object({ method: z.string(), path: z.string(), headers: z.record(z.string(), z.string()), body: z.unknown().optional() })),
   /** The proxy's request lines and warnings. */
   proxyLog: z.array(z.string()),
+  /** What `setup` printed (empty without one), and the config file it wrote. */
+  setupOutput: z.string(),
 });
 export type ScenarioResult = z.infer<typeof scenarioResultSchema>;
