@@ -7,7 +7,7 @@ export interface Logger {
   warn(...args: unknown[]): void;
   info(...args: unknown[]): void;
   debug(...args: unknown[]): void;
-  /** Register a value (a token, an API key) that must never be written, whatever its shape. Kept for the life of the process. */
+  /** Register a value (a token, an API key) that must never be written, whatever its shape. Copilot tokens: the most recent MAX_COPILOT_SECRETS. */
   addSecret(secret: string): void;
   /** Every secret registered so far, current and past (heap-snapshot redaction uses them). */
   knownSecrets(): string[];
@@ -59,6 +59,9 @@ function redactValue(v: unknown, secrets: Set<string>): unknown {
   }
   return v;
 }
+
+/** How many Copilot tokens a logger keeps redacting (the most recent): hours of 25-minute refreshes; older ones have expired. */
+export const MAX_COPILOT_SECRETS = 16;
 
 const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -172,7 +175,15 @@ export function createLogger(opts: LoggerOptions): Logger {
     info: (...a) => write('info', a),
     debug: (...a) => write('debug', a),
     addSecret: (s) => {
-      if (s) secrets.add(s);
+      if (!s) return;
+      // Most recent last. Copilot tokens (`tid=…`, one per refresh, each dead within 30 minutes)
+      // are kept to the last MAX_COPILOT_SECRETS: a set that grew by every refresh cost each line
+      // 341 µs after 30 days (#22). GitHub tokens and the api_key are few and are all kept.
+      secrets.delete(s);
+      secrets.add(s);
+      if (!s.startsWith('tid=')) return;
+      const copilot = [...secrets].filter((x) => x.startsWith('tid='));
+      for (const old of copilot.slice(0, Math.max(0, copilot.length - MAX_COPILOT_SECRETS))) secrets.delete(old);
     },
     knownSecrets: () => [...secrets],
   };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, oneLogLine } from '../../src/log.ts';
+import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, MAX_COPILOT_SECRETS, oneLogLine } from '../../src/log.ts';
 import { logfmt } from '../../src/proxy/middleware/request-log.ts';
 import { startHarness, suiteHomes, type Harness } from '../helpers/harness.ts';
 import { eventually, request } from './util.ts';
@@ -155,5 +155,18 @@ describe('log_level and rotation', () => {
     assert.ok(fs.existsSync(archivedLogPath(file, 2)));
     assert.ok(!fs.existsSync(archivedLogPath(file, 3)));
     assert.ok(fs.readFileSync(file, 'utf8').includes('line 199 '));
+  });
+});
+
+describe('the redaction set stays bounded', () => {
+  test('a month of refreshed Copilot tokens keeps only the last 16; GitHub tokens and other secrets stay; a recent token is still cut', () => {
+    const log = createLogger({ level: 'error', console: false });
+    log.addSecret('gho_github_token_kept_000000000');
+    log.addSecret('my-api-key-kept');
+    for (let i = 0; i < 30 * 24 * 60 / 25; i++) log.addSecret(`tid=copilot-${i};exp=1`);
+    const known = log.knownSecrets();
+    assert.equal(known.filter((s) => s.startsWith('tid=')).length, MAX_COPILOT_SECRETS);
+    assert.ok(known.includes('gho_github_token_kept_000000000') && known.includes('my-api-key-kept'));
+    assert.ok(known.includes(`tid=copilot-${30 * 24 * 60 / 25 - 1};exp=1`), 'the newest is kept');
   });
 });
