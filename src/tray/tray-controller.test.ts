@@ -71,6 +71,7 @@ describe('tray controller (pure: event + state -> state + effects)', () => {
   });
 
   test('Refresh: one request id, its answer (and only its) ends the progress; a failure notifies', () => {
+    assert.deepEqual(onMenuClick(runningState(), 'setup-codex', ids()).effects, [{ kind: 'setup-client', client: 'codex' }]);
     const out = onMenuClick(runningState(), 'sign-out', ids());
     assert.deepEqual(out.effects.filter((e) => e.kind === 'send'), [{ kind: 'send', message: { type: 'sign-out' } }]);
     const go = onMenuClick(runningState(), 'refresh', ids());

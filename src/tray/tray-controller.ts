@@ -36,6 +36,8 @@ export type TrayEffect =
   | { kind: 'log'; level: LogLevel; message: string }
   | { kind: 'open-logs' }
   | { kind: 'set-autostart'; enable: boolean }
+  /** `setup <client>`, the CLI's own code, in this process; its result is notified. */
+  | { kind: 'setup-client'; client: 'claude-code' | 'codex' | 'opencode' }
   | { kind: 'restart-proxy' }
   | { kind: 'quit' };
 
@@ -238,6 +240,10 @@ export function onMenuClick(s: ControllerState, key: ItemKey | string, newId: ()
       return { state: s, effects: [{ kind: 'send', message: { type: 'get-usage', requestId: newId() } }] };
     case 'dashboard':
       return { state: s, effects: t.proxy.kind === 'running' ? [{ kind: 'open', target: dashboardUrlFor(t.proxy.url) }] : [] };
+    case 'setup-claude-code':
+    case 'setup-codex':
+    case 'setup-opencode':
+      return { state: s, effects: running ? [{ kind: 'setup-client', client: key === 'setup-claude-code' ? 'claude-code' : key === 'setup-codex' ? 'codex' : 'opencode' }] : [] };
     case 'open-logs':
       return { state: s, effects: [{ kind: 'open-logs' }] };
     case 'autostart':

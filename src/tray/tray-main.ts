@@ -202,6 +202,23 @@ export async function runTray(opts: TrayOptions = {}): Promise<number> {
           await refreshAutostart();
         })();
         break;
+      case 'setup-client':
+        void (async () => {
+          let out = '';
+          const sink = { write: (chunk: string) => (out += chunk) };
+          try {
+            const { setup } = await import('../cli/setup.ts');
+            await setup(e.client, { port: config.port }, { env, stdout: sink, stderr: sink });
+            const lines = out.trim().split('\n');
+            const check = lines.findLast((l) => /^(✅|❌|⚠️)/.test(l)) ?? '';
+            log.info(`Set up ${e.client}: ${lines.join(' | ')}`);
+            notify(`Set up ${e.client}`, [lines.find((l) => /^(Wrote|.*nothing changed)/.test(l)) ?? '', check].filter(Boolean).join('\n'), check.startsWith('✅') ? 'healthy' : 'warning');
+          } catch (err) {
+            log.warn(`Set up ${e.client} failed: ${errorText(err)}`);
+            notify(`Set up ${e.client}`, `It failed: ${errorText(err)}`, 'error');
+          }
+        })();
+        break;
       case 'restart-proxy':
         void supervisor.restart();
         break;

@@ -79,6 +79,10 @@ export type ItemKey =
   | 'usage'
   | 'credits'
   | 'dashboard'
+  | 'setup'
+  | 'setup-claude-code'
+  | 'setup-codex'
+  | 'setup-opencode'
   | 'sep-2'
   | 'open-logs'
   | 'autostart'
@@ -211,6 +215,8 @@ function modelItems(state: TrayState, running: boolean): TrayMenuItem[] {
   return slots;
 }
 
+const SETUP_TITLES = { 'claude-code': 'Claude Code', codex: 'Codex', opencode: 'opencode' } as const;
+
 export function buildMenu(state: TrayState): TrayMenu {
   const running = state.proxy.kind === 'running';
   const status = statusLine(state);
@@ -266,6 +272,12 @@ export function buildMenu(state: TrayState): TrayMenu {
     item('dashboard', 'Open dashboard', {
       enabled: running,
       tooltip: state.proxy.kind === 'running' ? `${dashboardUrlFor(state.proxy.url)}: usage, live requests, models and client set-up` : 'The proxy is not running',
+    }),
+    // Never hidden (a submenu): the same `setup <client>` as the CLI, into the client's own config file.
+    item('setup', 'Set up a client…', {
+      items: (['claude-code', 'codex', 'opencode'] as const).map((c) =>
+        item(`setup-${c}`, SETUP_TITLES[c], { enabled: running, tooltip: `Writes ${SETUP_TITLES[c]}'s own config for this proxy (merged, backed up; undo: setup ${c} --undo)` }),
+      ),
     }),
     item('sep-2', SEPARATOR),
     item('open-logs', 'Open logs'),

@@ -60,6 +60,7 @@ describe('buildMenu', () => {
       'Premium requests: …',
       'AI credits: …',
       'Open dashboard',
+      'Set up a client…',
       '<SEPARATOR>',
       'Open logs',
       'Start at login',

@@ -248,6 +248,17 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     assert.equal((await chat('and now?')).status, 200);
   });
 
+  it('"Set up a client… > Claude Code" runs the same setup as the CLI: settings.json written for this proxy, the route checked, a notification', async () => {
+    click('setup-claude-code');
+    const file = path.join(tmp, '.claude', 'settings.json');
+    await waitUntil('settings.json written', () => fs.existsSync(file), 20_000);
+    const written: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.ok(typeof written === 'object' && written !== null && 'env' in written && typeof written.env === 'object' && written.env !== null && 'ANTHROPIC_BASE_URL' in written.env);
+    assert.match(String(written.env.ANTHROPIC_BASE_URL), /^http:\/\/localhost:\d+$/);
+    await waitUntil('setup notification (notify-send)', () => notifications().some(([t, m]) => t === 'Set up claude-code' && /✅ POST \/v1\/messages\/count_tokens answers/.test(m)), 20_000);
+    assert.equal(iconOf('Set up claude-code'), 'tray-healthy-32.png');
+  });
+
   it('clicking the Proxy line and a model puts the base URL and the model id on the real X clipboard', async () => {
     let mark = events.length;
     click('proxy');
