@@ -32,3 +32,9 @@ export const signInBodySchema = z.object({
   token: tokenJsonSchema,
 });
 export type SignInBody = z.infer<typeof signInBodySchema>;
+
+/** `POST /admin/setup`: the dashboard's "Set up" button runs `setup <client>` (cli/setup.ts) in the proxy; what it said. */
+export const SETUP_FILE_CLIENTS = ['claude-code', 'codex', 'opencode'] as const;
+export const setupRequestSchema = z.object({ client: z.enum(SETUP_FILE_CLIENTS), model: z.string().min(1).max(256).optional() }).strict();
+export const setupBodySchema = z.object({ ok: z.boolean(), lines: z.array(z.string()) });
+export type SetupBody = z.infer<typeof setupBodySchema>;

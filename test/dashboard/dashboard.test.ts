@@ -20,6 +20,12 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+// The proxy runs in this process: "Set up" writes client configs under this HOME, never the user's.
+const SETUP_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-dash-home-'));
+process.env.HOME = SETUP_HOME;
+process.env.XDG_CONFIG_HOME = path.join(SETUP_HOME, '.config');
+delete process.env.CODEX_HOME;
+delete process.env.CLAUDE_CONFIG_DIR;
 const CHROMIUM = '/usr/bin/chromium';
 // As root, on a machine whose only network is loopback: no sandbox, no background traffic.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -235,6 +241,15 @@ describe('the dashboard, signed in, with history', () => {
     await b.page.getByTestId('credits-line').filter({ hasText: creditsLine(usage.local.credits) }).waitFor({ timeout: 10_000 });
     assert.match(creditsLine(usage.local.credits), new RegExp(`^AI credits: ${formatCredits(creditsOf(expectedNano)).replace('.', '\\.')} of 1,500 used · resets \\w{3} 1$`));
     await b.page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    assert.deepEqual(b.errors, []);
+  });
+
+  test('"Set up" beside the opencode snippet runs setup opencode (the CLI\'s code): the file is written and the route check shows', async () => {
+    await b.page.locator('button[data-setup="opencode"]').click();
+    await b.page.locator('[data-setup-result="opencode"]', { hasText: '✅ GET /v1/models lists' }).waitFor({ timeout: 20_000 });
+    const file = path.join(SETUP_HOME, '.config', 'opencode', 'opencode.json');
+    assert.match(fs.readFileSync(file, 'utf8'), /"copilot-proxy"/);
+    assert.equal(await b.page.locator('button[data-setup="opencode"]').textContent(), 'Set up ✓');
     assert.deepEqual(b.errors, []);
   });
 

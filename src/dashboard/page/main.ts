@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HEALTH_TEXT } from '../../auth/snapshot.ts';
 import { clientSnippets } from '../../clients/setup.ts';
-import { healthBodySchema, signInBodySchema, type HealthBody } from '../../ipc/bodies.ts';
+import { healthBodySchema, setupBodySchema, signInBodySchema, type HealthBody } from '../../ipc/bodies.ts';
 import { toModelRows, type ModelRow } from '../../proxy/transform/model-rows.ts';
 import { CHART_DAYS, creditsLine, formatCredits, premiumLine, usageBodySchema, type UsageBody } from '../../usage/api.ts';
 import { creditsOf } from '../../usage/record.ts';
@@ -50,7 +50,11 @@ async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
 
 /** The page's writes: JSON POSTs (the proxy refuses simple content types, so no other page can forge them). */
 async function postJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{}', cache: 'no-store' });
+  return postBody(url, {}, schema);
+}
+
+async function postBody<T>(url: string, payload: unknown, schema: z.ZodType<T>): Promise<T> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(payload), cache: 'no-store' });
   const body: unknown = await r.json().catch(() => null);
   if (!r.ok) throw new Error(errorEnvelope.safeParse(body).data?.error.message ?? `${url}: HTTP ${r.status}`);
   return schema.parse(body);
@@ -271,7 +275,24 @@ function main(): void {
             setTimeout(() => (button.textContent = 'Copy'), 1500);
           });
         });
-        return h('div', { class: 'snippet' }, h('header', {}, h('strong', {}, sn.title), h('span', { class: 'muted' }, sn.where), button), pre);
+        // Clients with a config file of their own: "Set up" writes it (setup <client>, the same code as the CLI and the tray).
+        const client = sn.id === 'claude-code' || sn.id === 'codex' || sn.id === 'opencode' ? sn.id : null;
+        const result = h('div', { class: 'muted', 'data-setup-result': sn.id });
+        const setupButton = client ? h('button', { type: 'button', 'data-setup': client }, 'Set up') : null;
+        setupButton?.addEventListener('click', () => {
+          setupButton.textContent = 'Setting up…';
+          void postBody('/admin/setup', { client }, setupBodySchema).then(
+            (r) => {
+              fill(result, ...r.lines.map((l) => h('div', {}, l)));
+              setupButton.textContent = r.ok ? 'Set up ✓' : 'Set up';
+            },
+            (e: unknown) => {
+              fill(result, h('div', {}, message(e)));
+              setupButton.textContent = 'Set up';
+            },
+          );
+        });
+        return h('div', { class: 'snippet' }, h('header', {}, h('strong', {}, sn.title), h('span', { class: 'muted' }, sn.where), ...(setupButton ? [setupButton] : []), button), pre, result);
       }),
       h('p', { class: 'muted' }, 'If you set api_key in the config, use it where these say dummy.'),
     );

@@ -3,7 +3,7 @@ import { tokenJson } from '../../auth/snapshot.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
-import type { SignInBody } from '../../ipc/bodies.ts';
+import { setupRequestSchema, type SetupBody, type SignInBody } from '../../ipc/bodies.ts';
 
 /** How long POST /admin/sign-in waits for GitHub's code before answering without one. */
 const SIGN_IN_CODE_WAIT_MS = 30_000;
@@ -62,6 +62,29 @@ export function adminRoutes(ctx: ProxyContext): Router {
     ctx.models.invalidate();
     ctx.usage.invalidate();
     res.set('cache-control', 'no-store').json(tokenJson(snapshot, Math.floor(ctx.now() / 1000)));
+  });
+  // The dashboard's "Set up" buttons: the CLI's own `setup <client>` (cli/setup.ts), run here, for
+  // this user's home; the same code as the command and the tray. Loopback, same-origin and api_key
+  // apply as to every /admin route; it writes only client config files, merged and backed up.
+  router.post('/admin/setup', loopbackOnly, async (req, res) => {
+    const parsed = setupRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw new AppError(`body: ${parsed.error.issues[0]?.message ?? 'invalid'} (want {"client": "claude-code" | "codex" | "opencode"})`, { code: 'invalid_request_error', status: 400 });
+    let out = '';
+    const sink = { write: (chunk: string) => (out += chunk) };
+    let ok = true;
+    try {
+      const { setup } = await import('../../cli/setup.ts');
+      // This proxy's own data dir and port, whatever started it: setup then finds this proxy as its own.
+      const env = { ...process.env, GITHUB_COPILOT_SVCS_HOME: ctx.config.paths.dataDir };
+      const port = req.socket.localPort ?? ctx.config.port; // the port this request came in on (config may say 0)
+      await setup(parsed.data.client, { port, ...(parsed.data.model ? { model: parsed.data.model } : {}) }, { env, stdout: sink, stderr: sink });
+    } catch (err) {
+      ok = false;
+      out += `\n${err instanceof Error ? err.message : String(err)}`;
+    }
+    const lines = out.split('\n').filter((l) => l.trim() !== '');
+    const body: SetupBody = { ok: ok && !lines.some((l) => l.startsWith('❌')), lines };
+    res.set('cache-control', 'no-store').json(body);
   });
   return router;
 }
