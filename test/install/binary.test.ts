@@ -302,6 +302,14 @@ describe('single-file binaries', { skip, timeout: 900_000 }, () => {
       tray.stdout?.on('data', (d: Buffer) => (log += d.toString()));
       tray.stderr?.on('data', (d: Buffer) => (log += d.toString()));
       await waitUntil('the headless warning', () => /No system tray available \(the tray helper cannot be used: .*symbolic link/.test(log), 30_000);
+      await waitUntil(
+        '/health from the proxy child',
+        async () => {
+          if (tray.exitCode !== null) throw new Error(`tray exited ${tray.exitCode}:\n${log}`);
+          return (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status === 200;
+        },
+        60_000,
+      );
       assert.equal(await chat(`http://127.0.0.1:${port}`, 'headless tray'), 'Echo: headless tray');
       assert.equal(tray.exitCode, null, `the tray is still running:\n${log}`);
       assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written through the link');
