@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { ResilienceOptions } from '../upstream/gateway.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { ListenError } from './server.ts';
+import { createLoopbackClient, findPortHolder } from '../cli/proxy-client.ts';
 import { startProxy, type ProxyHandle } from './start-proxy.ts';
 import { envName } from '../config/env.ts';
 import { commandName } from '../runtime/self.ts';
@@ -119,6 +120,23 @@ export function installCrashGuard(log: Logger, proc: Pick<NodeJS.Process, 'on' |
   };
 }
 
+/** A port in use: when the program holding it is one of our proxies, say so (and whether it serves this data dir). */
+async function whoHoldsThePort(config: ResolvedConfig, err: ListenError): Promise<string> {
+  if (err.code !== 'EADDRINUSE') return err.message;
+  const agent = createLoopbackClient();
+  try {
+    const holder = await findPortHolder(config, agent);
+    if (holder.kind === 'none') return err.message;
+    const who =
+      holder.kind === 'ours'
+        ? `this data dir's own github-copilot-svcs proxy (version ${holder.proxy.version}): it is already running (see: ${commandName()} status)`
+        : `another github-copilot-svcs proxy (version ${holder.proxy.version}, of another data dir or user)`;
+    return `Port ${config.port} on ${config.host} is already in use by ${who}. Stop it, or choose another port with --port or ${envName('port')}.`;
+  } finally {
+    agent.destroy();
+  }
+}
+
 /** `github-copilot-svcs run`: serve in the foreground until SIGINT/SIGTERM, then stop gracefully. */
 export async function runCommand(flags: ConfigFlags): Promise<void> {
   const config = loadConfig({ flags });
@@ -127,7 +145,7 @@ export async function runCommand(flags: ConfigFlags): Promise<void> {
   try {
     runtime = await startRuntime({ config, log, autoSignIn: true });
   } catch (err) {
-    if (err instanceof ListenError) throw new ExitError(err.message, 1);
+    if (err instanceof ListenError) throw new ExitError(await whoHoldsThePort(config, err), 1);
     throw err;
   }
   const s = runtime.tokens.snapshot();

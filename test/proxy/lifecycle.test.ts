@@ -85,6 +85,25 @@ describe('github-copilot-svcs run (real process)', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`Port ${fake.port} on 127\\.0\\.0\\.1 is already in use by another program`));
   });
+
+  test('port taken by one of ours: it says whose (this data dir\'s, already running; or another data dir\'s)', async () => {
+    const mine = home();
+    const port = String(30000 + Math.floor(Math.random() * 20000));
+    const env = { ...fakeEnv(fake, mine, fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: port };
+    const first = startCli(['run'], env);
+    try {
+      await first.waitFor(/listening on/);
+      const again = await runCli(['run'], env);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use by this data dir's own github-copilot-svcs proxy \\(version [^)]+\\): it is already running`));
+      const other = await runCli(['run'], { ...env, GITHUB_COPILOT_SVCS_HOME: home() });
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /already in use by another github-copilot-svcs proxy \(version [^,]+, of another data dir or user\)/);
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+  });
 });
 
 describe('the proxy child when its tray dies', () => {
