@@ -63,5 +63,11 @@ export function answerProblem(path: string, json: unknown, stream: boolean): str
   const list: unknown = Object.hasOwn(json, shape.key) ? Reflect.get(json, shape.key) : undefined;
   if (!Array.isArray(list)) return `no ${shape.key} list`;
   if (shape.nonEmpty && list.length === 0) return `an empty ${shape.key} list`;
+  // A chat completion's first choice must carry its message: `{"choices":[{}]}` is no answer either.
+  if (path === '/chat/completions') {
+    const first: unknown = list[0];
+    const message = typeof first === 'object' && first !== null && Object.hasOwn(first, 'message') ? Reflect.get(first, 'message') : undefined;
+    if (typeof message !== 'object' || message === null) return 'a choice without a message';
+  }
   return null;
 }

@@ -95,15 +95,27 @@ export function clippedRecord(v: unknown): { record: UsageRecord; clipped: boole
  * skipped. Pure.
  */
 export function fitRecord(r: UsageRecord): UsageRecord | null {
-  const cut = (v: string | null, n: number) => (v !== null && v.length > n ? v.slice(0, n) : v);
-  const fitted = {
-    ...r,
-    client: cut(r.client, RECORD_BOUNDS.client) || 'unknown',
-    route: cut(r.route, RECORD_BOUNDS.route) ?? '',
-    model: cut(r.model, RECORD_BOUNDS.model),
-    upstream_model: cut(r.upstream_model, RECORD_BOUNDS.model),
+  return readRecord(r);
+}
+
+/**
+ * A record as every reader takes it, from the writer's object or a parsed line:
+ * its strings cut to RECORD_BOUNDS (so a line an older writer wrote longer is
+ * still counted), then the schema. null when it is not a record. Pure.
+ */
+export function readRecord(v: unknown): UsageRecord | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const o: Record<string, unknown> = { ...v };
+  const cut = (k: 'client' | 'route' | 'model' | 'upstream_model', n: number) => {
+    const x = o[k];
+    if (typeof x === 'string' && x.length > n) o[k] = x.slice(0, n);
   };
-  const parsed = usageRecordSchema.safeParse(fitted);
+  cut('client', RECORD_BOUNDS.client);
+  cut('route', RECORD_BOUNDS.route);
+  cut('model', RECORD_BOUNDS.model);
+  cut('upstream_model', RECORD_BOUNDS.model);
+  if (o.client === '') o.client = 'unknown';
+  const parsed = usageRecordSchema.safeParse(o);
   return parsed.success ? parsed.data : null;
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dayOf, fitRecord, usageRecordSchema, type UsageRecord } from './record.ts';
+import { dayOf, fitRecord, readRecord, type UsageRecord } from './record.ts';
 
 /**
  * The usage store: an append-only log of JSON lines in `<data dir>/usage/`,
@@ -198,6 +198,5 @@ export function parseUsageLine(line: string): UsageRecord | null {
   } catch {
     return null;
   }
-  const r = usageRecordSchema.safeParse(v);
-  return r.success ? r.data : null;
+  return readRecord(v);
 }

@@ -251,4 +251,7 @@ test('the writer keeps only what the readers count: long strings are cut to the 
   assert.equal(read[1]?.client, 'unknown');
   assert.equal(s.dropped, 1);
   assert.deepEqual(fitRecord(rec({ t: now })), rec({ t: now }));
+  // A line an older writer wrote with longer strings is still read, cut to the bounds, and counted.
+  fs.appendFileSync(path.join(dir, `${dayOf(now)}.jsonl`), `${JSON.stringify({ ...rec({ t: now }), model: 'm'.repeat(300), client: 'c'.repeat(500), route: 'r'.repeat(300) })}\n`);
+  assert.equal(readUsage(dir, now - 1000).length, 3);
 });

@@ -41,6 +41,8 @@ describe('hostile model names', () => {
       assert.match(JSON.stringify(await anthropic.json()), /"type":"error"/);
     }
     assert.equal(h.fake.counts.chat + h.fake.counts.messages, before, 'never reached Copilot');
+    // count_tokens calls no model, and still takes no name past the bound.
+    for (const name of names.slice(0, 3)) assert.equal((await post('/v1/messages/count_tokens', name)).status, 400, JSON.stringify(name).slice(0, 40));
     await new Promise((r) => setTimeout(r, 200));
     const log = fs.existsSync(h.logFile) ? fs.readFileSync(h.logFile, 'utf8') : '';
     assert.ok(!/^\[2026-12-02 10:00:00\] \[error\] \[proxy\] FORGED/m.test(log), 'no forged line');

@@ -41,6 +41,27 @@ describe('token limits on every model route', () => {
   }
 });
 
+describe('sampling parameters on chat', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  test('n, temperature and top_p outside OpenAI\'s ranges are 400s naming them; in range they pass', async () => {
+    const chat = (extra: object) =>
+      fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], ...extra }) });
+    for (const [extra, field] of [[{ n: 0 }, 'n'], [{ n: 1.5 }, 'n'], [{ n: 1e300 }, 'n'], [{ temperature: -5 }, 'temperature'], [{ temperature: 'hot' }, 'temperature'], [{ top_p: 'x' }, 'top_p'], [{ top_p: 2 }, 'top_p']] as const) {
+      const r = await chat(extra);
+      assert.equal(r.status, 400, JSON.stringify(extra));
+      assert.match(await r.text(), new RegExp(field));
+    }
+    assert.equal((await chat({ n: 1, temperature: 0.7, top_p: 0.9 })).status, 200);
+  });
+});
+
 describe('how many messages one request may carry', () => {
   let h: Harness;
   before(async () => {

@@ -30,6 +30,7 @@ describe('upstream 200s that no client can use', () => {
     ['{}', {}, JSON_HEADERS],
     ['null', 'null', JSON_HEADERS],
     ['choices: []', { id: 'x', object: 'chat.completion', choices: [] }, JSON_HEADERS],
+    ['a choice without a message', { id: 'x', object: 'chat.completion', choices: [{}] }, JSON_HEADERS],
     ['an HTML page', '<html><body>Service unavailable</body></html>', { 'content-type': 'text/html' }],
     ['invalid JSON', '{"choices": [', JSON_HEADERS],
   ];
@@ -59,8 +60,9 @@ describe('upstream 200s that no client can use', () => {
 
 describe('answerProblem (pure)', () => {
   test('each endpoint needs its list; streams need a stream', () => {
-    assert.equal(answerProblem('/chat/completions', { choices: [{}] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { role: 'assistant', content: 'hi' } }] }, false), null);
     assert.equal(answerProblem('/chat/completions', { choices: [] }, false), 'an empty choices list');
+    assert.equal(answerProblem('/chat/completions', { choices: [{}] }, false), 'a choice without a message');
     assert.equal(answerProblem('/chat/completions', null, false), 'null instead of an object');
     assert.equal(answerProblem('/responses', { output: [] }, false), null);
     assert.equal(answerProblem('/responses', { id: 'r' }, false), 'no output list');

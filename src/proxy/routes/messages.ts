@@ -5,7 +5,7 @@ import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { requireJsonBody } from '../middleware/json.ts';
 import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
-import { logLowered, withOutputLimit, withThinkingBudget, type RoutedModel } from '../models/router.ts';
+import { InvalidModelNameError, MODEL_NAME, logLowered, withOutputLimit, withThinkingBudget, type RoutedModel } from '../models/router.ts';
 import { requestSignal } from '../stream-util.ts';
 import { estimateInputTokens } from '../transform/anthropic/count-tokens.ts';
 import { NativeStreamWatcher } from '../transform/anthropic/native-stream.ts';
@@ -49,6 +49,8 @@ export function messagesRoutes(ctx: ProxyContext): Router {
   // An estimate (about 4 characters per token), so clients such as Claude Code can budget their context; no upstream call.
   router.post(['/v1/messages/count_tokens', '/messages/count_tokens'], requireJsonBody, (req, res) => {
     const prep = prepareMessages(req.body);
+    // The same bound as every model route (#20), though no model is called here.
+    if (!MODEL_NAME.test(prep.model)) throw new InvalidModelNameError();
     logFields(res).model = prep.model;
     res.json({ input_tokens: estimateInputTokens(prep.req) });
   });

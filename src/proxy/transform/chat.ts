@@ -44,6 +44,10 @@ export const chatRequestSchema = z
     stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
     max_tokens: tokenLimit('max_tokens'),
     max_completion_tokens: tokenLimit('max_completion_tokens'),
+    // OpenAI's own ranges: a 400 here, not Copilot's problem.
+    n: z.number({ error: 'n must be a whole number' }).int('n must be a whole number').min(1, 'n must be at least 1').max(128, 'n must be at most 128').nullish(),
+    temperature: z.number({ error: 'temperature must be a number' }).min(0, 'temperature must be from 0 to 2').max(2, 'temperature must be from 0 to 2').nullish(),
+    top_p: z.number({ error: 'top_p must be a number' }).min(0, 'top_p must be from 0 to 1').max(1, 'top_p must be from 0 to 1').nullish(),
   })
   .passthrough();
 
