@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { answerProblem } from '../../src/upstream/call.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
-import { assertHealthy, postChat } from './helpers.ts';
+import { assertHealthy, postChat, readSse } from './helpers.ts';
 
 // A 200 from Copilot is checked before it is believed: a body no client can use is a 502
 // `upstream_malformed` after ONE call (it was answered, maybe billed: never retried), and it
@@ -50,6 +50,15 @@ describe('upstream 200s that no client can use', () => {
       assert.equal(h.proxy.ctx.gateway.state().circuit, 'closed');
     });
   }
+
+  test('a stream of nothing (`data: {}` or `choices: []`, then [DONE]) ends in an error event, not an empty success', async () => {
+    for (const body of ['data: {}\n\ndata: [DONE]\n\n', 'data: {"choices":[]}\n\ndata: [DONE]\n\n']) {
+      h.fake.failNext(1, { status: 200, body, headers: { 'content-type': 'text/event-stream' }, path: '/chat/completions' });
+      const s = await readSse(await postChat(h, 'empty stream', { stream: true }));
+      assert.equal(s.errors.length, 1, s.text);
+      assert.match(s.errors[0]?.message ?? '', /ended the stream before it sent any choice/);
+    }
+  });
 
   test('a JSON completion to a stream request is not passed off as a stream', async () => {
     h.fake.failNext(1, { status: 200, body: { id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }, headers: JSON_HEADERS, path: '/chat/completions' });

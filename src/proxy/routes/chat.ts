@@ -108,6 +108,8 @@ function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat
     end() {
       if (malformed > 0) ctx.log.warn(`chat stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);
       if (!sawDone && !norm.finishedAll) throw streamEndedEarly('it finished');
+      // `data: [DONE]` with no choice before it: Copilot answered nothing (#20); the client gets an error event, not an empty success.
+      if (!norm.sawChoice) throw streamEndedEarly('it sent any choice');
       return [...out(norm.finish()), 'data: [DONE]\n\n'];
     },
     error: (p) => formatSse(errorBody('openai', p)),

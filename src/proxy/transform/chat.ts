@@ -195,6 +195,11 @@ export class ChatChunkNormalizer {
   }
 
   /** Whether the stream finished every choice it started. */
+  /** Whether any choice came at all: a stream of `[DONE]` alone (or of `{}`s) answered nothing. */
+  get sawChoice(): boolean {
+    return this.choicesSeen.size > 0;
+  }
+
   get finishedAll(): boolean {
     return this.choicesSeen.size > 0 && [...this.choicesSeen.values()].every((c) => c.finished);
   }
