@@ -21,6 +21,7 @@ describe('token limits on every model route', () => {
     { path: '/v1/chat/completions', field: 'max_tokens', body: (v) => ({ model: 'gpt-4.1', max_tokens: v, messages: [{ role: 'user', content: 'hi' }] }) },
     { path: '/v1/chat/completions', field: 'max_completion_tokens', body: (v) => ({ model: 'gpt-4.1', max_completion_tokens: v, messages: [{ role: 'user', content: 'hi' }] }) },
     { path: '/v1/responses', field: 'max_output_tokens', body: (v) => ({ model: 'gpt-5.1-codex', max_output_tokens: v, input: 'hi' }) },
+    { path: '/v1/responses', field: 'max_tokens', body: (v) => ({ model: 'gpt-5.1-codex', max_tokens: v, input: 'hi' }) },
     { path: '/v1/messages', field: 'max_tokens', body: (v) => ({ model: 'claude-sonnet-4', max_tokens: v, messages: [{ role: 'user', content: 'hi' }] }) },
   ];
   for (const r of routes) {

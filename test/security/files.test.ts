@@ -143,7 +143,7 @@ describe('symlinks, failed writes, header values', () => {
     fs.writeFileSync(elsewhere, text, { mode: 0o644 });
     const link = path.join(home, 'config.json');
     fs.symlinkSync(elsewhere, link);
-    const r = await runCli(['status'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off' });
+    const r = await runCli(['status'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', GITHUB_COPILOT_SVCS_PORT: '9' });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`config error: ${escape(link)} is a symbolic link to ${escape(elsewhere)}; refusing to follow it`));
     assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link is still a link');
@@ -157,7 +157,7 @@ describe('symlinks, failed writes, header values', () => {
     const elsewhere = path.join(newHome(), 'tokens.json');
     fs.writeFileSync(elsewhere, JSON.stringify({ github_token: 'gho_linkedtokenfile0000000000000', oauth_app: 'vscode' }), { mode: 0o600 });
     fs.symlinkSync(elsewhere, path.join(home, 'tokens.json'));
-    const r = await runCli(['status'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off' });
+    const r = await runCli(['status'], { GITHUB_COPILOT_SVCS_HOME: home, GITHUB_COPILOT_SVCS_KEYCHAIN: 'off', GITHUB_COPILOT_SVCS_PORT: '9' });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /tokens\.json is a symbolic link to .*; refusing to follow it/);
   });

@@ -19,6 +19,8 @@ export const responsesRequestSchema = z
     }),
     stream: z.boolean().nullish(),
     max_output_tokens: tokenLimit('max_output_tokens'),
+    // Not a Responses field, but clients send it: checked like the rest rather than forwarded as is.
+    max_tokens: tokenLimit('max_tokens'),
   })
   .passthrough();
 
