@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { freePort } from './helpers/desktop.ts';
 // @ts-expect-error: a plain .mjs build script without types
 import { startUserGuard } from '../build/user-guard.mjs';
 
@@ -14,15 +14,6 @@ interface Guard {
 }
 function isGuard(v: unknown): v is Guard {
   return typeof v === 'object' && v !== null && 'held' in v && 'finish' in v && typeof v.finish === 'function';
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
 }
 
 // npm test runs the whole suite with this guard on 8081 and the default data dir; here it is shown to catch a trespass.

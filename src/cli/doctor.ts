@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { HEALTH_TEXT, isSignedIn, type TokenSnapshot } from '../auth/snapshot.ts';
@@ -13,7 +12,7 @@ import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
 import { undici } from '../upstream/undici.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
-import { readSetupJournal } from './setup.ts';
+import { readSetupJournal, setupJournalPath } from './setup.ts';
 import { baseUrlFor } from '../clients/setup.ts';
 import { clientConfigPath } from '../clients/configure.ts';
 import { ExitError } from '../errors.ts';
@@ -152,7 +151,7 @@ export type DoctorOptions = CommonOptions & { json?: boolean; model?: string };
 
 /** One check per client file `setup` wrote (the latest per client): does it still name this proxy's address and key? */
 function setupClientChecks(ctx: CliContext): Check[] {
-  const journal = readSetupJournal(path.join(ctx.config.paths.dataDir, 'setup.json'));
+  const journal = readSetupJournal(setupJournalPath(ctx.config.paths.dataDir));
   // Each client setup configured, by its main file (settings.json, config.toml, opencode.json).
   const latest = new Map(journal.flatMap((e) => (e.client === 'env' ? [] : [[e.client, clientConfigPath(e.client, ctx.env, os.homedir())] as const])));
   const origin = baseUrlFor(proxyOrigin(ctx.config)).replace(/\/v1$/, '');

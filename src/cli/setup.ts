@@ -24,6 +24,11 @@ const journalSchema = z.array(
 );
 type Journal = z.infer<typeof journalSchema>;
 
+/** Where `setup` keeps what it changed: in the data dir, read by `--undo` and `doctor`. */
+export function setupJournalPath(dataDir: string): string {
+  return path.join(dataDir, 'setup.json');
+}
+
 export function readSetupJournal(file: string): Journal {
   try {
     const parsed = journalSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
@@ -83,7 +88,7 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
   await withCliContext(deps, commonFlags(options), async (ctx) => {
     const home = deps.home ?? os.homedir();
     const now = deps.now ?? Date.now;
-    const journalFile = path.join(ctx.config.paths.dataDir, 'setup.json');
+    const journalFile = setupJournalPath(ctx.config.paths.dataDir);
     const journal = readSetupJournal(journalFile);
 
     if (options.undo) {

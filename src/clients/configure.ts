@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { claudeCodeEnv, codexConfigToml, opencodeProviders } from './setup.ts';
+import { claudeCodeEnv, codexConfigToml, opencodeProviders, type FileClient, type SetupClient } from './setup.ts';
 
 /**
  * What `setup <client>` writes into each client's own config file, merged with
@@ -8,9 +8,10 @@ import { claudeCodeEnv, codexConfigToml, opencodeProviders } from './setup.ts';
  * and the dashboard's snippets also use. Pure: text in, text out.
  */
 
-export const SETUP_CLIENTS = ['claude-code', 'codex', 'opencode', 'env'] as const;
-export type SetupClient = (typeof SETUP_CLIENTS)[number];
-export type FileClient = Exclude<SetupClient, 'env'>;
+export { SETUP_CLIENTS, SETUP_FILE_CLIENTS, type FileClient, type SetupClient } from './setup.ts';
+
+/** Codex's profile file, beside its config.toml. */
+const CODEX_PROFILE_FILE = 'copilot.config.toml';
 
 export interface ClientTarget {
   /** `http://localhost:8081` (no /v1). */
@@ -23,7 +24,7 @@ export interface ClientTarget {
 /** Every file `setup` writes for `client` (Codex: its config.toml and the profile beside it). Pure. */
 export function clientConfigFiles(client: FileClient, env: NodeJS.ProcessEnv, home: string): string[] {
   const main = clientConfigPath(client, env, home);
-  return client === 'codex' ? [main, path.join(path.dirname(main), 'copilot.config.toml')] : [main];
+  return client === 'codex' ? [main, path.join(path.dirname(main), CODEX_PROFILE_FILE)] : [main];
 }
 
 /** Where each client reads its config, honouring its own override variable. Pure. */
@@ -151,7 +152,7 @@ export function mergedConfig(client: FileClient, text: string, t: ClientTarget, 
     case 'claude-code':
       return mergeClaudeSettings(text, t, file);
     case 'codex':
-      return path.basename(file) === 'copilot.config.toml' ? codexProfile(t) : mergeCodexConfig(text, t, file);
+      return path.basename(file) === CODEX_PROFILE_FILE ? codexProfile(t) : mergeCodexConfig(text, t, file);
     case 'opencode':
       return mergeOpencodeConfig(text, t, file);
   }

@@ -5,6 +5,13 @@
  * (test/clients/clients.test.ts), so what we show is what was tested. Pure.
  */
 
+/** The clients `setup` writes a config file for (and the tray's submenu and the dashboard's buttons offer). */
+export const SETUP_FILE_CLIENTS = ['claude-code', 'codex', 'opencode'] as const;
+export type FileClient = (typeof SETUP_FILE_CLIENTS)[number];
+/** Every `setup` target: those, and `env` (exports only). */
+export const SETUP_CLIENTS = [...SETUP_FILE_CLIENTS, 'env'] as const;
+export type SetupClient = (typeof SETUP_CLIENTS)[number];
+
 /** `http://127.0.0.1:8081` from the proxy -> `http://localhost:8081/`, the dashboard in the browser. */
 export function dashboardUrlFor(url: string): string {
   return baseUrlFor(url).replace(/\/v1$/, '/');

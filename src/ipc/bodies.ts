@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tokenJsonSchema } from '../auth/snapshot.ts';
 import { gatewayStateSchema } from '../upstream/gateway-state.ts';
+import { SETUP_FILE_CLIENTS } from '../clients/setup.ts';
 
 /**
  * The JSON bodies of the proxy's own routes, one schema each: the routes
@@ -34,7 +35,6 @@ export const signInBodySchema = z.object({
 export type SignInBody = z.infer<typeof signInBodySchema>;
 
 /** `POST /admin/setup`: the dashboard's "Set up" button runs `setup <client>` (cli/setup.ts) in the proxy; what it said. */
-export const SETUP_FILE_CLIENTS = ['claude-code', 'codex', 'opencode'] as const;
 export const setupRequestSchema = z.object({ client: z.enum(SETUP_FILE_CLIENTS), model: z.string().min(1).max(256).optional() }).strict();
 export const setupBodySchema = z.object({ ok: z.boolean(), lines: z.array(z.string()) });
 export type SetupBody = z.infer<typeof setupBodySchema>;

@@ -1,7 +1,7 @@
 import type { LogLevel } from '../config/schema.ts';
 import type { ChildMessage, TrayMessage } from '../ipc/messages.ts';
 import { isSignedIn } from '../auth/snapshot.ts';
-import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
+import { SETUP_FILE_CLIENTS, baseUrlFor, dashboardUrlFor, type FileClient } from '../clients/setup.ts';
 import { usageLimitLine } from '../upstream/usage-limit.ts';
 import { initialTrayState, type IconKind, type ItemKey, type ProxyStatus, type TrayState } from './tray-menu.ts';
 import { portHolderText, type PortHolder } from './port-holder.ts';
@@ -37,7 +37,7 @@ export type TrayEffect =
   | { kind: 'open-logs' }
   | { kind: 'set-autostart'; enable: boolean }
   /** `setup <client>`, the CLI's own code, in this process; its result is notified. */
-  | { kind: 'setup-client'; client: 'claude-code' | 'codex' | 'opencode' }
+  | { kind: 'setup-client'; client: FileClient }
   | { kind: 'restart-proxy' }
   | { kind: 'quit' };
 
@@ -243,7 +243,10 @@ export function onMenuClick(s: ControllerState, key: ItemKey | string, newId: ()
     case 'setup-claude-code':
     case 'setup-codex':
     case 'setup-opencode':
-      return { state: s, effects: running ? [{ kind: 'setup-client', client: key === 'setup-claude-code' ? 'claude-code' : key === 'setup-codex' ? 'codex' : 'opencode' }] : [] };
+    {
+      const client = SETUP_FILE_CLIENTS.find((c) => key === `setup-${c}`);
+      return { state: s, effects: running && client ? [{ kind: 'setup-client', client }] : [] };
+    }
     case 'open-logs':
       return { state: s, effects: [{ kind: 'open-logs' }] };
     case 'autostart':

@@ -3,7 +3,7 @@ import { HEALTH_TEXT, isSignedIn } from '../auth/snapshot.ts';
 import { formatDuration } from '../text/duration.ts';
 import { creditsLine, premiumLine, type Credits, type UsageSummary } from '../usage/api.ts';
 import { usageLimitLine, type UsageLimit } from '../upstream/usage-limit.ts';
-import { baseUrlFor, dashboardUrlFor } from '../clients/setup.ts';
+import { SETUP_FILE_CLIENTS, baseUrlFor, dashboardUrlFor, type FileClient } from '../clients/setup.ts';
 import { portHolderText, type PortHolder } from './port-holder.ts';
 
 /**
@@ -80,9 +80,7 @@ export type ItemKey =
   | 'credits'
   | 'dashboard'
   | 'setup'
-  | 'setup-claude-code'
-  | 'setup-codex'
-  | 'setup-opencode'
+  | `setup-${FileClient}`
   | 'sep-2'
   | 'open-logs'
   | 'autostart'
@@ -215,7 +213,7 @@ function modelItems(state: TrayState, running: boolean): TrayMenuItem[] {
   return slots;
 }
 
-const SETUP_TITLES = { 'claude-code': 'Claude Code', codex: 'Codex', opencode: 'opencode' } as const;
+const SETUP_TITLES: Record<FileClient, string> = { 'claude-code': 'Claude Code', codex: 'Codex', opencode: 'opencode' };
 
 export function buildMenu(state: TrayState): TrayMenu {
   const running = state.proxy.kind === 'running';
@@ -275,7 +273,7 @@ export function buildMenu(state: TrayState): TrayMenu {
     }),
     // Never hidden (a submenu): the same `setup <client>` as the CLI, into the client's own config file.
     item('setup', 'Set up a client…', {
-      items: (['claude-code', 'codex', 'opencode'] as const).map((c) =>
+      items: SETUP_FILE_CLIENTS.map((c) =>
         item(`setup-${c}`, SETUP_TITLES[c], { enabled: running, tooltip: `Writes ${SETUP_TITLES[c]}'s own config for this proxy (merged, backed up; undo: setup ${c} --undo)` }),
       ),
     }),

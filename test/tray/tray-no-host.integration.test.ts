@@ -7,20 +7,18 @@
  * as tray.integration.test.ts: notify-send and the browser are recording stubs.
  */
 import assert from 'node:assert/strict';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import { forkTestTray } from './fixtures/fork-tray.ts';
 import { runCli } from '../helpers/cli.ts';
 import { alive, desktopSkip, freePort, killAndWait, processesWith, run, sleep, startSessionBus, startXvfb, waitUntil } from '../helpers/desktop.ts';
 import { recorder, registerDefaultBrowser, type Recorder } from '../helpers/os-stubs.ts';
 import type { TrayToTest } from '../../src/tray/test-hook.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
 const NO_TRAY_TITLE = 'GitHub Copilot proxy: no system tray';
 
 /** Net::DBus (Debian libnet-dbus-perl) can own a bus name; used to stand in for a StatusNotifierWatcher. */
@@ -64,30 +62,21 @@ describe('tray with no tray host (Xvfb without trayer, a session bus without a S
     };
     fake = await startFakeUpstream();
     port = await freePort();
-    tray = fork(path.join(here, 'fixtures', 'run-tray.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: {
-        ...env,
+    tray = forkTestTray({
+      env,
+      dataDir: path.join(tmp, 'data'),
+      upstreamUrl: fake.url,
+      port,
+      events,
+      onOutput: (text) => (trayLog += text),
+      extra: {
         GCS_TRAY_IT_RUN: tmp,
-        GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK: '1',
         TRAY_TEST_CHILD: 'real',
         // One more look after 2 s (a panel starting after us at login), then say so.
         TRAY_TEST_HOST_GRACE_MS: '2500',
-        GITHUB_COPILOT_SVCS_HOME: path.join(tmp, 'data'),
-        GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
-        GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
-        GITHUB_COPILOT_SVCS_COPILOT_API_URL: fake.url,
         GITHUB_COPILOT_SVCS_GITHUB_TOKEN: fake.createGithubToken(),
-        GITHUB_COPILOT_SVCS_PORT: String(port),
-        GITHUB_COPILOT_SVCS_KEYCHAIN: 'off',
-        GITHUB_COPILOT_SVCS_LOG_LEVEL: 'debug',
       },
     });
-    tray.stdout?.on('data', (d: Buffer) => (trayLog += d.toString()));
-    tray.stderr?.on('data', (d: Buffer) => (trayLog += d.toString()));
-    tray.on('message', (m: TrayToTest) => events.push(m));
   });
 
   after(async () => {
@@ -157,8 +146,9 @@ describe('tray with no tray host (Xvfb without trayer, a session bus without a S
     assert.match(r.stdout, /^Tray host: none found — run a panel with a system tray \(StatusNotifierItem or XEmbed\)/m);
   });
 
-  it('`status` names a StatusNotifierWatcher on the session bus when one is there', async (t) => {
-    if (!(await perlDbus())) return t.skip('needs perl Net::DBus (apt-get install libnet-dbus-perl) to own the watcher name');
+  it('`status` names a StatusNotifierWatcher on the session bus when one is there', async () => {
+    // build/apt-packages.txt installs it (npm test's pre-check names it when missing): fail, never skip.
+    assert.ok(await perlDbus(), 'needs perl Net::DBus to own the watcher name: bash build/system-packages.sh (libnet-dbus-perl)');
     // Owns the name the way a watcher (KDE, the GNOME extension) does; nothing else.
     const watcher = spawn('perl', ['-MNet::DBus', '-e', '$|=1; Net::DBus->session->export_service("org.kde.StatusNotifierWatcher"); print "owned\\n"; sleep 60'], {
       env,

@@ -15,13 +15,14 @@
  * real proxy child (src/proxy/child-main.ts).
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
+import { forkTestTray } from './fixtures/fork-tray.ts';
 import { alive, desktopSkip, freePort, isClipboardHelper, killAndWait, processesWith, run, sleep, startSessionBus, startTrayer, startXvfb, waitUntil } from '../helpers/desktop.ts';
 import { runCli } from '../helpers/cli.ts';
 import { usageRecordSchema } from '../../src/usage/record.ts';
@@ -124,27 +125,18 @@ describe('tray under Xvfb with the real systray2 binary', { skip, timeout: 180_0
     fs.mkdirSync(path.join(tmp, 'data'), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(tmp, 'data', 'tokens.json'), JSON.stringify({ github_token: githubToken, oauth_app: 'vscode' }), { mode: 0o600 });
 
-    tray = fork(path.join(here, 'fixtures', 'run-tray.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: {
-        ...env,
+    tray = forkTestTray({
+      env,
+      dataDir: path.join(tmp, 'data'),
+      upstreamUrl: fake.url,
+      port,
+      events,
+      onOutput: (text) => (trayLog += text),
+      extra: {
         [marker.slice(0, marker.indexOf('='))]: marker.slice(marker.indexOf('=') + 1),
-        GITHUB_COPILOT_SVCS_TRAY_TEST_HOOK: '1',
         TRAY_TEST_CHILD: process.env.TRAY_TEST_CHILD ?? 'real',
-        GITHUB_COPILOT_SVCS_HOME: path.join(tmp, 'data'),
-        GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
-        GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
-        GITHUB_COPILOT_SVCS_COPILOT_API_URL: fake.url,
-        GITHUB_COPILOT_SVCS_PORT: String(port),
-        GITHUB_COPILOT_SVCS_KEYCHAIN: 'off',
-        GITHUB_COPILOT_SVCS_LOG_LEVEL: 'debug',
       },
     });
-    tray.stdout?.on('data', (d: Buffer) => (trayLog += d.toString()));
-    tray.stderr?.on('data', (d: Buffer) => (trayLog += d.toString()));
-    tray.on('message', (m: TrayToTest) => events.push(m));
   });
 
   after(async () => {
