@@ -32,11 +32,9 @@ export function createApp(ctx: ProxyContext): Express {
   // Each model request's usage record: to the store (files) and the live feed.
   const usageSink = {
     add: (record: UsageRecord) => {
-      // The feed gets what the file gets: bounded strings, a record every reader takes (record.ts fitRecord).
-      const r = fitRecord(record);
-      if (r === null) return;
-      ctx.usageLog?.add(r);
-      ctx.usageFeed?.push(r);
+      // The feed gets what the file got: bounded strings, a record every reader takes (fitted once, by the store).
+      const r = ctx.usageLog ? ctx.usageLog.add(record) : fitRecord(record);
+      if (r !== null) ctx.usageFeed?.push(r);
     },
   };
   app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics, usageSink));

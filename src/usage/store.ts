@@ -18,8 +18,8 @@ import { dayOf, fitRecord, readRecord, type UsageRecord } from './record.ts';
  * counted (a disk that stopped taking writes must not grow memory).
  */
 export interface UsageStore {
-  /** Write one record now (queued only while writes fail). */
-  add(r: UsageRecord): void;
+  /** Write one record now (queued only while writes fail); what was kept (cut to the bounds), or null when refused. */
+  add(r: UsageRecord): UsageRecord | null;
   /** Write what is queued now. */
   flush(): void;
   /** Flush, stop the retry timer, close the file. */
@@ -149,7 +149,7 @@ export function openUsageStore(opts: UsageStoreOptions): UsageStore {
       const r = fitRecord(record);
       if (r === null) {
         dropped += 1;
-        return;
+        return null;
       }
       queue.push(r);
       if (queue.length > maxQueued) {
@@ -157,6 +157,7 @@ export function openUsageStore(opts: UsageStoreOptions): UsageStore {
         dropped += 1;
       }
       if (retry === null) flush();
+      return r;
     },
     flush,
     close() {
