@@ -1,34 +1,65 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { InvalidRequestError } from '../errors.ts';
 import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { debugBodies } from './middleware/debug-bodies.ts';
 import { bodyBudget, createBodyBudget } from './middleware/body-budget.ts';
-import { jsonBody } from './middleware/json.ts';
-import { methodNotAllowed } from './middleware/method-not-allowed.ts';
+import { jsonBody, requireJsonBody } from './middleware/json.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { apiKeyAuth, browserGuard, hostCheck } from './middleware/security.ts';
 import { createProxyMetrics } from './metrics.ts';
-import { debugRoutes } from './routes/debug.ts';
-import { metricsRoutes } from './routes/metrics.ts';
-import { adminRoutes } from './routes/admin.ts';
-import { chatRoutes } from './routes/chat.ts';
-import { embeddingsRoutes } from './routes/embeddings.ts';
-import { healthRoutes } from './routes/health.ts';
-import { messagesRoutes } from './routes/messages.ts';
-import { modelRoutes } from './routes/models.ts';
-import { responsesRoutes } from './routes/responses.ts';
-import { usageRoutes } from './routes/usage.ts';
-import { dashboardRoutes } from './routes/dashboard.ts';
+import { assertLoopback } from './routes/admin.ts';
+import { routeHandlers } from './routes/handlers.ts';
+import { compileRoutes, type RouteMatch, type RouteParams } from './routes/table.ts';
 import { fitRecord, type UsageRecord } from '../usage/record.ts';
 
-/** The proxy's HTTP app: middleware, routes, then one error handler. No I/O at construction. */
+/** The table's params as express names them: a `*rest` parameter's segments joined back with `/`. */
+function flatParams(params: RouteParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join('/') : v;
+  return out;
+}
+
+/** Runs a route's handlers in turn, as express would: a throw or a rejected promise goes to `done`. */
+function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
+  let i = 0;
+  const step = (err?: unknown): void => {
+    if (err !== undefined && err !== null && err !== 'route') {
+      done(err);
+      return;
+    }
+    const h = chain[i++];
+    if (h === undefined) {
+      done();
+      return;
+    }
+    try {
+      const r: unknown = h(req, res, step);
+      if (r instanceof Promise) r.then(undefined, (e: unknown) => done(e ?? new Error('route handler rejected')));
+    } catch (e) {
+      done(e);
+    }
+  };
+  step();
+}
+
+/**
+ * The proxy's HTTP app. Routes come from one table (routes/table.ts), matched
+ * once per request; the guards, the log and the errors read that match. No I/O at construction.
+ */
 export function createApp(ctx: ProxyContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', false);
   const metrics = ctx.metrics ?? createProxyMetrics(ctx);
+  const table = compileRoutes({ debug: ctx.config.debug_endpoints });
+  const handlers = routeHandlers(ctx, metrics);
+  const chains = new Map(table.routes.map((spec) => [spec, spec.body === 'json' ? [requireJsonBody, spec.handler(handlers)] : [spec.handler(handlers)]]));
+  // Each request's match, made once (first thing) and read by every layer below.
+  const matches = new WeakMap<Request, RouteMatch | null>();
+  const matchOf = (req: Request): RouteMatch | null => matches.get(req) ?? null;
+
   // Each model request's usage record: to the store (files) and the live feed.
   const usageSink = {
     add: (record: UsageRecord) => {
@@ -37,28 +68,40 @@ export function createApp(ctx: ProxyContext): Express {
       if (r !== null) ctx.usageFeed?.push(r);
     },
   };
-  app.use(requestLog(ctx.log, ctx.stats, ctx.now, metrics, usageSink));
+  app.use(requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, metrics, usageSink));
+  app.use((req, _res, next) => {
+    matches.set(req, table.match(req.method, req.path));
+    next();
+  });
   // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
   app.use(hostCheck(ctx.config.host));
   app.use(browserGuard(ctx.config.cors_origins));
-  app.use(apiKeyAuth(ctx.config.api_key));
+  app.use(apiKeyAuth(ctx.config.api_key, (req) => matchOf(req)?.spec.auth ?? null));
+  // Unknown paths (404) and known paths with another method (405) are answered before any body is read.
+  app.use((req, res, next) => {
+    const m = matchOf(req);
+    if (m === null) throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
+    if (m.kind === 'method') {
+      res.setHeader('allow', m.allowed.join(', '));
+      throw new InvalidRequestError(`${req.method} is not allowed on ${req.path}; use ${m.allowed.join(' or ')}`, { status: 405, code: 'method_not_allowed' });
+    }
+    if (m.spec.auth === 'admin') assertLoopback(req);
+    next();
+  });
   // Bodies count against the in-flight budget before they are read (memory bounded by configuration).
   const budget = createBodyBudget({ maxBytes: ctx.config.max_inflight_body_bytes, maxQueue: ctx.config.max_queue });
   app.use(bodyBudget(budget, ctx.config.max_body_bytes));
   app.use(jsonBody(ctx.config.max_body_bytes));
   if (ctx.config.log_level === 'debug') app.use(debugBodies(ctx.log));
-  app.use(healthRoutes(ctx));
-  app.use(metricsRoutes(metrics));
-  if (ctx.config.debug_endpoints) app.use(debugRoutes(ctx));
-  app.use(chatRoutes(ctx));
-  app.use(embeddingsRoutes(ctx));
-  app.use(responsesRoutes(ctx));
-  app.use(messagesRoutes(ctx));
-  app.use(modelRoutes(ctx));
-  app.use(adminRoutes(ctx));
-  app.use(usageRoutes(ctx));
-  app.use(dashboardRoutes());
-  app.use(methodNotAllowed);
+  app.use((req, res, next) => {
+    const m = matchOf(req);
+    if (m?.kind !== 'route') {
+      next();
+      return;
+    }
+    req.params = flatParams(m.params);
+    runChain(chains.get(m.spec) ?? [], req, res, next);
+  });
   app.use((req, _res) => {
     throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
   });

@@ -226,6 +226,21 @@ describe('error paths', () => {
     const del = await fetch(`${h.url}/v1/models`, { method: 'DELETE' });
     assert.equal(del.status, 405);
     assert.equal(del.headers.get('allow'), 'GET, HEAD');
+    // Every route in the one table (#22): these answered 404 while the 405 list was a second copy.
+    for (const [method, path, allow] of [
+      ['GET', '/admin/sign-in', 'POST'],
+      ['POST', '/usage/events', 'GET, HEAD'],
+      ['DELETE', '/', 'GET, HEAD'],
+      ['PUT', '/dashboard/dashboard.js', 'GET, HEAD'],
+    ] as const) {
+      const r = await fetch(`${h.url}${path}`, { method, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      assert.equal(r.status, 405, `${method} ${path}`);
+      assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
+    }
+    // Answered before the body is read: a 405 costs no body budget.
+    const head = await fetch(`${h.url}/v1/messages`, { method: 'GET' });
+    assert.equal(head.status, 405);
+    assert.equal(((await head.json()) as { type: string }).type, 'error', 'in the Anthropic shape on an Anthropic route');
   });
 
   test('missing fields → 400 naming the param; non-JSON content type → 415', async () => {

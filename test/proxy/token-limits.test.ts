@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MAX_MESSAGES } from '../../src/proxy/transform/chat.ts';
+import { MAX_JSON_CONTAINERS } from '../../src/proxy/middleware/json.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
 // Token limits a client sets are checked at the edge (issue #20): -1, 0, 1.5, "100" and 1e300
@@ -88,5 +89,28 @@ describe('how many messages one request may carry', () => {
       assert.match(text, new RegExp(`at most ${MAX_MESSAGES}`));
     }
     assert.equal(h.fake.counts.chat + h.fake.counts.messages, 0);
+  });
+
+  test(`a body of more than ${MAX_JSON_CONTAINERS} objects and arrays is a 413 in the caller's shape, refused before it is parsed (#20)`, async () => {
+    // The red team's body: 4.87 MB of 150,000 tiny messages.
+    const tiny = Array.from({ length: 150_000 }, () => ({ role: 'user', content: 'x' }));
+    h.fake.clear();
+    for (const [p, body, shape] of [
+      ['/v1/chat/completions', { model: 'gpt-4.1', messages: tiny }, 'openai'],
+      ['/v1/messages', { model: 'claude-sonnet-4', max_tokens: 5, messages: tiny }, 'anthropic'],
+    ] as const) {
+      const res = await fetch(`${h.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const json: unknown = await res.json();
+      assert.equal(res.status, 413, p);
+      const text = JSON.stringify(json);
+      assert.match(text, /more than 50,000 JSON objects and arrays/);
+      if (shape === 'anthropic') assert.match(text, /"type":"error"/);
+      else assert.match(text, /"code":"request_too_large"/);
+    }
+    assert.equal(h.fake.counts.chat + h.fake.counts.messages, 0);
+    // Just under the bound is parsed as usual (and then meets the message bound).
+    const under = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4.1', messages: tiny.slice(0, MAX_JSON_CONTAINERS - 10) }) });
+    assert.equal(under.status, 400);
+    assert.match(await under.text(), new RegExp(`at most ${MAX_MESSAGES}`));
   });
 });

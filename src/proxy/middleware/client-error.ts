@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody, shapeFor, type ErrorPayload } from './errors.ts';
+import { shapeFor } from '../routes/table.ts';
+import { errorBody, type ErrorPayload } from './errors.ts';
 
 /**
  * Requests that never reach express (Node's HTTP parser refuses them: random

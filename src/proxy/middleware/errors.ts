@@ -2,13 +2,9 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import { AppError, CircuitOpenError, InvalidRequestError, OverloadedError, UpstreamHttpError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { UsageLimitError } from '../../upstream/usage-limit.ts';
+import { shapeFor, type ErrorShape } from '../routes/table.ts';
 
-/** Which API the caller speaks decides the error envelope. */
-export type ErrorShape = 'openai' | 'anthropic';
-
-export function shapeFor(path: string): ErrorShape {
-  return /^\/(v1\/)?messages(\/|$)/.test(path) ? 'anthropic' : 'openai';
-}
+export type { ErrorShape };
 
 const OPENAI_TYPE: Record<number, string> = {
   400: 'invalid_request_error',
@@ -71,6 +67,7 @@ function bodyParserError(err: unknown): ErrorPayload | undefined {
   if (type === 'request.size.invalid' || type === 'stream.encoding.set')
     return { status: 400, message: 'Malformed request body', code: 'invalid_body', param: null };
   if (type === 'encoding.invalid') return { status: 400, message: 'Request body is not valid UTF-8', code: 'invalid_encoding', param: null };
+  if (type === 'too.many.values') return { status: 413, message: err instanceof Error ? err.message : 'Request body holds too many values', code: 'request_too_large', param: null };
   if (type === 'nesting.too.deep') return { status: 400, message: err instanceof Error ? err.message : 'Request body is nested too deeply', code: 'invalid_body', param: null };
   return undefined;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { jsonDepth } from './json.ts';
+import { jsonDepth, jsonStructure } from './json.ts';
 
 /** The nesting depth of a parsed value: the reference jsonDepth must agree with. */
 function valueDepth(v: unknown): number {
@@ -30,4 +30,11 @@ test('jsonDepth stops once past the limit, and skips a large string without scan
   const image = Buffer.from(JSON.stringify({ messages: [{ content: [{ image_url: { url: `data:image/png;base64,${'A['.repeat(2_500_000)}` } }] }] }));
   assert.equal(jsonDepth(image, 128), 6);
   assert.equal(jsonDepth(new Uint8Array(Buffer.from('{"a":[1]}'))), 2, 'a plain Uint8Array works too');
+});
+
+test('jsonStructure counts objects and arrays outside strings, and stops once past the limit', () => {
+  assert.deepEqual(jsonStructure(Buffer.from('{"a":[{"b":"[{}]"},[]]}')), { depth: 3, containers: 4 });
+  const tiny = Buffer.from(JSON.stringify({ model: 'm', messages: Array.from({ length: 150_000 }, () => ({ role: 'user', content: 'x' })) }));
+  assert.equal(jsonStructure(tiny, { containers: 50_000 }).containers, 50_001, 'stopped at the first one past the limit');
+  assert.equal(jsonStructure(tiny).containers, 150_002);
 });

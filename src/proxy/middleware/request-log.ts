@@ -4,6 +4,7 @@ import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { RoutedModel } from '../models/router.ts';
+import type { RouteSpec } from '../routes/table.ts';
 import { mergeUsage, usageIn, type UsageSeen } from '../../usage/meter.ts';
 import { costOf, type PriceTable } from '../../usage/prices.ts';
 import { clientOf, creditsOf, multiplierOf, premiumCost, type UsageRecord } from '../../usage/record.ts';
@@ -57,9 +58,6 @@ export function logFields(res: { locals: Record<string, unknown> }): RequestLogF
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_VALUE = 200;
-/** Scrapers and health checks poll: their successes are logged at debug so they do not drown the requests that matter. */
-// Polled by monitors, the tray and an open dashboard: logged at debug unless they fail.
-const QUIET_ROUTES = new Set(['/health', '/metrics', '/usage', '/usage/events', '/', '/dashboard/:file']);
 
 /** One logfmt value: bare when safe, else JSON-quoted (so a path or model cannot forge fields or lines); clipped. */
 export function logfmtValue(v: string | number | boolean): string {
@@ -83,14 +81,6 @@ function requestedModelOf(body: unknown): string | undefined {
   return typeof m === 'string' && m !== '' ? m : undefined;
 }
 
-/** The route pattern that answered (bounded, for logs and metric labels), or "unmatched". */
-export function routeOf(req: Request): string {
-  const route: unknown = req.route;
-  if (typeof route !== 'object' || route === null || !('path' in route)) return 'unmatched';
-  const p: unknown = route.path;
-  const first = Array.isArray(p) ? p[0] : p;
-  return typeof first === 'string' ? first : 'unmatched';
-}
 
 /** Calls `fn` once, when the response's headers are written. */
 function onHeaders(res: Response, fn: () => void): void {
@@ -126,6 +116,8 @@ function onEnd(res: Response, fn: () => void): void {
  */
 export function requestLog(
   log: Logger,
+  /** The route the table matched for this request (routes/table.ts): its name and log level. */
+  routeOf: (req: Request) => Pick<RouteSpec, 'name' | 'log'> | null,
   stats: ProxyStats,
   now: () => number = Date.now,
   metrics?: Pick<ProxyMetrics, 'observeRequest'>,
@@ -152,7 +144,9 @@ export function requestLog(
       stats.inFlight -= 1;
       const totalMs = now() - fields.startedAt;
       const ttfbMs = fields.ttfbMs ?? headersMs;
-      const route = routeOf(req);
+      const spec = routeOf(req);
+      // Bounded: a route's name from the table, or "unmatched" (log lines, metric labels, usage records).
+      const route = spec?.name ?? 'unmatched';
       const clientClosed = !ending && !res.writableFinished;
       const errorCode = res.locals.errorCode;
       // Requests refused before a route named the model still say which one they asked for.
@@ -177,7 +171,8 @@ export function requestLog(
         ['credits', cost.nanoAiu === null ? undefined : `${cost.source === 'estimated' ? '~' : ''}${creditsOf(cost.nanoAiu)}`],
         ['id', fields.requestId],
       ]);
-      if (QUIET_ROUTES.has(route) && res.statusCode < 400) log.debug(`request ${line}`);
+      // Polled routes (monitors, the tray, an open dashboard): their successes are logged at debug.
+      if (spec?.log === 'quiet' && res.statusCode < 400) log.debug(`request ${line}`);
       else log.info(`request ${line}`);
       if (u.dropped) log.debug(`request ${fields.requestId}: dropped usage values that are not counts: ${u.dropped.map((d) => logfmtValue(d)).join(' ')}`);
       // A model request (one that got as far as a Copilot model) is accounted: who, what it cost.

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import type { RouteAuth } from '../routes/table.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError, InvalidRequestError } from '../../errors.ts';
 
@@ -150,14 +151,6 @@ export function isSameOrigin(origin: string, host: string | undefined): boolean 
   return canonical !== undefined && canonical === normaliseOrigin(`http://${host}`);
 }
 
-/** The dashboard's page (routes/dashboard.ts), where a 401 asks the browser for the key. */
-function isDashboardPath(p: string): boolean {
-  return p === '/' || p === '/dashboard' || p.startsWith('/dashboard/');
-}
-
-/** Routes that answer without the key: token-free liveness for load balancers and the tray. */
-const OPEN_PATHS = new Set(['/health', '/v1/health']);
-
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
@@ -189,19 +182,23 @@ export function keyMatches(presented: readonly string[], expected: Buffer): bool
   return ok;
 }
 
-/** `api_key` set: every route but /health needs it. Not set: whatever key a client sends is ignored. */
-export function apiKeyAuth(apiKey: string | undefined): RequestHandler {
+/**
+ * `api_key` set: every route but the table's `open` ones (/health) needs it; unknown paths too.
+ * Not set: whatever key a client sends is ignored. `authOf` is the matched route's auth (routes/table.ts).
+ */
+export function apiKeyAuth(apiKey: string | undefined, authOf: (req: Request) => RouteAuth | null): RequestHandler {
   if (!apiKey) return (_req, _res, next) => next();
   const expected = digest(apiKey);
   return (req, res, next) => {
-    if (OPEN_PATHS.has(req.path) && (req.method === 'GET' || req.method === 'HEAD')) {
+    const auth = authOf(req);
+    if (auth === 'open' && (req.method === 'GET' || req.method === 'HEAD')) {
       next();
       return;
     }
     const presented = presentedKeys(req.headers);
     if (!keyMatches(presented, expected)) {
-      // A browser opening the dashboard asks for the key itself (any user name, the key as password) and then sends it with the page's requests.
-      res.setHeader('www-authenticate', isDashboardPath(req.path) ? 'Basic realm="github-copilot-svcs", charset="UTF-8"' : 'Bearer realm="github-copilot-svcs"');
+      // The dashboard's page: a browser asks for the key (Basic) and sends it with the page's requests.
+      res.setHeader('www-authenticate', auth === 'page' ? 'Basic realm="github-copilot-svcs", charset="UTF-8"' : 'Bearer realm="github-copilot-svcs"');
       throw new UnauthorizedError(
         presented.length === 0
           ? 'Missing API key: send it as "Authorization: Bearer <api_key>" or "x-api-key: <api_key>"'

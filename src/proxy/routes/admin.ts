@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { tokenJson } from '../../auth/snapshot.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError } from '../../errors.ts';
@@ -8,26 +8,32 @@ import { setupRequestSchema, type SetupBody, type SignInBody } from '../../ipc/b
 /** How long POST /admin/sign-in waits for GitHub's code before answering without one. */
 const SIGN_IN_CODE_WAIT_MS = 30_000;
 
-/** Admin routes answer only on loopback connections, and never return a token. */
-export const loopbackOnly: RequestHandler = (req, _res, next) => {
+/** Admin routes (the table's `admin` auth) answer only on loopback connections, and never return a token. */
+export function assertLoopback(req: Pick<Request, 'socket'>): void {
   const addr = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   if (!isLoopbackHost(addr)) throw new AppError('Admin routes are only available from this machine', { code: 'forbidden', status: 403 });
-  next();
+}
+
+export type AdminHandlers = {
+  refresh: RequestHandler;
+  signIn: RequestHandler;
+  cancelSignIn: RequestHandler;
+  signOut: RequestHandler;
+  setup: RequestHandler;
 };
 
-export function adminRoutes(ctx: ProxyContext): Router {
-  const router = Router();
+export function adminHandlers(ctx: ProxyContext): AdminHandlers {
   // `github-copilot-svcs refresh` asks the running proxy to refresh, so the
   // next request uses the new token without a restart.
-  router.post('/admin/refresh', loopbackOnly, async (_req, res) => {
+  const refresh: RequestHandler = async (_req, res) => {
     const snapshot = await ctx.tokens.refresh();
     ctx.models.invalidate();
     res.json(tokenJson(snapshot, Math.floor(ctx.now() / 1000)));
-  });
+  };
   // The dashboard's "Sign in with GitHub": starts the device flow (or joins the one
   // waiting) and answers with the code to enter once GitHub gave one. The code is
   // shown to the user anyway; the device code that redeems it never leaves the process.
-  router.post('/admin/sign-in', loopbackOnly, async (_req, res) => {
+  const signIn: RequestHandler = async (_req, res) => {
     const tokens = ctx.tokens;
     if (!tokens.signIn) throw new AppError('This proxy cannot start a sign-in', { code: 'not_supported', status: 501 });
     const begin = tokens.signIn;
@@ -49,24 +55,24 @@ export function adminRoutes(ctx: ProxyContext): Router {
     const token = tokenJson(tokens.snapshot(), Math.floor(ctx.now() / 1000));
     const body: SignInBody = { sign_in: token.sign_in, token };
     res.set('cache-control', 'no-store').json(body);
-  });
-  router.post('/admin/sign-in/cancel', loopbackOnly, (_req, res) => {
+  };
+  const cancelSignIn: RequestHandler = (_req, res) => {
     ctx.tokens.cancelSignIn?.();
     res.set('cache-control', 'no-store').json(tokenJson(ctx.tokens.snapshot(), Math.floor(ctx.now() / 1000)));
-  });
+  };
   // `github-copilot-svcs logout` and the tray's "Sign out": the proxy forgets the
   // tokens and removes them from the store at once; /health says needs_auth.
-  router.post('/admin/sign-out', loopbackOnly, async (_req, res) => {
+  const signOut: RequestHandler = async (_req, res) => {
     if (!ctx.tokens.signOut) throw new AppError('This proxy cannot sign out', { code: 'not_supported', status: 501 });
     const snapshot = await ctx.tokens.signOut();
     ctx.models.invalidate();
     ctx.usage.invalidate();
     res.set('cache-control', 'no-store').json(tokenJson(snapshot, Math.floor(ctx.now() / 1000)));
-  });
+  };
   // The dashboard's "Set up" buttons: the CLI's own `setup <client>` (cli/setup.ts), run here, for
   // this user's home; the same code as the command and the tray. Loopback, same-origin and api_key
   // apply as to every /admin route; it writes only client config files, merged and backed up.
-  router.post('/admin/setup', loopbackOnly, async (req, res) => {
+  const setup: RequestHandler = async (req, res) => {
     const parsed = setupRequestSchema.safeParse(req.body);
     if (!parsed.success) throw new AppError(`body: ${parsed.error.issues[0]?.message ?? 'invalid'} (want {"client": "claude-code" | "codex" | "opencode"})`, { code: 'invalid_request_error', status: 400 });
     let out = '';
@@ -85,6 +91,6 @@ export function adminRoutes(ctx: ProxyContext): Router {
     const lines = out.split('\n').filter((l) => l.trim() !== '');
     const body: SetupBody = { ok: ok && !lines.some((l) => l.startsWith('❌')), lines };
     res.set('cache-control', 'no-store').json(body);
-  });
-  return router;
+  };
+  return { refresh, signIn, cancelSignIn, signOut, setup };
 }

@@ -1,9 +1,8 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
 import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
-import { requireJsonBody } from '../middleware/json.ts';
 import { logLowered, withOutputLimit, withSupportedReasoningEffort, type RoutedModel } from '../models/router.ts';
 import { ChatChunkNormalizer, normalizeChatCompletion, prepareChat, type PreparedChat } from '../transform/chat.ts';
 import { ResponsesToChatStream, chatToResponsesRequest, responseToChatCompletion } from '../transform/chat-via-responses.ts';
@@ -12,9 +11,8 @@ import { formatSse } from '../transform/sse.ts';
 import { requestSignal } from '../stream-util.ts';
 import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
-export function chatRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-  router.post(['/v1/chat/completions', '/chat/completions'], requireJsonBody, async (req, res) => {
+export function chatHandlers(ctx: ProxyContext): { completions: RequestHandler } {
+  const completions: RequestHandler = async (req, res) => {
     const fields = logFields(res);
     const prep = prepareChat(req.body);
     fields.model = prep.model;
@@ -23,8 +21,8 @@ export function chatRoutes(ctx: ProxyContext): Router {
     noteRoutedModel(fields, target);
     if (target.wire === 'responses') await chatViaResponses(ctx, req, res, prep, target);
     else await chatCompletions(ctx, req, res, prep, target);
-  });
-  return router;
+  };
+  return { completions };
 }
 
 /** Copilot's /chat/completions, with its stream quirks smoothed. */

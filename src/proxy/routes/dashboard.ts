@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Router, type Response } from 'express';
+import type { RequestHandler } from 'express';
 import { AppError } from '../../errors.ts';
 import { packageRoot, seaApi } from '../../runtime/self.ts';
 
@@ -45,11 +45,13 @@ export function dashboardReader(): DashboardReader {
   };
 }
 
-export function dashboardRoutes(read: DashboardReader = dashboardReader()): Router {
-  const router = Router();
+/** The page's files (the table's `/` and `/dashboard/:file` routes): `/` and `/dashboard` are the page itself. */
+export function dashboardHandler(read: DashboardReader = dashboardReader()): RequestHandler {
   // Read once, on first use: the files do not change while the proxy runs.
   const cache = new Map<string, Buffer>();
-  const serve = (name: string, res: Response): void => {
+  return (req, res) => {
+    const m = /^\/dashboard\/([^/]+)\/?$/i.exec(req.path);
+    const name = m?.[1]?.toLowerCase() ?? 'index.html';
     const type = DASHBOARD_FILES.get(name);
     if (type === undefined) throw new AppError(`No such dashboard file: ${name}`, { status: 404, code: 'unknown_route' });
     let body = cache.get(name);
@@ -68,7 +70,4 @@ export function dashboardRoutes(read: DashboardReader = dashboardReader()): Rout
     });
     res.end(body);
   };
-  router.get(['/', '/dashboard', '/dashboard/'], (_req, res) => serve('index.html', res));
-  router.get('/dashboard/:file', (req, res) => serve(String(req.params.file), res));
-  return router;
 }

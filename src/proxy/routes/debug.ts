@@ -4,10 +4,10 @@ import { createWatchedLoopDelay } from '../watched-loop-delay.ts';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import v8 from 'node:v8';
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { AppError, InvalidRequestError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
-import { loopbackOnly } from './admin.ts';
+import { CPU_PROFILE_MAX_SECONDS, ROUTES } from './table.ts';
 
 /**
  * Node's counterparts of Go's net/http/pprof, for `debug_endpoints` (default on
@@ -24,10 +24,18 @@ import { loopbackOnly } from './admin.ts';
  *   GET /debug/memory               process.memoryUsage() and V8 heap statistics
  */
 
-export const CPU_PROFILE_MAX_SECONDS = 120;
 
-export function debugRoutes(ctx: ProxyContext): Router {
-  const router = Router();
+export type DebugHandlers = {
+  index: RequestHandler;
+  heapSnapshot: RequestHandler;
+  cpuProfile: RequestHandler;
+  eventLoop: RequestHandler;
+  handles: RequestHandler;
+  memory: RequestHandler;
+};
+
+/** The /debug routes (the table's `debug` entries; loopback and the api_key are the table's `admin` auth). */
+export function debugHandlers(ctx: ProxyContext): DebugHandlers {
   // The delay monitor (10 ms) runs only while /debug is in use: the first call starts it, and it
   // stops 5 minutes after the last (an idle proxy must not wake 100 times a second).
   const watched = createWatchedLoopDelay();
@@ -35,26 +43,21 @@ export function debugRoutes(ctx: ProxyContext): Router {
   let delaySince = ctx.now();
   let profiling = false;
 
-  router.use('/debug', loopbackOnly, (_req, res, next) => {
-    if (!watched.running) delaySince = ctx.now();
-    watched.touch();
-    res.set('cache-control', 'no-store');
-    next();
-  });
+  // Every /debug call keeps the monitor running and is never cached.
+  const watch =
+    (h: RequestHandler): RequestHandler =>
+    (req, res, next) => {
+      if (!watched.running) delaySince = ctx.now();
+      watched.touch();
+      res.set('cache-control', 'no-store');
+      return h(req, res, next);
+    };
 
-  router.get('/debug', (_req, res) => {
-    res.json({
-      endpoints: {
-        '/debug/heap-snapshot': 'V8 heap snapshot (.heapsnapshot); blocks the process while it is taken',
-        '/debug/cpu-profile?seconds=10': `CPU profile (.cpuprofile), 0.1-${CPU_PROFILE_MAX_SECONDS} s`,
-        '/debug/event-loop?reset=1': 'event-loop delay (ms) and utilisation since start or the last reset',
-        '/debug/handles': 'active handles and resources',
-        '/debug/memory': 'memory usage and V8 heap statistics',
-      },
-    });
-  });
+  const index: RequestHandler = (_req, res) => {
+    res.json({ endpoints: Object.fromEntries(ROUTES.flatMap((r) => (r.debug && r.about !== undefined ? [[r.about.usage, r.about.what]] : []))) });
+  };
 
-  router.get('/debug/heap-snapshot', async (_req, res) => {
+  const heapSnapshot: RequestHandler = async (_req, res) => {
     // Every token this process has held (current and past, any shape), the current GitHub token and the api_key.
     const secrets = [...ctx.log.knownSecrets(), ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
     const name = `github-copilot-svcs-${stamp(ctx.now())}.heapsnapshot`;
@@ -63,9 +66,9 @@ export function debugRoutes(ctx: ProxyContext): Router {
     pipeline(v8.getHeapSnapshot(), redactingLines(secrets), res, (err) => {
       if (err && !res.destroyed) res.destroy();
     });
-  });
+  };
 
-  router.get('/debug/cpu-profile', async (req, res) => {
+  const cpuProfile: RequestHandler = async (req, res) => {
     const seconds = req.query.seconds === undefined ? 10 : Number(req.query.seconds);
     if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > CPU_PROFILE_MAX_SECONDS) {
       throw new InvalidRequestError(`seconds must be a number from 0.1 to ${CPU_PROFILE_MAX_SECONDS}`, { param: 'seconds' });
@@ -95,9 +98,9 @@ export function debugRoutes(ctx: ProxyContext): Router {
       profiling = false;
       session.disconnect();
     }
-  });
+  };
 
-  router.get('/debug/event-loop', (req, res) => {
+  const eventLoop: RequestHandler = (req, res) => {
     const loopDelay = watched.touch();
     const ms = (ns: number) => Math.round((ns / 1e6) * 1000) / 1000;
     const elu = performance.eventLoopUtilization(eluSince);
@@ -122,20 +125,27 @@ export function debugRoutes(ctx: ProxyContext): Router {
       delaySince = ctx.now();
     }
     res.json(body);
-  });
+  };
 
-  router.get('/debug/handles', (_req, res) => {
+  const handles: RequestHandler = (_req, res) => {
     const resources = process.getActiveResourcesInfo();
     const counts: Record<string, number> = {};
     for (const r of resources) counts[r] = (counts[r] ?? 0) + 1;
     res.json({ total: resources.length, by_type: counts, resources, in_flight_requests: ctx.stats.inFlight, in_flight_streams: ctx.stats.inFlightStreams });
-  });
+  };
 
-  router.get('/debug/memory', (_req, res) => {
+  const memory: RequestHandler = (_req, res) => {
     res.json({ memory: process.memoryUsage(), heap: v8.getHeapStatistics(), uptime_s: Math.round(process.uptime()) });
-  });
+  };
 
-  return router;
+  return {
+    index: watch(index),
+    heapSnapshot: watch(heapSnapshot),
+    cpuProfile: watch(cpuProfile),
+    eventLoop: watch(eventLoop),
+    handles: watch(handles),
+    memory: watch(memory),
+  };
 }
 
 // Token shapes as in log.ts, but never eating a backslash or a quote: the text is JSON and must stay JSON.

@@ -1,14 +1,12 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
-import { requireJsonBody } from '../middleware/json.ts';
 import { logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { normalizeEmbeddings, prepareEmbeddings } from '../transform/embeddings.ts';
 
-export function embeddingsRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-  router.post(['/v1/embeddings', '/embeddings'], requireJsonBody, async (req, res) => {
+export function embeddingsHandlers(ctx: ProxyContext): { create: RequestHandler } {
+  const create: RequestHandler = async (req, res) => {
     const fields = logFields(res);
     const prep = prepareEmbeddings(req.body);
     fields.model = prep.model;
@@ -23,6 +21,6 @@ export function embeddingsRoutes(ctx: ProxyContext): Router {
     const out = normalizeEmbeddings(upstream.kind === 'json' ? upstream.json : undefined, target.id, prep.format);
     fields.ttfbMs = ctx.now() - fields.startedAt;
     res.json(out);
-  });
-  return router;
+  };
+  return { create };
 }

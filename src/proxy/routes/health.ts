@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { isSignedIn, tokenJson } from '../../auth/snapshot.ts';
 import type { HealthBody } from '../../ipc/bodies.ts';
 import type { ProxyContext } from '../context.ts';
@@ -21,10 +21,8 @@ export function healthBody(ctx: ProxyContext): HealthBody {
   };
 }
 
-export function healthRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-  router.get(['/health', '/v1/health'], (_req, res) => {
+export function healthHandler(ctx: ProxyContext): RequestHandler {
+  return (_req, res) => {
     res.set('cache-control', 'no-store').json(healthBody(ctx));
-  });
-  return router;
+  };
 }

@@ -1,9 +1,8 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { UpstreamHttpError } from '../../errors.ts';
 import { callCopilot, type CopilotResult } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
-import { requireJsonBody } from '../middleware/json.ts';
 import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
 import { InvalidModelNameError, MODEL_NAME, logLowered, withOutputLimit, withThinkingBudget, type RoutedModel } from '../models/router.ts';
 import { requestSignal } from '../stream-util.ts';
@@ -32,10 +31,8 @@ const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 /** The beta under which Claude Code sends `role: "system"` entries inside `messages`. */
 const MID_CONVERSATION_SYSTEM_BETA = /(^|,)\s*mid-conversation-system[\w-]*/;
 
-export function messagesRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-
-  router.post(['/v1/messages', '/messages'], requireJsonBody, async (req, res) => {
+export function messagesHandlers(ctx: ProxyContext): { create: RequestHandler; countTokens: RequestHandler } {
+  const create: RequestHandler = async (req, res) => {
     const fields = logFields(res);
     const prep = prepareMessages(req.body);
     fields.model = prep.model;
@@ -44,18 +41,17 @@ export function messagesRoutes(ctx: ProxyContext): Router {
     noteRoutedModel(fields, target);
     if (target.wire === 'messages') await native(ctx, req, res, prep, target);
     else await translated(ctx, req, res, prep, target);
-  });
+  };
 
   // An estimate (about 4 characters per token), so clients such as Claude Code can budget their context; no upstream call.
-  router.post(['/v1/messages/count_tokens', '/messages/count_tokens'], requireJsonBody, (req, res) => {
+  const countTokens: RequestHandler = (req, res) => {
     const prep = prepareMessages(req.body);
     // The same bound as every model route (#20), though no model is called here.
     if (!MODEL_NAME.test(prep.model)) throw new InvalidModelNameError();
     logFields(res).model = prep.model;
     res.json({ input_tokens: estimateInputTokens(prep.req) });
-  });
-
-  return router;
+  };
+  return { create, countTokens };
 }
 
 function anthropicHeaders(req: Request): Record<string, string> {

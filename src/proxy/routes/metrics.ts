@@ -1,12 +1,10 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { ProxyMetrics } from '../metrics.ts';
 
 /** `GET /metrics`: Prometheus text. Token-free by construction (no metric carries a credential). */
-export function metricsRoutes(metrics: ProxyMetrics): Router {
-  const router = Router();
-  router.get('/metrics', async (_req, res) => {
+export function metricsHandler(metrics: ProxyMetrics): RequestHandler {
+  return async (_req, res) => {
     const text = await metrics.registry.metrics();
     res.set('cache-control', 'no-store').type(metrics.registry.contentType).send(text);
-  });
-  return router;
+  };
 }

@@ -1,16 +1,16 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { InvalidRequestError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
 import { allowedModels, toOpenAIModel, toOpenAIModelList } from '../transform/models.ts';
 
-export function modelRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-  router.get(['/v1/models', '/models'], async (_req, res) => {
+export function modelHandlers(ctx: ProxyContext): { list: RequestHandler; get: RequestHandler } {
+  const list: RequestHandler = async (_req, res) => {
     res.json(toOpenAIModelList(allowedModels(await ctx.models.get(), ctx.config.allowed_models)));
-  });
+  };
   // Model ids may hold slashes (e.g. "accounts/x/y"): take the whole rest of the path.
-  router.get(['/v1/models/*id', '/models/*id'], async (req, res) => {
-    const raw = (req.params as Record<string, string | string[]>).id ?? '';
+  // The table's `*id`: the rest of the path, slashes and all (the dispatch joins its segments).
+  const get: RequestHandler = async (req, res) => {
+    const raw = req.params.id ?? '';
     const id = Array.isArray(raw) ? raw.join('/') : raw;
     // Resolved as the model routes resolve it (model_map, dated and -latest names, fallback), so
     // what this says is what a request with the same name would reach. The answer keeps the id that
@@ -20,6 +20,6 @@ export function modelRoutes(ctx: ProxyContext): Router {
     const model = allowedModels(await ctx.models.get(), ctx.config.allowed_models).find((m) => m.id === target.id);
     if (!model) throw new InvalidRequestError(`The model '${id}' does not exist`, { status: 404, code: 'model_not_found', param: 'model' });
     res.json(model.id === id ? toOpenAIModel(model) : { ...toOpenAIModel(model), id, resolved_id: model.id });
-  });
-  return router;
+  };
+  return { list, get };
 }

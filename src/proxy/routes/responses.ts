@@ -1,18 +1,16 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { callCopilot } from '../../upstream/call.ts';
 import { logLowered, withOutputLimit } from '../models/router.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
-import { requireJsonBody } from '../middleware/json.ts';
 import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/request-log.ts';
 import { requestSignal } from '../stream-util.ts';
 import { ResponsesIdNormalizer, normalizeResponse, prepareResponses } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
 import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
-export function responsesRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-  router.post(['/v1/responses', '/responses'], requireJsonBody, async (req, res) => {
+export function responsesHandlers(ctx: ProxyContext): { create: RequestHandler } {
+  const create: RequestHandler = async (req, res) => {
     const fields = logFields(res);
     const prep = prepareResponses(req.body);
     fields.model = prep.model;
@@ -35,8 +33,8 @@ export function responsesRoutes(ctx: ProxyContext): Router {
       return;
     }
     await relaySse(ctx, upstream, res, '/responses', signal, clientGone, responsesTranslator(ctx, fields.requestId));
-  });
-  return router;
+  };
+  return { create };
 }
 
 /** Relays Responses events as they come (`event: type` + `data`), with consistent item ids. */

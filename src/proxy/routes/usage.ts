@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { CHART_DAYS, localUsage, monthlyAllowance, type UsageBody, type UsageSummary } from '../../usage/api.ts';
 import { usageDir } from '../../usage/store.ts';
 import { createUsageRollups } from '../../usage/rollup.ts';
@@ -52,13 +52,12 @@ export async function usageBody(ctx: ProxyContext): Promise<UsageBody> {
 }
 
 /** GET /usage (usageBody) and GET /usage/events (the live feed). */
-export function usageRoutes(ctx: ProxyContext): Router {
-  const router = Router();
-  router.get(['/usage', '/v1/usage'], async (_req, res) => {
+export function usageHandlers(ctx: ProxyContext): { totals: RequestHandler; events: RequestHandler } {
+  const totals: RequestHandler = async (_req, res) => {
     res.set('cache-control', 'no-store').json(await usageBody(ctx));
-  });
+  };
   // The last 200 requests, then each new one as it ends (for the dashboard): `snapshot`, then `request` events.
-  router.get('/usage/events', (_req, res) => {
+  const events: RequestHandler = (_req, res) => {
     const feed = ctx.usageFeed;
     if (!feed) {
       res.status(404).json({ error: { message: 'no usage feed', type: 'invalid_request_error', code: 'unknown_route', param: null } });
@@ -92,6 +91,6 @@ export function usageRoutes(ctx: ProxyContext): Router {
       res.destroy();
       throw err;
     }
-  });
-  return router;
+  };
+  return { totals, events };
 }
