@@ -30,7 +30,7 @@ const ROUNDS = quick ? 1 : 3;
 const SECS = quick ? 3 : 6;
 const CLK_TCK = 100;
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 };
@@ -39,7 +39,7 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
-function need(cmd: string, pkg: string): void {
+export function need(cmd: string, pkg: string): void {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
   } catch {
@@ -49,7 +49,7 @@ function need(cmd: string, pkg: string): void {
 
 // ---------------------------------------------------------------- processes
 
-interface Proc {
+export interface Proc {
   child: ChildProcess;
   pid: number;
 }
@@ -83,7 +83,7 @@ async function peakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result
   }
 }
 
-async function waitLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {
+export async function waitLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`${what}: no start line in 20 s:\n${out}`)), 20_000);
@@ -101,7 +101,34 @@ async function waitLine(child: ChildProcess, re: RegExp, what: string): Promise<
   });
 }
 
-async function stop(p: Proc | null): Promise<void> {
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitHealthy(child: ChildProcess, url: string): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`proxy exited (${child.exitCode}) before answering /health`);
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get(`${url}/health`, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('proxy: /health did not answer 200 in 20 s');
+}
+
+export async function stop(p: Proc | null): Promise<void> {
   if (!p || p.child.exitCode !== null) return;
   const gone = new Promise((r) => p.child.once('exit', r));
   p.child.kill('SIGTERM');
@@ -112,16 +139,21 @@ async function stop(p: Proc | null): Promise<void> {
 
 // ---------------------------------------------------------------- setup
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-bench-load-'));
-const cert = path.join(tmp, 'cert.pem');
+export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-bench-load-'));
+/** Removes this bench's temporary files (certs, homes): for the other benches that borrow these helpers. */
+export function removeBenchFiles(): void {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+export const cert = path.join(tmp, 'cert.pem');
 const key = path.join(tmp, 'key.pem');
 
-function makeCert(): void {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+/** `extraSans`: more subjectAltName entries (bench/peers.ts: the real hosts' names, e.g. `DNS:api.github.com`). */
+export function makeCert(extraSans: string[] = []): void {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', `subjectAltName=${['IP:127.0.0.1', ...extraSans].join(',')}`, '-keyout', key, '-out', cert], { stdio: 'ignore' });
 }
 
-async function startUpstream(): Promise<{ proc: Proc; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'upstream.ts'), '--cert', cert, '--key', key], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startUpstream(extraArgs: string[] = []): Promise<{ proc: Proc; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'upstream.ts'), '--cert', cert, '--key', key, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await waitLine(child, /BENCH_UPSTREAM_URL=(\S+)/, 'bench upstream');
   return { proc: { child, pid: child.pid ?? 0 }, url };
 }
@@ -132,8 +164,9 @@ function benchProxyEnv(): NodeJS.ProcessEnv {
   return typeof extra === 'object' && extra !== null ? Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) : {};
 }
 
-async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<{ proc: Proc; url: string }> {
+export async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [], prepareHome?: (home: string) => void): Promise<{ proc: Proc; url: string }> {
   const home = fs.mkdtempSync(path.join(tmp, 'home-'));
+  prepareHome?.(home);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
@@ -147,15 +180,18 @@ async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv = {}, no
     ...benchProxyEnv(),
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--port', '0'], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await waitLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)\/v1/, 'proxy');
+  // A port of our choosing, then /health: the "listening on" line is info-level, absent at log_level warn.
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--port', String(port)], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(child, url);
   // Drain its console so a full pipe never blocks it.
   child.stdout?.resume();
   child.stderr?.resume();
   return { proc: { child, pid: child.pid ?? 0 }, url };
 }
 
-function configure(upstream: string, shape: { latencyMs?: number; chunks?: number; paceMs?: number; stamp?: boolean }): Promise<void> {
+export function configure(upstream: string, shape: { latencyMs?: number; chunks?: number; paceMs?: number; stamp?: boolean }): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = https.request(`${upstream}/__bench/config`, { method: 'POST', ca: fs.readFileSync(cert), headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();
@@ -168,7 +204,7 @@ function configure(upstream: string, shape: { latencyMs?: number; chunks?: numbe
 
 // ---------------------------------------------------------------- wrk
 
-interface WrkResult {
+export interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
@@ -187,7 +223,7 @@ function bodyFor(stream: boolean): string {
   return JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'bench' }], stream });
 }
 
-function wrk(url: string, stream: boolean, conns: number, secs: number): Promise<WrkResult> {
+export function wrk(url: string, stream: boolean, conns: number, secs: number): Promise<WrkResult> {
   const script = path.join(tmp, `post-${stream ? 's' : 'j'}.lua`);
   if (!fs.existsSync(script)) {
     fs.writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${bodyFor(stream)}'\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer bench"\n`);

@@ -7,6 +7,8 @@
  *   npm run bench -- startup          start-up time and idle memory (bench/startup.ts)
  *   npm run bench -- usage [--per-day 5000]   GET /usage's totals with and without the daily roll-ups (bench/usage.ts)
  *   npm run bench -- idle [--seconds 60]      CPU and wake-ups of an idle proxy beside a bare node (bench/idle.ts)
+ *   npm run bench -- hostile                  /health while the proxy takes the red team's heavy inputs (bench/hostile.ts)
+ *   npm run bench -- peers [--quick] [--go-tool PATH]   ours beside copilot-api and the Go tool, CPU/request, RSS, latency (bench/peers.ts); exit 0 when it ran
  * Exit code 1 when a check failed or a target was missed.
  */
 import { DEFAULT_SOAK, runSoak } from './soak.ts';
@@ -22,6 +24,16 @@ if (args.includes('startup')) {
 if (args.includes('idle')) {
   const { runIdleBench } = await import('./idle.ts');
   process.exit((await runIdleBench()) ? 0 : 1);
+}
+
+if (args.includes('hostile')) {
+  const { runHostileBench } = await import('./hostile.ts');
+  process.exit((await runHostileBench()) ? 0 : 1);
+}
+
+if (args.includes('peers')) {
+  const { runPeers } = await import('./peers.ts');
+  process.exit((await runPeers()) ? 0 : 1);
 }
 
 if (args.includes('usage')) {

@@ -7,7 +7,8 @@
  * for the direct baseline and the proxy.
  *
  *   node --import tsx bench/upstream.ts --cert c.pem --key k.pem
- * prints BENCH_UPSTREAM_URL=https://127.0.0.1:<port> once listening.
+ * prints BENCH_UPSTREAM_URL=https://127.0.0.1:<port> once listening (`--port N`: that port;
+ * bench/peers.ts takes 443 in its own network namespace, where the peers reach it by name).
  * POST /__bench/config {latencyMs, chunks, paceMs, stamp} sets how it answers:
  * `latencyMs` before the headers, `chunks` content events, `paceMs` between
  * events; with `stamp`, each content event carries its send time (ms, float)
@@ -77,6 +78,11 @@ async function answer(url: string, method: string, chunks: Buffer[], res: import
     );
     return;
   }
+  if (url === '/user') {
+    // copilot-api (bench/peers.ts) asks who signed in when it reads its token file.
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"login":"bench","id":1}');
+    return;
+  }
   if (url === '/models') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(models);
     return;
@@ -108,5 +114,5 @@ function port(): number {
   return typeof a === 'object' && a ? a.port : 0;
 }
 
-server.listen(0, '127.0.0.1', () => process.stdout.write(`BENCH_UPSTREAM_URL=https://127.0.0.1:${port()}\n`));
+server.listen(process.argv.includes('--port') ? Number(flag('port')) : 0, '127.0.0.1', () => process.stdout.write(`BENCH_UPSTREAM_URL=https://127.0.0.1:${port()}\n`));
 for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => server.close(() => process.exit(0)));

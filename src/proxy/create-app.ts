@@ -68,7 +68,7 @@ export function createApp(ctx: ProxyContext): Express {
       if (r !== null) ctx.usageFeed?.push(r);
     },
   };
-  app.use(requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, metrics, usageSink));
+  app.use(requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, { metrics, usage: usageSink }));
   app.use((req, _res, next) => {
     matches.set(req, table.match(req.method, req.path));
     next();

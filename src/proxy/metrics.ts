@@ -6,6 +6,7 @@ import { TOKEN_HEALTHS } from '../auth/snapshot.ts';
 import type { CopilotGateway } from '../upstream/gateway.ts';
 import type { GatewayState } from '../upstream/gateway-state.ts';
 import type { ProxyStats } from './context.ts';
+import type { RequestRecord } from './middleware/request-log.ts';
 
 /**
  * Prometheus metrics for one app. Each app has its own Registry (never the
@@ -14,25 +15,10 @@ import type { ProxyStats } from './context.ts';
  * models only come from successful requests, methods from a fixed list.
  */
 
-export interface RequestObservation {
-  method: string;
-  route: string;
-  status: number;
-  model?: string;
-  ttfbMs?: number;
-  totalMs: number;
-  promptTokens?: number;
-  completionTokens?: number;
-  /** The client product (clientOf) and the premium requests this cost, for model requests. */
-  client?: string;
-  premium?: number | null;
-  /** What it cost in AI credits, in nano-AIU (null: unknown). */
-  nanoAiu?: number | null;
-}
-
 export interface ProxyMetrics {
   registry: Registry;
-  observeRequest(o: RequestObservation): void;
+  /** One request's record (request-log.ts), as it ended. */
+  observeRequest(r: RequestRecord): void;
 }
 
 export interface MetricsSources {
@@ -242,21 +228,22 @@ export function createProxyMetrics(src: MetricsSources): ProxyMetrics {
 
   return {
     registry,
-    observeRequest(o) {
-      const method = METHODS.has(o.method) ? o.method : 'other';
-      const status = String(o.status);
-      // Only successful requests name a model: a client cannot grow the label set with made-up names.
-      const model = o.status < 400 && o.model && SANE_MODEL.test(o.model) ? o.model : '';
-      requests.inc({ method, route: o.route, model, status });
-      duration.observe({ method, route: o.route, status }, o.totalMs / 1000);
-      if (o.ttfbMs !== undefined) ttfb.observe({ method, route: o.route }, o.ttfbMs / 1000);
+    observeRequest(r) {
+      const method = METHODS.has(r.method) ? r.method : 'other';
+      const status = String(r.status);
+      // Only the upstream model of a successful request, bounded by Copilot's list: a name a
+      // client made up (count_tokens answers any) never becomes a series.
+      const model = r.status < 400 && r.upstreamModel && SANE_MODEL.test(r.upstreamModel) ? r.upstreamModel : '';
+      requests.inc({ method, route: r.route, model, status });
+      duration.observe({ method, route: r.route, status }, r.totalMs / 1000);
+      if (r.ttfbMs !== undefined) ttfb.observe({ method, route: r.route }, r.ttfbMs / 1000);
       // Clients outside the known set are "other": a local program cannot grow the label set.
-      const client = o.client !== undefined && KNOWN_CLIENT_NAMES.has(o.client) ? o.client : 'other';
-      if (model && o.premium) premium.inc({ model, client }, o.premium);
-      if (model && o.nanoAiu) credits.inc({ model, client }, creditsOf(o.nanoAiu));
+      const client = KNOWN_CLIENT_NAMES.has(r.client) ? r.client : 'other';
+      if (model && r.premium) premium.inc({ model, client }, r.premium);
+      if (model && r.cost.nanoAiu) credits.inc({ model, client }, creditsOf(r.cost.nanoAiu));
       if (model) {
-        if (o.promptTokens) tokensUsed.inc({ model, kind: 'prompt' }, o.promptTokens);
-        if (o.completionTokens) tokensUsed.inc({ model, kind: 'completion' }, o.completionTokens);
+        if (r.usage.input) tokensUsed.inc({ model, kind: 'prompt' }, r.usage.input);
+        if (r.usage.output) tokensUsed.inc({ model, kind: 'completion' }, r.usage.output);
       }
     },
   };

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { errors } from '../fake-upstream/index.ts';
@@ -201,6 +202,42 @@ describe('error paths', () => {
     assert.equal(body.error.type, 'invalid_request_error');
     assert.equal(body.error.code, 'invalid_json');
     assert.ok('param' in body.error);
+  });
+
+  test('the body read (#22: one pass, as it arrives): compressed bodies, charsets, bad bytes, depth, strictness', async () => {
+    const chat = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'héllo' }] });
+    const send = async (body: Uint8Array | string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const text = await res.text();
+      return { status: res.status, text };
+    };
+    // Compressed bodies, as body-parser took them: gzip, deflate, br.
+    assert.equal((await send(zlib.gzipSync(chat), { 'content-encoding': 'gzip' })).status, 200);
+    assert.equal((await send(zlib.deflateSync(chat), { 'content-encoding': 'deflate' })).status, 200);
+    assert.equal((await send(zlib.brotliCompressSync(chat), { 'content-encoding': 'br' })).status, 200);
+    assert.equal((await send(chat, { 'content-type': 'application/json; charset=UTF-8' })).status, 200);
+    // A bomb: 64 KiB limit here, a small gzip that inflates far past it.
+    const bomb = await send(zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024, 0x20)), { 'content-encoding': 'gzip' });
+    assert.equal(bomb.status, 413, bomb.text);
+    assert.match((await send(Buffer.from([0x1f, 0x8b, 0x08, 0, 1, 2, 3]), { 'content-encoding': 'gzip' })).text, /could not be decompressed/);
+    const zstd = await send(chat, { 'content-encoding': 'zstd' });
+    assert.equal(zstd.status, 415);
+    assert.match(zstd.text, /unsupported_encoding/);
+    assert.equal((await send(chat, { 'content-type': 'application/json; charset=utf-16' })).status, 415);
+    // Invalid UTF-8 is refused, never replaced; also when the bad byte is the last one (the decoder's end).
+    const bad = Buffer.concat([Buffer.from('{"model":"gpt-4.1","messages":[{"role":"user","content":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')]);
+    assert.match((await send(bad)).text, /invalid_encoding/);
+    assert.match((await send(Buffer.concat([Buffer.from('{"a":1} '), Buffer.from([0xe2, 0x82])]))).text, /invalid_encoding/);
+    // Nesting past 128, and a top level that is not an object or array (strict, as body-parser).
+    const deep = await send(`{"model":"gpt-4.1","x":${'['.repeat(200)}${']'.repeat(200)}}`);
+    assert.equal(deep.status, 400);
+    assert.match(deep.text, /nested deeper than 128/);
+    assert.match((await send('"just a string"')).text, /invalid_json/);
+    // An empty body is {}: the route then names what is missing.
+    const empty = await send('');
+    assert.equal(empty.status, 400);
+    assert.match(empty.text, /"param":"model"/);
+    h.fake.clear();
   });
 
   test('body over max_body_bytes → 413', async () => {

@@ -66,7 +66,7 @@ function bodyParserError(err: unknown): ErrorPayload | undefined {
   if (type === 'request.aborted') return { status: 400, message: 'Request aborted by client', code: 'request_aborted', param: null };
   if (type === 'request.size.invalid' || type === 'stream.encoding.set')
     return { status: 400, message: 'Malformed request body', code: 'invalid_body', param: null };
-  if (type === 'encoding.invalid') return { status: 400, message: 'Request body is not valid UTF-8', code: 'invalid_encoding', param: null };
+  if (type === 'encoding.invalid') return { status: 400, message: err instanceof Error ? err.message : 'Request body is not valid UTF-8', code: 'invalid_encoding', param: null };
   if (type === 'too.many.values') return { status: 413, message: err instanceof Error ? err.message : 'Request body holds too many values', code: 'request_too_large', param: null };
   if (type === 'nesting.too.deep') return { status: 400, message: err instanceof Error ? err.message : 'Request body is nested too deeply', code: 'invalid_body', param: null };
   return undefined;

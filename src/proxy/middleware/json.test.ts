@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { jsonDepth, jsonStructure } from './json.ts';
+import { JsonStructureScanner, jsonDepth, jsonStructure } from './json.ts';
 
 /** The nesting depth of a parsed value: the reference jsonDepth must agree with. */
 function valueDepth(v: unknown): number {
@@ -37,4 +37,29 @@ test('jsonStructure counts objects and arrays outside strings, and stops once pa
   const tiny = Buffer.from(JSON.stringify({ model: 'm', messages: Array.from({ length: 150_000 }, () => ({ role: 'user', content: 'x' })) }));
   assert.equal(jsonStructure(tiny, { containers: 50_000 }).containers, 50_001, 'stopped at the first one past the limit');
   assert.equal(jsonStructure(tiny).containers, 150_002);
+});
+
+test('fed in pieces, split anywhere (inside a string, an escape, a run of backslashes), the scanner counts as for the whole', () => {
+  const str = fc.string({ unit: fc.constantFrom('\\', '"', '[', ']', '{', '}', 'a', '\u00e9') });
+  const { tree } = fc.letrec((tie) => ({
+    tree: fc.oneof({ depthSize: 'small' }, str, fc.integer(), tie('arr'), tie('obj')),
+    arr: fc.array(tie('tree'), { maxLength: 4 }),
+    obj: fc.dictionary(str, tie('tree'), { maxKeys: 4 }),
+  }));
+  fc.assert(
+    fc.property(tree, fc.array(fc.nat(), { maxLength: 6 }), (v, cuts) => {
+      const buf = Buffer.from(JSON.stringify(v));
+      const whole = jsonStructure(buf);
+      const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
+      const s = new JsonStructureScanner();
+      let at = 0;
+      for (const p of [...points, buf.length]) {
+        s.push(buf.subarray(at, p));
+        at = p;
+      }
+      assert.deepEqual({ depth: s.maxDepth, containers: s.containers }, whole);
+      assert.equal(whole.depth, valueDepth(v));
+    }),
+    { numRuns: 2000 },
+  );
 });

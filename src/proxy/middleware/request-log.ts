@@ -6,7 +6,7 @@ import type { ProxyMetrics } from '../metrics.ts';
 import type { RoutedModel } from '../models/router.ts';
 import type { RouteSpec } from '../routes/table.ts';
 import { mergeUsage, usageIn, type UsageSeen } from '../../usage/meter.ts';
-import { costOf, type PriceTable } from '../../usage/prices.ts';
+import { costOf, type Cost, type PriceTable } from '../../usage/prices.ts';
 import { clientOf, creditsOf, multiplierOf, premiumCost, type UsageRecord } from '../../usage/record.ts';
 
 /** What a route tells the request log about itself (never bodies, never tokens). */
@@ -109,10 +109,95 @@ function onEnd(res: Response, fn: () => void): void {
 }
 
 /**
+ * One request as it ended: the single record the log line, the metrics and
+ * the usage record are each made from (#22). Built once per request, never
+ * holding a body or a token; every string in it is bounded (route names come
+ * from the route table, the rest is clipped where it is written).
+ */
+export interface RequestRecord {
+  readonly t: number;
+  readonly id: string;
+  readonly method: string;
+  /** The route table's name for it, or "unmatched". */
+  readonly route: string;
+  /** A polled route: its successes are logged at debug. */
+  readonly quiet: boolean;
+  readonly path: string;
+  readonly status: number;
+  readonly clientClosed: boolean;
+  readonly error: string | undefined;
+  /** The model the client asked for. */
+  readonly model: string | undefined;
+  /** The Copilot model it reached; set only for model requests, which are accounted. */
+  readonly upstreamModel: string | undefined;
+  readonly stream: boolean | undefined;
+  readonly ttfbMs: number | undefined;
+  readonly totalMs: number;
+  readonly usage: UsageSeen;
+  readonly cost: Cost;
+  /** The client product (clientOf): a bounded name. */
+  readonly client: string;
+  readonly initiator: 'user' | 'agent' | null;
+  readonly premium: number | null;
+}
+
+/** Pure: the record's log line (logfmt; client-chosen values quoted, so no field or line can be forged). */
+export function logLineOf(r: RequestRecord): string {
+  const u = r.usage;
+  return `request ${logfmt([
+    ['method', r.method],
+    ['route', r.route],
+    ['path', r.path],
+    ['status', r.status],
+    ['client_closed', r.clientClosed ? true : undefined],
+    ['error', r.error],
+    ['model', r.model],
+    ['upstream_model', r.upstreamModel],
+    ['stream', r.stream],
+    ['ttfb_ms', r.ttfbMs],
+    ['total_ms', r.totalMs],
+    ['prompt_tokens', u.input],
+    ['cached_tokens', u.cached],
+    ['completion_tokens', u.output],
+    ['credits', r.cost.nanoAiu === null ? undefined : `${r.cost.source === 'estimated' ? '~' : ''}${creditsOf(r.cost.nanoAiu)}`],
+    ['id', r.id],
+  ])}`;
+}
+
+/** Pure: the record's usage record, for a model request (one that reached a Copilot model); null otherwise. */
+export function usageRecordOf(r: RequestRecord): UsageRecord | null {
+  if (r.upstreamModel === undefined) return null;
+  return {
+    t: r.t,
+    client: r.client,
+    route: r.route,
+    model: r.model ?? null,
+    upstream_model: r.upstreamModel,
+    initiator: r.initiator,
+    premium: r.premium,
+    prompt_tokens: r.usage.input ?? null,
+    cached_tokens: r.usage.cached ?? null,
+    completion_tokens: r.usage.output ?? null,
+    nano_aiu: r.cost.nanoAiu,
+    cost_source: r.cost.source,
+    status: r.status,
+    ttfb_ms: r.ttfbMs ?? null,
+    duration_ms: r.totalMs,
+    stream: r.stream === true,
+  };
+}
+
+/** Where each request's record goes, besides the log: the metrics and the usage store (none in unit tests). */
+export interface RequestSinks {
+  metrics?: Pick<ProxyMetrics, 'observeRequest'>;
+  usage?: { add(r: UsageRecord): void };
+}
+
+/**
  * Gives each request an id (the client's X-Request-Id when sane, echoed back
- * and sent upstream) and writes one structured (logfmt) line when the response
- * ends or the client goes away: method, route, path, status, model, stream,
- * ttfb_ms, total_ms, prompt/completion tokens, id. Also feeds the metrics.
+ * and sent upstream) and, when the response ends or the client goes away,
+ * makes its one RequestRecord and hands it to the three sinks: the log line,
+ * the metrics and (for model requests) the usage record.
  */
 export function requestLog(
   log: Logger,
@@ -120,8 +205,7 @@ export function requestLog(
   routeOf: (req: Request) => Pick<RouteSpec, 'name' | 'log'> | null,
   stats: ProxyStats,
   now: () => number = Date.now,
-  metrics?: Pick<ProxyMetrics, 'observeRequest'>,
-  usage?: { add(r: UsageRecord): void },
+  sinks: RequestSinks = {},
   prices?: PriceTable,
 ): RequestHandler {
   return (req, res, next) => {
@@ -142,85 +226,48 @@ export function requestLog(
       if (done) return;
       done = true;
       stats.inFlight -= 1;
-      const totalMs = now() - fields.startedAt;
-      const ttfbMs = fields.ttfbMs ?? headersMs;
+      const t = now();
       const spec = routeOf(req);
-      // Bounded: a route's name from the table, or "unmatched" (log lines, metric labels, usage records).
-      const route = spec?.name ?? 'unmatched';
-      const clientClosed = !ending && !res.writableFinished;
-      const errorCode = res.locals.errorCode;
-      // Requests refused before a route named the model still say which one they asked for.
-      const model = fields.model ?? requestedModelOf(req.body);
-      const u = fields.usage ?? {};
-      const cost = costOf(u, fields.upstreamModel, prices);
-      const line = logfmt([
-        ['method', req.method],
-        ['route', route],
-        ['path', req.originalUrl.split('?')[0] ?? ''],
-        ['status', res.statusCode],
-        ['client_closed', clientClosed ? true : undefined],
-        ['error', typeof errorCode === 'string' ? errorCode : undefined],
-        ['model', model],
-        ['upstream_model', fields.upstreamModel],
-        ['stream', fields.streamed],
-        ['ttfb_ms', ttfbMs],
-        ['total_ms', totalMs],
-        ['prompt_tokens', u.input],
-        ['cached_tokens', u.cached],
-        ['completion_tokens', u.output],
-        ['credits', cost.nanoAiu === null ? undefined : `${cost.source === 'estimated' ? '~' : ''}${creditsOf(cost.nanoAiu)}`],
-        ['id', fields.requestId],
-      ]);
-      // Polled routes (monitors, the tray, an open dashboard): their successes are logged at debug.
-      if (spec?.log === 'quiet' && res.statusCode < 400) log.debug(`request ${line}`);
-      else log.info(`request ${line}`);
-      if (u.dropped) log.debug(`request ${fields.requestId}: dropped usage values that are not counts: ${u.dropped.map((d) => logfmtValue(d)).join(' ')}`);
-      // A model request (one that got as far as a Copilot model) is accounted: who, what it cost.
-      const accounted = fields.upstreamModel !== undefined;
-      const client = clientOf(req.get('user-agent'));
+      const errorCode: unknown = res.locals.errorCode;
+      const usage = fields.usage ?? {};
       const initiator = fields.initiator ?? null;
-      const premium = accounted ? premiumCost(initiator, fields.premiumMultiplier ?? null, res.statusCode) : null;
-      // Runs inside a response event listener: nothing may throw out of it.
+      const record: RequestRecord = {
+        t,
+        id: fields.requestId,
+        method: req.method,
+        // Bounded: a route's name from the table, or "unmatched".
+        route: spec?.name ?? 'unmatched',
+        quiet: spec?.log === 'quiet',
+        path: req.originalUrl.split('?')[0] ?? '',
+        status: res.statusCode,
+        clientClosed: !ending && !res.writableFinished,
+        error: typeof errorCode === 'string' ? errorCode : undefined,
+        // Requests refused before a route named the model still say which one they asked for.
+        model: fields.model ?? requestedModelOf(req.body),
+        upstreamModel: fields.upstreamModel,
+        stream: fields.streamed,
+        ttfbMs: fields.ttfbMs ?? headersMs,
+        totalMs: t - fields.startedAt,
+        usage,
+        cost: costOf(usage, fields.upstreamModel, prices),
+        client: clientOf(req.get('user-agent')),
+        initiator,
+        // A model request (one that got as far as a Copilot model) is accounted: what it cost in premium requests.
+        premium: fields.upstreamModel !== undefined ? premiumCost(initiator, fields.premiumMultiplier ?? null, res.statusCode) : null,
+      };
+      // Sink 1, the log. Polled routes (monitors, the tray, an open dashboard): their successes at debug.
+      if (record.quiet && record.status < 400) log.debug(logLineOf(record));
+      else log.info(logLineOf(record));
+      if (usage.dropped) log.debug(`request ${record.id}: dropped usage values that are not counts: ${usage.dropped.map((d) => logfmtValue(d)).join(' ')}`);
+      // Sink 2, the metrics. Runs inside a response event listener: nothing may throw out of it.
       try {
-        metrics?.observeRequest({
-          method: req.method,
-          route,
-          status: res.statusCode,
-          // Only the upstream model, bounded by Copilot's list: a name a client made up
-          // (count_tokens answers any) never becomes a series.
-          model: fields.upstreamModel,
-          ttfbMs,
-          totalMs,
-          promptTokens: u.input,
-          completionTokens: u.output,
-          client,
-          premium,
-          nanoAiu: cost.nanoAiu,
-        });
+        sinks.metrics?.observeRequest(record);
       } catch (err) {
-        log.warn(`request ${fields.requestId}: metrics not recorded (${err instanceof Error ? err.message : String(err)})`);
+        log.warn(`request ${record.id}: metrics not recorded (${err instanceof Error ? err.message : String(err)})`);
       }
-      // Its usage record: never a body or a token.
-      if (usage && fields.upstreamModel !== undefined) {
-        usage.add({
-          t: now(),
-          client,
-          route,
-          model: model ?? null,
-          upstream_model: fields.upstreamModel,
-          initiator,
-          premium,
-          prompt_tokens: u.input ?? null,
-          cached_tokens: u.cached ?? null,
-          completion_tokens: u.output ?? null,
-          nano_aiu: cost.nanoAiu,
-          cost_source: cost.source,
-          status: res.statusCode,
-          ttfb_ms: ttfbMs ?? null,
-          duration_ms: totalMs,
-          stream: fields.streamed === true,
-        });
-      }
+      // Sink 3, the usage record: never a body or a token.
+      const accounted = sinks.usage ? usageRecordOf(record) : null;
+      if (accounted !== null) sinks.usage?.add(accounted);
     };
     onEnd(res, () => finish(true));
     res.on('finish', () => finish());
