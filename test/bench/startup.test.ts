@@ -20,6 +20,7 @@ test('npm run bench -- startup measures every figure beside node -e 0 and writes
   for (const w of ['node -e 0', 'version', 'status (no proxy running)', 'run -> first /health 200']) assert.ok(whats.includes(w), w);
   assert.ok(whats.some((w) => w.startsWith('run idle RSS')));
   assert.ok(whats.some((w) => w.startsWith('tray process idle RSS')));
+  assert.ok(whats.some((w) => w.startsWith('floor: bare node')), 'the floor is measured beside our figures');
   for (const r of rows) assert.ok(typeof r === 'object' && r !== null && 'value' in r && typeof r.value === 'number' && r.value > 0, JSON.stringify(r));
   assert.equal(out.code === 0, rows.every((r) => typeof r === 'object' && r !== null && 'ok' in r && r.ok === true), 'the exit code is the verdict');
   assert.match(out.stdout, /\| version \| \d+ ms \| \d+ ms \| \+-?\d+ ms \| node \+ 60 ms \|/);

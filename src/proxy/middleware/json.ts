@@ -178,6 +178,10 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
     source.on('data', onData);
     source.once('error', (err: Error) => fail(source === req ? new BodyRejectedError('request.aborted', 'Request aborted by client') : new BodyRejectedError('encoding.invalid', `Request body could not be decompressed (${err.message})`)));
     req.once('aborted', () => fail(new BodyRejectedError('request.aborted', 'Request aborted by client')));
+    // A connection that closes before the body is whole, on any path: never a read left waiting.
+    req.once('close', () => {
+      if (!req.complete) fail(new BodyRejectedError('request.aborted', 'Request aborted by client'));
+    });
     source.once('end', () => {
       if (settled) return;
       settled = true;
