@@ -69,8 +69,14 @@ export function createApp(ctx: ProxyContext): Express {
     },
   };
   app.use(requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, { metrics, usage: usageSink }));
+  // A path that cannot be decoded is answered (400) only after the guards below, like any other request.
+  const unmatchable = new WeakMap<Request, unknown>();
   app.use((req, _res, next) => {
-    matches.set(req, table.match(req.method, req.path));
+    try {
+      matches.set(req, table.match(req.method, req.path));
+    } catch (err) {
+      unmatchable.set(req, err);
+    }
     next();
   });
   // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
@@ -79,6 +85,7 @@ export function createApp(ctx: ProxyContext): Express {
   app.use(apiKeyAuth(ctx.config.api_key, (req) => matchOf(req)?.spec.auth ?? null));
   // Unknown paths (404) and known paths with another method (405) are answered before any body is read.
   app.use((req, res, next) => {
+    if (unmatchable.has(req)) throw unmatchable.get(req);
     const m = matchOf(req);
     if (m === null) throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
     if (m.kind === 'method') {
@@ -90,8 +97,10 @@ export function createApp(ctx: ProxyContext): Express {
   });
   // Bodies count against the in-flight budget before they are read (memory bounded by configuration).
   const budget = createBodyBudget({ maxBytes: ctx.config.max_inflight_body_bytes, maxQueue: ctx.config.max_queue });
-  app.use(bodyBudget(budget, ctx.config.max_body_bytes));
-  app.use(jsonBody(ctx.config.max_body_bytes));
+  // Only the routes that take a JSON body read one (and reserve for it): a body sent anywhere else is never read.
+  const takesBody = (req: Request) => matchOf(req)?.spec.body === 'json';
+  app.use(bodyBudget(budget, ctx.config.max_body_bytes, takesBody));
+  app.use(jsonBody(ctx.config.max_body_bytes, takesBody));
   if (ctx.config.log_level === 'debug') app.use(debugBodies(ctx.log));
   app.use((req, res, next) => {
     const m = matchOf(req);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
@@ -12,11 +13,14 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
 const MiB = 1024 * 1024;
 
 /** Headers and the first part of a body that then stalls: the request holds its reservation while its body is read. */
-function stalledUpload(url: string, contentLength: number): Promise<net.Socket> {
+function stalledUpload(url: string, contentLength: number, opts: { method?: string; path?: string; headers?: string; first?: Buffer } = {}): Promise<net.Socket> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const s = net.connect(Number(u.port), u.hostname, () => {
-      s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n{"model":"gpt-4.1","messages":[`);
+      s.write(
+        `${opts.method ?? 'POST'} ${opts.path ?? '/v1/chat/completions'} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n${opts.headers ?? ''}Content-Length: ${contentLength}\r\n\r\n`,
+      );
+      s.write(opts.first ?? '{"model":"gpt-4.1","messages":[');
       resolve(s);
     });
     s.on('error', reject);
@@ -58,5 +62,46 @@ describe('request-body budget (max_inflight_body_bytes)', () => {
       after = await post(h.url, big);
     }
     assert.equal(after.status, 200, after.body);
+  });
+
+  /** Posts `big` until the budget has room again (a closed holder's release comes a moment after its close). */
+  async function postWhenFree(big: string): Promise<{ status: number; body: string }> {
+    let r = await post(h.url, big);
+    for (let i = 0; i < 20 && r.status === 429; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await post(h.url, big);
+    }
+    return r;
+  }
+
+  test('a compressed body reserves the largest body allowed, whatever its length on the wire (#20: brotli bombs took RSS to 5.7 GB)', async () => {
+    const small = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'small' }] });
+    const gz = zlib.gzipSync(Buffer.alloc(MiB, 0x20));
+    const holder = await stalledUpload(h.url, gz.length, { headers: 'Content-Encoding: gzip\r\n', first: gz.subarray(0, 16) });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const refused = await post(h.url, small);
+      assert.equal(refused.status, 429, `a ${gz.length}-byte gzip body holds the whole 1 MiB budget: ${refused.body}`);
+    } finally {
+      holder.destroy();
+    }
+    assert.equal((await postWhenFree(small)).status, 200);
+  });
+
+  test('a body on a route that takes none is never read and reserves nothing (#20: GET /health with br bodies took RSS to 2.9 GB)', async () => {
+    const big = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x'.repeat(600 * 1024) }] });
+    const br = zlib.brotliCompressSync(Buffer.alloc(4 * MiB, 0x20));
+    const holders = await Promise.all(
+      ['/health', '/v1/models', '/admin/refresh'].map((path) =>
+        stalledUpload(h.url, 700 * 1024, { method: path === '/admin/refresh' ? 'POST' : 'GET', path, headers: 'Content-Encoding: br\r\n', first: br }),
+      ),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const beside = await post(h.url, big);
+      assert.equal(beside.status, 200, `bodies nobody reads hold no budget: ${beside.body}`);
+    } finally {
+      for (const s of holders) s.destroy();
+    }
   });
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
@@ -233,11 +236,47 @@ describe('error paths', () => {
     assert.equal(deep.status, 400);
     assert.match(deep.text, /nested deeper than 128/);
     assert.match((await send('"just a string"')).text, /invalid_json/);
-    // An empty body is {}: the route then names what is missing.
+    // An empty body is {}: the route then names what is missing. Blanks alone are not JSON.
     const empty = await send('');
     assert.equal(empty.status, 400);
     assert.match(empty.text, /"param":"model"/);
+    assert.match((await send('  \n ')).text, /invalid_json/);
+    // A charset inside a quoted parameter is not the body's charset.
+    assert.equal((await send(chat, { 'content-type': 'application/json; note="see; charset=utf-16"' })).status, 200);
     h.fake.clear();
+  });
+
+  test('compressed, the bytes on the wire count against max_body_bytes too (#20: a stream of empty gzip members inflates to nothing)', async () => {
+    const u = new URL(h.url);
+    const members = Buffer.concat(Array.from({ length: 4000 }, () => zlib.gzipSync(Buffer.alloc(0))));
+    assert.ok(members.length > 64 * 1024);
+    const status = await new Promise<number>((resolve, reject) => {
+      // Chunked (no Content-Length), so only the bytes as they arrive can tell.
+      const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(members); // write, then end: Node sends it chunked (end(data) alone would declare its length)
+      req.end();
+    });
+    assert.equal(status, 413);
+  });
+
+  test('a body refused before it was all read closes the connection after the answer: the rest is never drained, nor a second answer sent (#20)', async () => {
+    const u = new URL(h.url);
+    const s = net.connect(Number(u.port), u.hostname);
+    await once(s, 'connect');
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    // Declares 10 MB (the limit here is 64 KiB): refused at once, with most of the body still to come.
+    s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n{"model":"gpt-4.1",`);
+    const ended = await Promise.race([once(s, 'end').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    s.destroy();
+    assert.ok(ended, `the proxy closed the connection: ${text.slice(0, 300)}`);
+    assert.match(text, /^HTTP\/1\.1 413 /);
+    assert.match(text, /\r\nconnection: close\r\n/i);
+    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer');
   });
 
   test('body over max_body_bytes → 413', async () => {

@@ -43,6 +43,15 @@ describe('api_key', () => {
     });
   });
 
+  test('a path that cannot be decoded meets the key check first: 401 without the key, 400 with it (#20)', async () => {
+    const path = '/v1/models/%E0%A4%A';
+    const without = await request(h.url, { method: 'GET', path });
+    assert.equal(without.status, 401, without.text);
+    const withKey = await request(h.url, { method: 'GET', path, headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(withKey.status, 400, withKey.text);
+    assert.match(withKey.text, /Failed to decode the path/);
+  });
+
   test('missing or wrong key: 401 in the caller shape, nothing upstream; a dummy in one header does not hide the key in the other', async () => {
     h.fake.clear();
     const cases: Array<[string, Record<string, string>]> = [

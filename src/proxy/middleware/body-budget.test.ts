@@ -54,4 +54,9 @@ test('what a request reserves: its Content-Length (capped), the maximum when chu
   assert.equal(declaredBodyBytes({ 'transfer-encoding': 'chunked' }, 5 * MiB), 5 * MiB);
   assert.equal(declaredBodyBytes({}, 5 * MiB), 0);
   assert.equal(declaredBodyBytes({ 'content-length': '0' }, 5 * MiB), 0);
+  // Compressed, a small body may inflate to the largest allowed: that is what it reserves (#20).
+  assert.equal(declaredBodyBytes({ 'content-length': '100', 'content-encoding': 'br' }, 5 * MiB), 5 * MiB);
+  assert.equal(declaredBodyBytes({ 'content-length': '100', 'content-encoding': ' GZIP ' }, 5 * MiB), 5 * MiB);
+  assert.equal(declaredBodyBytes({ 'content-length': '100', 'content-encoding': 'identity' }, 5 * MiB), 100);
+  assert.equal(declaredBodyBytes({ 'content-length': '0', 'content-encoding': 'gzip' }, 5 * MiB), 0);
 });

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { OverloadedError } from '../../errors.ts';
 
 /**
@@ -87,17 +87,30 @@ export function createBodyBudget(opts: { maxBytes: number; maxQueue: number; ret
   };
 }
 
-/** The bytes a request's body will take: its Content-Length, else (chunked) the largest body allowed; 0 when it has none. */
-export function declaredBodyBytes(headers: { 'content-length'?: string | undefined; 'transfer-encoding'?: string | undefined }, maxBodyBytes: number): number {
+/**
+ * The bytes a request's body will take: its Content-Length, else (chunked) the
+ * largest body allowed; 0 when it has none. A compressed body may inflate to the
+ * largest body allowed whatever its length on the wire, so it reserves that.
+ */
+export function declaredBodyBytes(
+  headers: { 'content-length'?: string | undefined; 'transfer-encoding'?: string | undefined; 'content-encoding'?: string | undefined },
+  maxBodyBytes: number,
+): number {
   const cl = headers['content-length'];
-  if (cl !== undefined && /^\d+$/.test(cl)) return Math.min(Number(cl), maxBodyBytes);
-  return headers['transfer-encoding'] !== undefined ? maxBodyBytes : 0;
+  const length = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
+  if (length === undefined ? headers['transfer-encoding'] === undefined : length === 0) return 0;
+  const encoding = headers['content-encoding']?.trim().toLowerCase() ?? 'identity';
+  if (length === undefined || (encoding !== 'identity' && encoding !== '')) return maxBodyBytes;
+  return Math.min(length, maxBodyBytes);
 }
 
-/** The middleware: reserve before the body parser reads, release when the response is done or the client left. */
-export function bodyBudget(budget: BodyBudget, maxBodyBytes: number): RequestHandler {
+/**
+ * The middleware: reserve before the body parser reads, release when the response is done or the client left.
+ * Only for the routes that read a body (`takesBody`): another route's body is never read, so it holds no memory.
+ */
+export function bodyBudget(budget: BodyBudget, maxBodyBytes: number, takesBody: (req: Request) => boolean): RequestHandler {
   return (req, res, next) => {
-    const bytes = declaredBodyBytes(req.headers, maxBodyBytes);
+    const bytes = takesBody(req) ? declaredBodyBytes(req.headers, maxBodyBytes) : 0;
     if (bytes === 0) {
       next();
       return;

@@ -64,7 +64,10 @@ export function onClientError(err: ParserError, socket: HttpSocket): void {
     return;
   }
   const p = clientErrorPayload(err.code);
-  socket.end(rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p)));
+  // The answer, then the socket is gone (as Node's own handler does): a half-closed socket
+  // would keep its request, and the body budget it reserved, until the peer closed too.
+  socket.end(rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p)), () => socket.destroy());
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 export function onConnect(req: http.IncomingMessage, socket: Duplex): void {

@@ -62,6 +62,10 @@ test('one route per path: no path is in two entries', () => {
       seen.set(p.toLowerCase(), spec.name);
     }
   assert.equal(ROUTE_NAMES.size, ROUTES.length + 1, 'names are unique, plus "unmatched"');
+  // A table that repeats a path (in any case, or with a trailing slash) does not compile.
+  const health = ROUTES.find((r) => r.name === '/health');
+  assert.ok(health);
+  assert.throws(() => compileRoutes({ debug: false }, [...ROUTES, { ...health, name: '/again', paths: ['/HEALTH/'] }]), /\/HEALTH\/ is both \/health and \/again/);
 });
 
 test('the error shape follows the route: Anthropic under /v1/messages, OpenAI elsewhere', () => {

@@ -34,7 +34,7 @@ export interface RouteSpec {
   readonly auth: RouteAuth;
   /** `quiet`: polled (monitors, the tray, an open dashboard): its successes are logged at debug. */
   readonly log: 'quiet' | 'normal';
-  /** `json`: a JSON object body is required (415 for another content type). */
+  /** `json`: a JSON object body is required (415 for another content type). Only these routes read a body at all. */
   readonly body?: 'json';
   /** Mounted only when this says so (the /debug routes: `debug_endpoints`). */
   readonly debug?: true;
@@ -59,7 +59,7 @@ const model = (name: string, shape: ErrorShape, handler: RouteSpec['handler']): 
   handler,
 });
 
-const admin = (name: string, handler: RouteSpec['handler']): RouteSpec => ({ name, methods: ['POST'], paths: [name], shape: 'openai', auth: 'admin', log: 'normal', handler });
+const admin = (name: string, handler: RouteSpec['handler'], body?: 'json'): RouteSpec => ({ name, methods: ['POST'], paths: [name], shape: 'openai', auth: 'admin', log: 'normal', handler, ...(body ? { body } : {}) });
 
 const debug = (name: string, handler: RouteSpec['handler'], about?: RouteSpec['about']): RouteSpec => ({
   name,
@@ -90,7 +90,7 @@ export const ROUTES: readonly RouteSpec[] = [
   admin('/admin/sign-in', (h) => h.admin.signIn),
   admin('/admin/sign-in/cancel', (h) => h.admin.cancelSignIn),
   admin('/admin/sign-out', (h) => h.admin.signOut),
-  admin('/admin/setup', (h) => h.admin.setup),
+  admin('/admin/setup', (h) => h.admin.setup, 'json'),
   debug('/debug', (h) => h.debug.index),
   debug('/debug/heap-snapshot', (h) => h.debug.heapSnapshot, { usage: '/debug/heap-snapshot', what: 'V8 heap snapshot (.heapsnapshot); blocks the process while it is taken' }),
   debug('/debug/cpu-profile', (h) => h.debug.cpuProfile, { usage: '/debug/cpu-profile?seconds=10', what: `CPU profile (.cpuprofile), 0.1-${CPU_PROFILE_MAX_SECONDS} s` }),
@@ -144,7 +144,11 @@ export function compileRoutes(opts: { debug: boolean }, routes: readonly RouteSp
   for (const spec of mounted) {
     for (const p of spec.paths) {
       if (/[:*]/.test(p)) patterns.push({ spec, fn: match<RouteParams>(p) });
-      else if (!literal.has(literalKey(p))) literal.set(literalKey(p), spec);
+      else {
+        const other = literal.get(literalKey(p));
+        if (other !== undefined) throw new Error(`route table: ${p} is both ${other.name} and ${spec.name}`);
+        literal.set(literalKey(p), spec);
+      }
     }
   }
   const answer = (spec: RouteSpec, method: string, params: RouteParams): RouteMatch => {
