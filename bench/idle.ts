@@ -7,8 +7,12 @@
  * proxy child, each held to the same targets. Wake-ups are the context switches of every
  * thread of the process (/proc/<pid>/task/<tid>/status: voluntary +
  * involuntary), CPU is utime + stime (/proc/<pid>/stat). Linux only.
- * Targets: ≤ 1 wake-up a second and ≤ 0.05 s CPU a minute. Writes
- * bench-results/idle.json; exit code 1 when a target is missed.
+ * Targets: ≤ 1 wake-up a second and ≤ 0.05 s CPU a minute. Each one's
+ * resident memory at the end of the window too (after V8's memory reducer has
+ * run, as it does in a proxy left idle), against the issue's budgets: `run` and
+ * the child ≤ 60 MB, the tray process ≤ 50 MB, or the floor + 20 MB where Node
+ * alone makes those unreachable. Writes bench-results/idle.json; exit code 1
+ * when a target is missed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +27,19 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 interface Sample {
   cpuSec: number;
   switches: number;
+}
+
+interface Rss {
+  rss: number;
+  anon: number;
+  file: number;
+}
+
+/** Resident memory of `pid` in MB: all of it, its own (anonymous: heaps, buffers) and file-backed (the node binary's pages, shared). */
+function rssOf(pid: number): Rss {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') + mb('RssShmem') };
 }
 
 /** CPU seconds and context switches of every thread of `pid`, now. */
@@ -118,21 +135,43 @@ export async function runIdleBench(): Promise<boolean> {
     const before = subjects.map(([, pid]) => sample(pid));
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const after = subjects.map(([, pid]) => sample(pid));
+    // Resident memory at the end of the idle window: what a tray app holds all day.
+    const rss = subjects.map(([, pid]) => rssOf(pid));
+    const floorRss = rss[3]?.rss ?? NaN;
+    // The issue's budgets (#22), or the floor + 20 MB where Node alone makes them unreachable.
+    const budgetOf = (what: string): number => Math.max(what.startsWith('tray process') ? 50 : 60, floorRss + 20);
     const rows = subjects.map(([what, , ours], i) => {
       const a = before[i] ?? { cpuSec: 0, switches: 0 };
       const b = after[i] ?? { cpuSec: 0, switches: 0 };
-      return { what, ours, cpuSecPerMin: ((b.cpuSec - a.cpuSec) * 60) / seconds, wakeupsPerSec: (b.switches - a.switches) / seconds };
+      const m = rss[i] ?? { rss: NaN, anon: NaN, file: NaN };
+      return {
+        what,
+        ours,
+        cpuSecPerMin: ((b.cpuSec - a.cpuSec) * 60) / seconds,
+        wakeupsPerSec: (b.switches - a.switches) / seconds,
+        rssMb: m.rss,
+        anonMb: m.anon,
+        fileMb: m.file,
+        rssBudgetMb: ours ? budgetOf(what) : null,
+      };
     });
     // Per process (#22): each of ours is held to the targets.
-    const ok = rows.every((r) => !r.ours || (r.wakeupsPerSec <= 1 && r.cpuSecPerMin <= 0.05));
-    console.log(`\nIdle cost over ${seconds} s, node ${process.version}, ${os.cpus().length} cores (targets for ours: ≤ 1 wake-up/s, ≤ 0.05 s CPU/min)\n`);
-    console.log('| process | CPU s per minute | wake-ups per second |');
-    console.log('|---|---:|---:|');
-    for (const r of rows) console.log(`| ${r.what} | ${r.cpuSecPerMin.toFixed(3)} | ${r.wakeupsPerSec.toFixed(2)} |`);
-    console.log(`\nidle targets: ${ok ? 'met' : 'MISSED'}`);
+    const quiet = rows.every((r) => !r.ours || (r.wakeupsPerSec <= 1 && r.cpuSecPerMin <= 0.05));
+    const lean = rows.every((r) => r.rssBudgetMb === null || r.rssMb <= r.rssBudgetMb);
+    console.log(
+      `\nIdle cost over ${seconds} s, after 25 s of settling, node ${process.version}, ${os.cpus().length} cores (targets for ours: ≤ 1 wake-up/s, ≤ 0.05 s CPU/min; RSS ≤ 60 MB, the tray process ≤ 50 MB, or the floor + 20 MB)\n`,
+    );
+    console.log('| process | CPU s per minute | wake-ups per second | RSS MB (own + file-backed) | RSS budget MB |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const r of rows)
+      console.log(
+        `| ${r.what} | ${r.cpuSecPerMin.toFixed(3)} | ${r.wakeupsPerSec.toFixed(2)} | ${r.rssMb.toFixed(1)} (${r.anonMb.toFixed(1)} + ${r.fileMb.toFixed(1)}) | ${r.rssBudgetMb === null ? '-' : r.rssBudgetMb.toFixed(0)} |`,
+      );
+    console.log(`\nidle CPU and wake-up targets: ${quiet ? 'met' : 'MISSED'}; idle memory budgets: ${lean ? 'met' : 'MISSED'}`);
+    const ok = quiet && lean;
     const out = path.join(root, 'bench-results');
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'idle.json'), `${JSON.stringify({ seconds, node: process.version, rows, ok }, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, 'idle.json'), `${JSON.stringify({ seconds, node: process.version, rows, quiet, lean, ok }, null, 2)}\n`);
     return ok;
   } finally {
     for (const c of children) c.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { NextFunction, Request, RequestHandler, RequestListener, Response } from './http.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
@@ -13,14 +13,14 @@ import { routeHandlers } from './routes/handlers.ts';
 import { compileRoutes, type RouteMatch, type RouteParams } from './routes/table.ts';
 import { fitRecord, type UsageRecord } from '../usage/record.ts';
 
-/** The table's params as express names them: a `*rest` parameter's segments joined back with `/`. */
+/** The table's params as the routes read them: a `*rest` parameter's segments joined back with `/`. */
 function flatParams(params: RouteParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join('/') : v;
   return out;
 }
 
-/** Runs a route's handlers in turn, as express would: a throw or a rejected promise goes to `done`. */
+/** Runs handlers in turn, each calling `next` to go on: a throw or a rejected promise goes to `done`. */
 function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
   let i = 0;
   const step = (err?: unknown): void => {
@@ -44,14 +44,12 @@ function runChain(chain: readonly RequestHandler[], req: Request, res: Response,
 }
 
 /**
- * The proxy's HTTP app. Routes come from one table (routes/table.ts), matched
- * once per request; the guards, the log and the errors read that match. No I/O at construction.
+ * The proxy's HTTP app: one listener for node:http (#22). Routes come from one
+ * table (routes/table.ts), matched once per request; the guards, the log and
+ * the errors read that match. The layers run in order, each a plain function;
+ * an error from any goes to the one error answer. No I/O at construction.
  */
-export function createApp(ctx: ProxyContext): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('trust proxy', false);
+export function createApp(ctx: ProxyContext): RequestListener {
   const metrics = ctx.metrics ?? createProxyMetrics(ctx);
   const table = compileRoutes({ debug: ctx.config.debug_endpoints });
   const handlers = routeHandlers(ctx, metrics);
@@ -59,6 +57,8 @@ export function createApp(ctx: ProxyContext): Express {
   // Each request's match, made once (first thing) and read by every layer below.
   const matches = new WeakMap<Request, RouteMatch | null>();
   const matchOf = (req: Request): RouteMatch | null => matches.get(req) ?? null;
+  // A path that cannot be decoded is answered (400) only after the guards below, like any other request.
+  const unmatchable = new WeakMap<Request, unknown>();
 
   // Each model request's usage record: to the store (files) and the live feed.
   const usageSink = {
@@ -68,52 +68,61 @@ export function createApp(ctx: ProxyContext): Express {
       if (r !== null) ctx.usageFeed?.push(r);
     },
   };
-  app.use(requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, { metrics, usage: usageSink }));
-  // A path that cannot be decoded is answered (400) only after the guards below, like any other request.
-  const unmatchable = new WeakMap<Request, unknown>();
-  app.use((req, _res, next) => {
-    try {
-      matches.set(req, table.match(req.method, req.path));
-    } catch (err) {
-      unmatchable.set(req, err);
-    }
-    next();
-  });
-  // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
-  app.use(hostCheck(ctx.config.host));
-  app.use(browserGuard(ctx.config.cors_origins));
-  app.use(apiKeyAuth(ctx.config.api_key, (req) => matchOf(req)?.spec.auth ?? null));
-  // Unknown paths (404) and known paths with another method (405) are answered before any body is read.
-  app.use((req, res, next) => {
-    if (unmatchable.has(req)) throw unmatchable.get(req);
-    const m = matchOf(req);
-    if (m === null) throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
-    if (m.kind === 'method') {
-      res.setHeader('allow', m.allowed.join(', '));
-      throw new InvalidRequestError(`${req.method} is not allowed on ${req.path}; use ${m.allowed.join(' or ')}`, { status: 405, code: 'method_not_allowed' });
-    }
-    if (m.spec.auth === 'admin') assertLoopback(req);
-    next();
-  });
   // Bodies count against the in-flight budget before they are read (memory bounded by configuration).
   const budget = createBodyBudget({ maxBytes: ctx.config.max_inflight_body_bytes, maxQueue: ctx.config.max_queue });
   // Only the routes that take a JSON body read one (and reserve for it): a body sent anywhere else is never read.
   const takesBody = (req: Request) => matchOf(req)?.spec.body === 'json';
-  app.use(bodyBudget(budget, ctx.config.max_body_bytes, takesBody));
-  app.use(jsonBody(ctx.config.max_body_bytes, takesBody));
-  if (ctx.config.log_level === 'debug') app.use(debugBodies(ctx.log));
-  app.use((req, res, next) => {
-    const m = matchOf(req);
-    if (m?.kind !== 'route') {
+
+  const layers: RequestHandler[] = [
+    requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, { metrics, usage: usageSink }),
+    (req, _res, next) => {
+      try {
+        matches.set(req, table.match(req.method, req.path));
+      } catch (err) {
+        unmatchable.set(req, err);
+      }
       next();
-      return;
-    }
-    req.params = flatParams(m.params);
-    runChain(chains.get(m.spec) ?? [], req, res, next);
-  });
-  app.use((req, _res) => {
-    throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
-  });
-  app.use(errorMiddleware(ctx.log));
-  return app;
+    },
+    // Security first (README "Security"): DNS rebinding, then browsers, then the api_key; only then is a body read.
+    hostCheck(ctx.config.host),
+    browserGuard(ctx.config.cors_origins),
+    apiKeyAuth(ctx.config.api_key, (req) => matchOf(req)?.spec.auth ?? null),
+    // Unknown paths (404) and known paths with another method (405) are answered before any body is read.
+    (req, res, next) => {
+      if (unmatchable.has(req)) throw unmatchable.get(req);
+      const m = matchOf(req);
+      if (m === null) throw new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
+      if (m.kind === 'method') {
+        res.setHeader('allow', m.allowed.join(', '));
+        throw new InvalidRequestError(`${req.method} is not allowed on ${req.path}; use ${m.allowed.join(' or ')}`, { status: 405, code: 'method_not_allowed' });
+      }
+      if (m.spec.auth === 'admin') assertLoopback(req);
+      next();
+    },
+    bodyBudget(budget, ctx.config.max_body_bytes, takesBody),
+    jsonBody(ctx.config.max_body_bytes, takesBody),
+    ...(ctx.config.log_level === 'debug' ? [debugBodies(ctx.log)] : []),
+    (req, res, next) => {
+      const m = matchOf(req);
+      if (m?.kind !== 'route') {
+        next();
+        return;
+      }
+      req.params = flatParams(m.params);
+      runChain(chains.get(m.spec) ?? [], req, res, next);
+    },
+  ];
+  const onError = errorMiddleware(ctx.log);
+  return (req, res) => {
+    runChain(layers, req, res, (err?: unknown) => {
+      const e = err ?? new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
+      try {
+        onError(e, req, res, () => undefined);
+      } catch (fatal) {
+        // The error answer itself failed: nothing more can be said on this connection.
+        ctx.log.error('the error answer failed:', fatal);
+        res.destroy();
+      }
+    });
+  };
 }

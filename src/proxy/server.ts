@@ -1,13 +1,12 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
+import { createHttpServer, type ProxyServer, type RequestListener } from './http.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ProxyStats } from './context.ts';
 import { envName } from '../config/env.ts';
 
 export interface RunningServer {
-  server: http.Server;
+  server: ProxyServer;
   url: string;
   port: number;
   /** Stop accepting, let in-flight requests finish up to `deadlineMs`, then cut the rest. Idempotent. */
@@ -22,8 +21,8 @@ export class ListenError extends Error {
   }
 }
 
-export async function startServer(app: Express, config: ResolvedConfig, stats: ProxyStats, log: Logger): Promise<RunningServer> {
-  const server = http.createServer(app);
+export async function startServer(app: RequestListener, config: ResolvedConfig, stats: ProxyStats, log: Logger): Promise<RunningServer> {
+  const server = createHttpServer(app);
   const t = config.timeouts;
   // The Go tool's server_* timeouts: reading a request, idle keep-alive, socket inactivity while writing.
   server.requestTimeout = t.server_read * 1000;

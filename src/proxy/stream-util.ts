@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, Response } from './http.ts';
 import { AppError } from '../errors.ts';
 
 export class ClientClosedError extends AppError {

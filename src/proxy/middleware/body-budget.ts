@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler } from '../http.ts';
 import { OverloadedError } from '../../errors.ts';
 
 /**

@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ProxyServer } from '../http.ts';
 import { shapeFor } from '../routes/table.ts';
 import { errorBody, type ErrorPayload } from './errors.ts';
 
 /**
- * Requests that never reach express (Node's HTTP parser refuses them: random
+ * Requests that never reach the app (Node's HTTP parser refuses them: random
  * bytes, oversized headers, a bad method or chunk) and CONNECT, which Node
  * hands to a 'connect' listener or drops silently. They still get a 4xx in the
  * caller's error shape, then the connection is closed.
@@ -77,7 +78,7 @@ export function onConnect(req: http.IncomingMessage, socket: Duplex): void {
 }
 
 /** Attach both to the proxy's HTTP server. */
-export function hardenServer(server: http.Server): void {
+export function hardenServer(server: ProxyServer): void {
   server.on('clientError', onClientError);
   server.on('connect', onConnect);
 }

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import type { Logger } from '../../log.ts';
 import { logFields } from './request-log.ts';
 

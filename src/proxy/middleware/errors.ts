@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Request, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from '../http.ts';
 import { AppError, CircuitOpenError, InvalidRequestError, OverloadedError, UpstreamHttpError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { UsageLimitError } from '../../upstream/usage-limit.ts';
@@ -72,7 +72,7 @@ function bodyParserError(err: unknown): ErrorPayload | undefined {
   return undefined;
 }
 
-/** Client errors raised by express's router and friends (http-errors: a 4xx `status`, e.g. an undecodable %-escape in the path). */
+/** Client errors a library raises with a 4xx `status` (the http-errors convention). */
 function httpClientError(err: unknown): ErrorPayload | undefined {
   if (!(err instanceof Error) || !('status' in err) || typeof err.status !== 'number') return undefined;
   if (err.status < 400 || err.status > 499) return undefined;
@@ -96,7 +96,7 @@ export function toErrorPayload(err: unknown): ErrorPayload {
 export function sendError(req: Request, res: Response, err: unknown): void {
   const p = toErrorPayload(err);
   if (p.retryAfterSec !== undefined) res.setHeader('retry-after', String(Math.ceil(p.retryAfterSec)));
-  res.locals.errorCode = p.code;
+  res.locals.errorCode = p.code ?? undefined;
   res.status(p.status).json(errorBody(shapeFor(req.path), p));
 }
 

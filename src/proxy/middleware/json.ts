@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
 import { MIMEType } from 'node:util';
 import zlib from 'node:zlib';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler } from '../http.ts';
 import { InvalidRequestError } from '../../errors.ts';
 
 /** Deeper JSON than this is refused before parsing: JSON.stringify on the way upstream recurses and would overflow the stack. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response, ResponseLocals } from '../http.ts';
 import type { Logger } from '../../log.ts';
 import type { ProxyStats } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -52,8 +52,10 @@ export function noteUsage(fields: RequestLogFields, value: unknown): void {
   fields.usage = mergeUsage(fields.usage ?? {}, seen);
 }
 
-export function logFields(res: { locals: Record<string, unknown> }): RequestLogFields {
-  return res.locals.req as RequestLogFields;
+/** The request's log fields, which requestLog made first (made here if a route runs without it, as in a unit test). */
+export function logFields(res: { locals: ResponseLocals }): RequestLogFields {
+  res.locals.req ??= { requestId: randomUUID(), startedAt: Date.now() };
+  return res.locals.req;
 }
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -228,7 +230,7 @@ export function requestLog(
       stats.inFlight -= 1;
       const t = now();
       const spec = routeOf(req);
-      const errorCode: unknown = res.locals.errorCode;
+      const errorCode = res.locals.errorCode;
       const usage = fields.usage ?? {};
       const initiator = fields.initiator ?? null;
       const record: RequestRecord = {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler } from '../http.ts';
 import type { RouteAuth } from '../routes/table.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError, InvalidRequestError } from '../../errors.ts';
@@ -132,7 +132,7 @@ export function browserGuard(corsOrigins: readonly string[]): RequestHandler {
 /** What every request still has to pass once its origin is accepted: no stray OPTIONS, no simple content type on a write. */
 function writeChecks(method: string, contentType?: string): void {
   if (method === 'OPTIONS') {
-    // Only a CORS preflight (answered above) means something here; express would otherwise answer any OPTIONS with 200.
+    // Only a CORS preflight (answered above) means something here; any other OPTIONS is refused.
     throw new InvalidRequestError('OPTIONS is only answered as a CORS preflight from an origin in cors_origins', { code: 'method_not_allowed', status: 405 });
   }
   if (!SAFE_METHODS.has(method)) {

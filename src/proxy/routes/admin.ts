@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler } from '../http.ts';
 import { tokenJson } from '../../auth/snapshot.ts';
 import { isLoopbackHost } from '../../config/schema.ts';
 import { AppError } from '../../errors.ts';

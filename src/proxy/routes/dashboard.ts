@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import { AppError } from '../../errors.ts';
 import { packageRoot, seaApi } from '../../runtime/self.ts';
 

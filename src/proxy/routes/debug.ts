@@ -4,7 +4,7 @@ import { createWatchedLoopDelay } from '../watched-loop-delay.ts';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import v8 from 'node:v8';
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import { AppError, InvalidRequestError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
 import { CPU_PROFILE_MAX_SECONDS, ROUTES } from './table.ts';
@@ -69,7 +69,8 @@ export function debugHandlers(ctx: ProxyContext): DebugHandlers {
   };
 
   const cpuProfile: RequestHandler = async (req, res) => {
-    const seconds = req.query.seconds === undefined ? 10 : Number(req.query.seconds);
+    const asked = req.query.get('seconds');
+    const seconds = asked === null ? 10 : Number(asked);
     if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > CPU_PROFILE_MAX_SECONDS) {
       throw new InvalidRequestError(`seconds must be a number from 0.1 to ${CPU_PROFILE_MAX_SECONDS}`, { param: 'seconds' });
     }
@@ -93,7 +94,7 @@ export function debugHandlers(ctx: ProxyContext): DebugHandlers {
       if (res.destroyed || res.writableEnded) return;
       const name = `github-copilot-svcs-${stamp(ctx.now())}.cpuprofile`;
       res.set('content-disposition', `attachment; filename="${name}"`);
-      res.type('application/json').send(JSON.stringify(profile));
+      res.text(JSON.stringify(profile), 'application/json; charset=utf-8');
     } finally {
       profiling = false;
       session.disconnect();
@@ -119,7 +120,7 @@ export function debugHandlers(ctx: ProxyContext): DebugHandlers {
       resolution_ms: 10,
       utilization: Math.round(elu.utilization * 10_000) / 10_000,
     };
-    if (req.query.reset === '1' || req.query.reset === 'true') {
+    if (req.query.get('reset') === '1' || req.query.get('reset') === 'true') {
       loopDelay.reset();
       eluSince = performance.eventLoopUtilization();
       delaySince = ctx.now();

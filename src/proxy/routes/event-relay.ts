@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Response } from '../http.ts';
 import { UpstreamNetworkError } from '../../errors.ts';
 import { toBodyError } from '../../upstream/body.ts';
 import type { UpstreamResponse } from '../../upstream/copilot-client.ts';
@@ -82,7 +82,7 @@ export async function relaySse(
         }
       : toErrorPayload(toBodyError(err, `the ${what} stream`, undefined, ctx.config.timeouts.stream_idle));
     ctx.log.warn(`${what} stream ${fields.requestId} ended with an error: ${payload.message}`);
-    res.locals.errorCode = payload.code;
+    res.locals.errorCode = payload.code ?? undefined;
     await write(res, t.error(payload));
     res.end();
   } finally {

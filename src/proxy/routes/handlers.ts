@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import type { ProxyContext } from '../context.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import { adminHandlers } from './admin.ts';

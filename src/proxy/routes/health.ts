@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import { isSignedIn, tokenJson } from '../../auth/snapshot.ts';
 import type { HealthBody } from '../../ipc/bodies.ts';
 import type { ProxyContext } from '../context.ts';

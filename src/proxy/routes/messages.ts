@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from '../http.ts';
 import { UpstreamHttpError } from '../../errors.ts';
 import { callCopilot, type CopilotResult } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';

@@ -1,10 +1,10 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 
 /** `GET /metrics`: Prometheus text. Token-free by construction (no metric carries a credential). */
 export function metricsHandler(metrics: ProxyMetrics): RequestHandler {
   return async (_req, res) => {
     const text = await metrics.registry.metrics();
-    res.set('cache-control', 'no-store').type(metrics.registry.contentType).send(text);
+    res.set('cache-control', 'no-store').text(text, metrics.registry.contentType);
   };
 }

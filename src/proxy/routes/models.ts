@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import { InvalidRequestError } from '../../errors.ts';
 import type { ProxyContext } from '../context.ts';
 import { allowedModels, toOpenAIModel, toOpenAIModelList } from '../transform/models.ts';

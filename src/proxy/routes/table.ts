@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import { match, type MatchFunction } from 'path-to-regexp';
 import { InvalidRequestError } from '../../errors.ts';
 import { DASHBOARD_FILES } from './dashboard.ts';
@@ -10,7 +10,7 @@ import type { RouteHandlers } from './handlers.ts';
  * guards, the request log's route names and quiet routes, and the metrics'
  * route label are all read from this table; nothing else lists the routes.
  *
- * Paths match as express matches them: case-insensitive, one trailing slash
+ * Paths match as express matched them before (#22 replaced it): case-insensitive, one trailing slash
  * allowed; `*name` takes the rest of the path (model ids hold slashes).
  */
 
@@ -119,7 +119,7 @@ export type RouteMatch =
   /** A known path with a method it does not take: 405 with `Allow`. */
   | { readonly kind: 'method'; readonly spec: RouteSpec; readonly allowed: readonly string[] };
 
-/** A literal path as express compares it: case-insensitive, one trailing slash dropped. */
+/** A literal path as the table compares it: case-insensitive, one trailing slash dropped. */
 function literalKey(path: string): string {
   const lower = path.toLowerCase();
   return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
@@ -165,7 +165,7 @@ export function compileRoutes(opts: { debug: boolean }, routes: readonly RouteSp
         try {
           m = fn(path);
         } catch {
-          // An undecodable %-escape in a parameter (express answers the same).
+          // An undecodable %-escape in a parameter.
           throw new InvalidRequestError(`Failed to decode the path ${JSON.stringify(path.slice(0, 100))}`, { code: 'invalid_request' });
         }
         if (m !== false) return answer(spec, method, m.params);

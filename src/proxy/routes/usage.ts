@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../http.ts';
 import { CHART_DAYS, localUsage, monthlyAllowance, type UsageBody, type UsageSummary } from '../../usage/api.ts';
 import { usageDir } from '../../usage/store.ts';
 import { createUsageRollups } from '../../usage/rollup.ts';

@@ -1,0 +1,118 @@
+import http from 'node:http';
+import { MIMEType } from 'node:util';
+import type { RequestLogFields } from './middleware/request-log.ts';
+
+/**
+ * The proxy's request and response: Node's own, with the few helpers the
+ * routes use (#22: node:http dispatch, no framework on the hot path). Node
+ * builds them (`http.createServer({ IncomingMessage, ServerResponse })`), so
+ * the helpers live on the prototype: nothing is added to each request.
+ */
+export class ProxyRequest extends http.IncomingMessage {
+  /** A server's request always has both (Node types them for client responses too). */
+  declare method: string;
+  declare url: string;
+  /** The parsed JSON body (middleware/json.ts); undefined when the route takes none. */
+  body: unknown = undefined;
+  /** The route's path parameters (routes/table.ts), a `*rest` joined back with `/`. */
+  params: Readonly<Record<string, string>> = {};
+  private queryCache: URLSearchParams | undefined;
+
+  /** The path as sent, without the query: never decoded. */
+  get path(): string {
+    const url = this.url;
+    const q = url.indexOf('?');
+    return q < 0 ? url : url.slice(0, q);
+  }
+
+  /** The request target as sent (path and query). */
+  get originalUrl(): string {
+    return this.url;
+  }
+
+  /** The query string's parameters. */
+  get query(): URLSearchParams {
+    if (this.queryCache === undefined) {
+      const url = this.url;
+      const q = url.indexOf('?');
+      this.queryCache = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    }
+    return this.queryCache;
+  }
+
+  /** A request header, repeated ones joined. */
+  get(name: string): string | undefined {
+    const v = this.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  /** Is the body one of these media types (`application/json`, or a `+json` suffix)? False without a Content-Type. */
+  is(types: readonly string[]): boolean {
+    return mediaTypeMatches(this.headers['content-type'], types);
+  }
+}
+
+/** Pure: does a Content-Type name one of `types` (a full `type/subtype`, or a `+suffix`)? Parameters are ignored. */
+export function mediaTypeMatches(contentType: string | undefined, types: readonly string[]): boolean {
+  if (contentType === undefined) return false;
+  let essence: string;
+  try {
+    essence = new MIMEType(contentType).essence;
+  } catch {
+    return false;
+  }
+  return types.some((t) => (t.startsWith('+') ? essence.endsWith(t) : essence === t));
+}
+
+/** What a request's layers leave for the ones after them (the request log reads both). */
+export interface ResponseLocals {
+  req?: RequestLogFields;
+  /** The error code the answer carried, for the log line. */
+  errorCode?: string;
+}
+
+export class ProxyResponse extends http.ServerResponse<ProxyRequest> {
+  readonly locals: ResponseLocals = {};
+
+  status(code: number): this {
+    this.statusCode = code;
+    return this;
+  }
+
+  /** Sets headers (a name and value, or several at once). */
+  set(field: string | Readonly<Record<string, string>>, value?: string): this {
+    if (typeof field === 'string') {
+      if (value !== undefined) this.setHeader(field, value);
+    } else for (const [k, v] of Object.entries(field)) this.setHeader(k, v);
+    return this;
+  }
+
+  /** Answers `body` as JSON (Content-Type and Content-Length set; no body for HEAD, as Node does). */
+  json(body: unknown): this {
+    return this.text(JSON.stringify(body) ?? 'null', this.getHeader('content-type')?.toString() ?? 'application/json; charset=utf-8');
+  }
+
+  /** Answers `body` with this Content-Type, and its Content-Length. */
+  text(body: string, contentType: string): this {
+    this.setHeader('content-type', contentType);
+    this.setHeader('content-length', Buffer.byteLength(body));
+    this.end(body);
+    return this;
+  }
+}
+
+export type Request = ProxyRequest;
+export type Response = ProxyResponse;
+export type NextFunction = (err?: unknown) => void;
+/** One layer or route handler: calls `next` (or throws, or rejects) unless it answered. */
+export type RequestHandler = (req: Request, res: Response, next: NextFunction) => unknown;
+export type ErrorRequestHandler = (err: unknown, req: Request, res: Response, next: NextFunction) => unknown;
+/** The server's listener: what `createApp` returns. */
+export type RequestListener = (req: Request, res: Response) => void;
+
+export type ProxyServer = http.Server<typeof ProxyRequest, typeof ProxyResponse>;
+
+/** An HTTP server that builds ProxyRequest and ProxyResponse. */
+export function createHttpServer(listener: RequestListener): ProxyServer {
+  return http.createServer({ IncomingMessage: ProxyRequest, ServerResponse: ProxyResponse }, listener);
+}
