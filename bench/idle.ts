@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeUpstream } from '../test/fake-upstream/index.ts';
+import { rssOf } from './proc.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(root, 'dist', 'github-copilot-svcs.mjs');
@@ -27,19 +28,6 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 interface Sample {
   cpuSec: number;
   switches: number;
-}
-
-interface Rss {
-  rss: number;
-  anon: number;
-  file: number;
-}
-
-/** Resident memory of `pid` in MB: all of it, its own (anonymous: heaps, buffers) and file-backed (the node binary's pages, shared). */
-function rssOf(pid: number): Rss {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') + mb('RssShmem') };
 }
 
 /** CPU seconds and context switches of every thread of `pid`, now. */

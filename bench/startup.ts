@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeUpstream } from '../test/fake-upstream/index.ts';
+import { rssOf, type Rss } from './proc.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(root, 'dist', 'github-copilot-svcs.mjs');
@@ -45,18 +46,6 @@ function timeRun(subject: Subject, args: string[], env: NodeJS.ProcessEnv): numb
   const r = spawnSync(subject.cmd, [...subject.prefix, ...args], { env, stdio: ['ignore', 'ignore', 'ignore'], cwd: '/' });
   if (r.status !== 0 && args[0] !== '-e') throw new Error(`${args.join(' ')} exited ${r.status}`);
   return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-interface Rss {
-  rss: number;
-  anon: number;
-  file: number;
-}
-
-function rssMb(pid: number): Rss {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
 function binaryArg(): string | null {
@@ -151,7 +140,7 @@ async function measureRun(subject: Subject, rounds: number): Promise<{ ms: numbe
     if (!child) throw new Error('run did not start');
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
     await new Promise((r) => setTimeout(r, 1500)); // idle: timers settled, start-up garbage collectable
-    if (child.pid) rss.push(rssMb(child.pid));
+    if (child.pid) rss.push(rssOf(child.pid));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
@@ -168,7 +157,7 @@ async function measureTray(subject: Subject, rounds: number): Promise<Rss> {
     const tray = spawn(subject.cmd, [...subject.prefix, 'tray'], { env: trayEnv, stdio: 'ignore', cwd: '/' });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 15_000);
     await new Promise((r) => setTimeout(r, 1500));
-    if (tray.pid) rss.push(rssMb(tray.pid));
+    if (tray.pid) rss.push(rssOf(tray.pid));
     tray.kill('SIGTERM');
     await new Promise((r) => tray.once('exit', r));
   }
@@ -182,7 +171,7 @@ async function measureFloor(rounds: number): Promise<Rss> {
     const c = spawn(process.execPath, ['-e', "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', () => console.log('up'))"], { stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise((r) => c.stdout?.once('data', r));
     await new Promise((r) => setTimeout(r, 1500));
-    if (c.pid) rss.push(rssMb(c.pid));
+    if (c.pid) rss.push(rssOf(c.pid));
     c.kill('SIGTERM');
     await new Promise((r) => c.once('exit', r));
   }
