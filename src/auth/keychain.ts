@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import { extractedPath, extractSeaAssets } from '../runtime/sea-assets.ts';
 import { isSea, packageRoot } from '../runtime/self.ts';
 import { KEYCHAIN_HELPER_CODE, KEYCHAIN_HELPER_COMMAND } from './keychain-helper.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OAUTH_APPS } from '../config/schema.ts';
 
 /**

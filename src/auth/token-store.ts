@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { refuseSymlink } from '../config/paths.ts';
 import { LEGACY_TOKEN_KEYS, OAUTH_APPS, type ResolvedConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HEALTH_TEXT, isSignedIn, type TokenSnapshot } from '../auth/snapshot.ts';
 import { keytarAbsence, resolveKeytar } from '../auth/keychain.ts';
 import { DEFAULT_COPILOT_API_URL, type ResolvedConfig } from '../config/schema.ts';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { snapshotFromJson, type TokenSnapshot } from '../auth/snapshot.ts';
 import { healthBodySchema } from '../ipc/bodies.ts';
 import { dataDirId } from '../config/identity.ts';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Argument } from 'commander';
 import { createTwoFilesPatch } from 'diff';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomic } from '../auth/config-file.ts';
 import { RUN_HINT, SETUP_CLIENTS, clientConfigFiles, defaultModel, envExports, mergedConfig, type ClientTarget, type SetupClient } from '../clients/configure.ts';
 import { baseUrlFor } from '../clients/setup.ts';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { healthSentence, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { paint } from './format.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EditorIdentity } from './editor-identity.ts';
 import { unsetAware, zeroAsUnset } from './unset.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { tokenJsonSchema } from '../auth/snapshot.ts';
 import { gatewayStateSchema } from '../upstream/gateway-state.ts';
 import { SETUP_FILE_CLIENTS } from '../clients/setup.ts';

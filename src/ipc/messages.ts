@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LOG_LEVELS } from '../config/schema.ts';
 import { tokenSnapshotSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { creditsSchema, usageSummarySchema } from '../usage/api.ts';

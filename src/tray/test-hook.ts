@@ -1,5 +1,5 @@
 import { envName } from '../config/env.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TrayHostProbe } from './tray-host.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { undici, type Undici } from './undici.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CopilotAuth } from './token-source.ts';
 import { UpstreamHttpError } from '../errors.ts';
 import { readJsonBody } from './body.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { usageLimitSchema } from './usage-limit.ts';
 
 /** The gateway's counters and breaker state, as /health carries them (the schema the dashboard reads them with). Pure. */

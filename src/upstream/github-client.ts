@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { GithubAuthRejectedError, UpstreamHttpError } from '../errors.ts';
 import { parseRetryAfter, toTransportError } from './transport-errors.ts';

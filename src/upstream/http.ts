@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import type { Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { undici } from './undici.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
@@ -54,8 +55,18 @@ export function dispatcherOptions(t: ResolvedConfig['timeouts']): EnvHttpProxyAg
  * No connection cap per origin: a cap would make the 21st concurrent stream wait
  * for a free socket. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured by
  * EnvHttpProxyAgent (plain Agent when none is set).
+ *
+ * undici parses HTTP/1 with llhttp compiled to WebAssembly. V8 compiles it with
+ * Liftoff at once and again with TurboFan on a background thread once it is
+ * hot; that thread's compiler memory (about 10 MB of malloc) is freed but stays
+ * resident for the life of the process. Liftoff alone keeps it out: measured
+ * (#22) 10 MB less RSS idle and 15 MB less under 32 connections, with CPU per
+ * request unchanged beyond the noise (0.322 vs 0.346 ms non-stream, 0.672 vs
+ * 0.652 ms stream, 4 alternating rounds). Set before the first upstream
+ * connection compiles the module; nothing else in the app is WebAssembly.
  */
 export function createDispatcher(config: Pick<ResolvedConfig, 'timeouts'>): Dispatcher {
+  v8.setFlagsFromString('--liftoff-only');
   const { EnvHttpProxyAgent } = undici();
   return new EnvHttpProxyAgent(dispatcherOptions(config.timeouts));
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { creditMonthOf, creditsOf, dayOf, mergeTotals, sortedTotals, usageTotalsSchema, type DayTally, type UsageTotals } from './record.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HEALTH_TEXT } from '../../auth/snapshot.ts';
 import { clientSnippets } from '../../clients/setup.ts';
 import { healthBodySchema, setupBodySchema, signInBodySchema, type HealthBody } from '../../ipc/bodies.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { CopilotModel } from '../../upstream/copilot-client.ts';

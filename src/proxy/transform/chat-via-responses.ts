@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from '../../errors.ts';
 import type { ChatRequest } from './chat.ts';
 import { randomId } from './responses.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamHttpError } from '../../errors.ts';
 import { parseOrThrow } from './validate.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExitError } from '../../errors.ts';
 import { multiplierOf } from '../../usage/record.ts';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from '../../errors.ts';
 import { MAX_MESSAGES, tokenLimit } from './chat.ts';
 import { parseOrThrow } from './validate.ts';

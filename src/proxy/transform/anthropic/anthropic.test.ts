@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from '../../../errors.ts';
 import { IMAGE_TOKEN_ESTIMATE, estimateInputTokens } from './count-tokens.ts';
 import { NativeStreamWatcher } from './native-stream.ts';

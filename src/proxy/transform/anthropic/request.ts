@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_MESSAGES, tokenLimit } from '../chat.ts';
 import { parseOrThrow } from '../validate.ts';
 

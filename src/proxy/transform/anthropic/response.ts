@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A chat completion (Copilot /chat/completions) as an Anthropic message. Pure. */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { newMessageId, newToolUseId, stopReasonOf, toAnthropicUsage, toolCallSchema, type AnthropicUsage } from './response.ts';
 
 /** Chat completion chunks (Copilot /chat/completions) as Anthropic's event stream. Pure. */

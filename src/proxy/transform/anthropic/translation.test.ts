@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { foldSystemMessages } from './request.ts';
 import { AnthropicStreamTranslator, type AnthropicEvent } from './stream.ts';
 
