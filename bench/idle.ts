@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- idle [--seconds 60]`: what the proxy costs when nobody
  * uses it (#22, "quiet when idle"): CPU seconds per minute and wake-ups per
- * second of `run` (signed in, against the fake upstream, so its token timers
- * are real), beside a bare `node` holding an idle http server (the floor),
+ * second of `run` (signed in, against the bench's Copilot stand-in over TLS as
+ * GitHub is reached, so its token timers are real and OpenSSL's share of the
+ * memory counts), beside a bare `node` holding an idle http server (the floor),
  * measured over the same window; and the tray process (headless) and its
  * proxy child, each held to the same targets. Wake-ups are the context switches of every
  * thread of the process (/proc/<pid>/task/<tid>/status: voluntary +
@@ -18,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startFakeUpstream } from '../test/fake-upstream/index.ts';
+import { cert, makeCert, removeBenchFiles, startUpstream, stop } from './load.ts';
 import { rssOf } from './proc.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -79,19 +80,21 @@ export async function runIdleBench(): Promise<boolean> {
     return true;
   }
   const seconds = secondsArg();
-  const fake = await startFakeUpstream();
+  makeCert();
+  const upstream = await startUpstream();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-bench-idle-'));
   const children: ChildProcess[] = [];
   const homes: string[] = [];
   try {
-    fs.writeFileSync(path.join(home, 'tokens.json'), JSON.stringify({ github_token: fake.createGithubToken(), oauth_app: 'vscode' }), { mode: 0o600 });
+    fs.writeFileSync(path.join(home, 'tokens.json'), JSON.stringify({ github_token: 'gho_bench-not-a-real-token', oauth_app: 'vscode' }), { mode: 0o600 });
     const env = {
       ...process.env,
       GITHUB_COPILOT_SVCS_HOME: home,
-      GITHUB_COPILOT_SVCS_GITHUB_URL: fake.url,
-      GITHUB_COPILOT_SVCS_GITHUB_API_URL: fake.url,
-      GITHUB_COPILOT_SVCS_COPILOT_API_URL: fake.url,
+      GITHUB_COPILOT_SVCS_GITHUB_URL: upstream.url,
+      GITHUB_COPILOT_SVCS_GITHUB_API_URL: upstream.url,
+      GITHUB_COPILOT_SVCS_COPILOT_API_URL: upstream.url,
       GITHUB_COPILOT_SVCS_KEYCHAIN: 'off',
+      NODE_EXTRA_CA_CERTS: cert,
       NODE_OPTIONS: '',
     };
     const proxy = spawn(process.execPath, [BIN, 'run', '--port', '0'], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -164,7 +167,8 @@ export async function runIdleBench(): Promise<boolean> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
-    await fake.close();
+    await stop(upstream.proc);
+    removeBenchFiles();
     fs.rmSync(home, { recursive: true, force: true });
     for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
   }
