@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cert, makeCert, removeBenchFiles, startUpstream, stop } from './load.ts';
+import { BENCH_GITHUB_TOKEN, cert, makeCert, need, removeBenchFiles, startUpstream, stop, type Proc } from './load.ts';
 import { rssOf } from './proc.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -77,16 +77,20 @@ async function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): 
 export async function runIdleBench(): Promise<boolean> {
   if (process.platform !== 'linux') {
     console.log('idle bench: Linux only (/proc)');
+    removeBenchFiles();
     return true;
   }
   const seconds = secondsArg();
-  makeCert();
-  const upstream = await startUpstream();
+  need('openssl', 'openssl');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-bench-idle-'));
   const children: ChildProcess[] = [];
   const homes: string[] = [];
+  let upstreamProc: Proc | null = null;
   try {
-    fs.writeFileSync(path.join(home, 'tokens.json'), JSON.stringify({ github_token: 'gho_bench-not-a-real-token', oauth_app: 'vscode' }), { mode: 0o600 });
+    makeCert();
+    const upstream = await startUpstream();
+    upstreamProc = upstream.proc;
+    fs.writeFileSync(path.join(home, 'tokens.json'), JSON.stringify({ github_token: BENCH_GITHUB_TOKEN, oauth_app: 'vscode' }), { mode: 0o600 });
     const env = {
       ...process.env,
       GITHUB_COPILOT_SVCS_HOME: home,
@@ -167,7 +171,7 @@ export async function runIdleBench(): Promise<boolean> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
-    await stop(upstream.proc);
+    await stop(upstreamProc);
     removeBenchFiles();
     fs.rmSync(home, { recursive: true, force: true });
     for (const h of homes) fs.rmSync(h, { recursive: true, force: true });

@@ -145,6 +145,8 @@ export function removeBenchFiles(): void {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 export const cert = path.join(tmp, 'cert.pem');
+/** The GitHub token every bench's proxy is signed in with: the stand-ins take any. */
+export const BENCH_GITHUB_TOKEN = 'gho_bench-not-a-real-token';
 const key = path.join(tmp, 'key.pem');
 
 /** `extraSans`: more subjectAltName entries (bench/peers.ts: the real hosts' names, e.g. `DNS:api.github.com`). */
@@ -175,7 +177,7 @@ export async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv =
     GITHUB_COPILOT_SVCS_GITHUB_URL: upstream,
     GITHUB_COPILOT_SVCS_GITHUB_API_URL: upstream,
     GITHUB_COPILOT_SVCS_COPILOT_API_URL: upstream,
-    GITHUB_COPILOT_SVCS_GITHUB_TOKEN: 'gho_bench-not-a-real-token',
+    GITHUB_COPILOT_SVCS_GITHUB_TOKEN: BENCH_GITHUB_TOKEN,
     NODE_EXTRA_CA_CERTS: cert,
     ...benchProxyEnv(),
     ...extraEnv,

@@ -40,7 +40,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { cert, configure, makeCert, median, need, startProxy, startUpstream, stop, tmp, wrk, type Proc, type WrkResult } from './load.ts';
+import { BENCH_GITHUB_TOKEN, cert, configure, makeCert, median, need, startProxy, startUpstream, stop, tmp, wrk, type Proc, type WrkResult } from './load.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(root, 'dist', 'github-copilot-svcs.mjs');
@@ -52,7 +52,6 @@ const CHUNKS = 20;
 const CLK_TCK = 100;
 const COPILOT_API = 'copilot-api@0.7.0';
 const INNER = '--peers-inner';
-const FAKE_GITHUB_TOKEN = 'gho_bench-not-a-real-token';
 /** The names the peers call, all answered by the stand-in in the bench's namespace. */
 const HOSTS = ['api.github.com', 'github.com', 'api.githubcopilot.com', 'api.individual.githubcopilot.com', 'api.business.githubcopilot.com', 'api.enterprise.githubcopilot.com'];
 const GO_SKIPPED = 'skipped (pass --go-tool PATH to a binary you built from its public source)';
@@ -179,7 +178,7 @@ async function startCopilotApi(main: string, home: string): Promise<Target> {
   const port = await freePort();
   const dir = path.join(home, '.local', 'share', 'copilot-api');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'github_token'), FAKE_GITHUB_TOKEN, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'github_token'), BENCH_GITHUB_TOKEN, { mode: 0o600 });
   const { child, tail } = spawnPeer(process.execPath, [main, 'start', '--port', String(port)], { PATH: process.env.PATH, HOME: home, NODE_EXTRA_CA_CERTS: cert }, home);
   await waitHttp(child, `http://127.0.0.1:${port}/`, 'copilot-api', tail);
   return { name: 'copilot-api 0.7.0', url: `http://127.0.0.1:${port}/v1/chat/completions`, proc: { child, pid: child.pid ?? 0 }, idleRssMb: NaN, how: `node ${main} start --port ${port}; HOME=${home} (token in .local/share/copilot-api/github_token); NODE_EXTRA_CA_CERTS` };
@@ -194,7 +193,7 @@ async function startGoTool(bin: string, home: string): Promise<Target> {
   const config = path.join(dir, 'config.json');
   // An expired Copilot token: it exchanges the GitHub token with the stand-in before it listens.
   // circuit_breaker 1 s (default 30): how long its breaker stays open after wrk drops connections at the end of a run.
-  fs.writeFileSync(config, JSON.stringify({ port, github_token: FAKE_GITHUB_TOKEN, copilot_token: 'tid=bench-expired', expires_at: 0, timeouts: { circuit_breaker: 1 } }));
+  fs.writeFileSync(config, JSON.stringify({ port, github_token: BENCH_GITHUB_TOKEN, copilot_token: 'tid=bench-expired', expires_at: 0, timeouts: { circuit_breaker: 1 } }));
   const { child, tail } = spawnPeer(bin, ['run'], { PATH: process.env.PATH, HOME: home, SSL_CERT_FILE: cert }, home);
   await waitHttp(child, `http://127.0.0.1:${port}/health`, 'Go tool', tail);
   const saved: unknown = JSON.parse(fs.readFileSync(config, 'utf8'));

@@ -10,11 +10,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from './dashboard.mjs';
-import { buildDefines, root } from './defines.mjs';
+import { buildDefines, packageJson, root } from './defines.mjs';
 
 const outdir = path.join(root, 'dist');
-/** npm packages left to node_modules (see the comment at `external` below). */
-const EXTERNAL = ['keytar', 'systray2', 'node-notifier', 'open', 'clipboardy'];
+/**
+ * npm packages left to node_modules: what package.json installs with the app
+ * (dependencies, optionalDependencies). Everything else the app imports is a
+ * devDependency, bundled (see the comment at `external` below).
+ */
+const pkg = packageJson();
+const EXTERNAL = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
 
 const started = Date.now();
 fs.rmSync(outdir, { recursive: true, force: true });
@@ -32,11 +37,12 @@ const result = await esbuild.build({
   // The pure-JS packages are bundled, comments and blanks stripped (names
   // kept): V8 keeps each loaded file's whole text in its heap. With zod
   // imported as a namespace (its unused locales drop out) and undici apart
-  // (below), `run`'s idle heap went 16.9 -> 12.9 MB (#22, heap snapshots). Packages
-  // with files of their own stay external: native (keytar), helper binaries
-  // and scripts found beside their code (systray2, node-notifier, open,
-  // clipboardy). undici is minified into a file of its own (below), which
-  // src/upstream/undici.ts requires on first use: the tray never loads it.
+  // (below), `run`'s idle heap went 16.9 -> 12.9 MB (#22, heap snapshots).
+  // Packages with files of their own are dependencies and stay external:
+  // native (keytar), helper binaries and scripts found beside their code
+  // (systray2, node-notifier, open, clipboardy). undici is minified into a file
+  // of its own (below), which src/upstream/undici.ts requires on first use: the
+  // tray never loads it. Their licences go to dist/THIRD-PARTY-LICENSES.txt.
   external: EXTERNAL,
   plugins: [
     {
@@ -59,8 +65,12 @@ const result = await esbuild.build({
   metafile: true,
   define: buildDefines(),
 });
-// Every chunk is in dist/chunks/, so '../vendor/undici.cjs' above is this file.
-await esbuild.build({
+// '../vendor/undici.cjs' above is relative to dist/chunks/: the build fails if the loader lands elsewhere.
+const undiciLoader = Object.entries(result.metafile.outputs).find(([, o]) => Object.keys(o.inputs).some((i) => /(^|\/)src\/upstream\/undici\.ts$/.test(i)));
+if (!undiciLoader || path.dirname(path.resolve(root, undiciLoader[0])) !== path.join(outdir, 'chunks')) {
+  throw new Error(`build: src/upstream/undici.ts must be in a chunk under dist/chunks/ (it is in ${undiciLoader?.[0] ?? 'no output'})`);
+}
+const vendor = await esbuild.build({
   absWorkingDir: root,
   entryPoints: ['undici'],
   outfile: path.join(outdir, 'vendor', 'undici.cjs'),
@@ -72,13 +82,34 @@ await esbuild.build({
   minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
+  metafile: true,
 });
+writeThirdPartyLicenses([result.metafile, vendor.metafile], path.join(outdir, 'THIRD-PARTY-LICENSES.txt'));
 await buildDashboard(path.join(outdir, 'dashboard'));
 const bin = path.join(outdir, 'github-copilot-svcs.mjs');
 fs.chmodSync(bin, 0o755);
-const bytes = Object.entries(result.metafile.outputs)
-  .filter(([f]) => f.endsWith('.mjs'))
-  .reduce((n, [, o]) => n + o.bytes, 0);
+const js = [result, vendor].flatMap((r) => Object.entries(r.metafile.outputs)).filter(([f]) => /\.(mjs|cjs)$/.test(f));
+const bytes = js.reduce((n, [, o]) => n + o.bytes, 0);
 if (!process.argv.includes('--quiet')) {
-  process.stderr.write(`build: dist/ (${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.mjs')).length} files, ${(bytes / 1024).toFixed(0)} KiB JS) in ${Date.now() - started} ms\n`);
+  process.stderr.write(`build: dist/ (${js.length} files, ${(bytes / 1024).toFixed(0)} KiB JS) in ${Date.now() - started} ms\n`);
+}
+
+/** The licence of every npm package bundled into dist/, from its own files. */
+function writeThirdPartyLicenses(metafiles, file) {
+  const dirs = new Set();
+  for (const m of metafiles) {
+    for (const input of Object.keys(m.inputs)) {
+      const at = input.lastIndexOf('node_modules/');
+      if (at < 0) continue;
+      const rest = input.slice(at + 'node_modules/'.length).split('/');
+      dirs.add(path.join(root, input.slice(0, at), 'node_modules', ...rest.slice(0, rest[0].startsWith('@') ? 2 : 1)));
+    }
+  }
+  const parts = [...dirs].sort().map((dir) => {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    const licence = fs.readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    if (!licence) throw new Error(`build: ${meta.name} is bundled into dist/ but has no licence file`);
+    return `${meta.name} ${meta.version} (${meta.license})\n\n${fs.readFileSync(path.join(dir, licence), 'utf8').trim()}\n`;
+  });
+  fs.writeFileSync(file, `npm packages bundled into dist/ and their licences\n\n${parts.join(`\n${'-'.repeat(72)}\n\n`)}`);
 }
