@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from './dashboard.mjs';
-import { buildDefines, packageJson, root } from './defines.mjs';
+import { UNDICI_LOADER, buildDefines, packageJson, root } from './defines.mjs';
 
 const outdir = path.join(root, 'dist');
 /**
@@ -48,7 +48,7 @@ const result = await esbuild.build({
     {
       name: 'vendored-undici',
       setup(b) {
-        b.onLoad({ filter: /[\\/]src[\\/]upstream[\\/]undici\.ts$/ }, () => ({
+        b.onLoad({ filter: UNDICI_LOADER }, () => ({
           contents: "import { createRequire } from 'node:module'; export function undici() { return createRequire(import.meta.url)('../vendor/undici.cjs'); }",
           loader: 'ts',
         }));
@@ -66,7 +66,7 @@ const result = await esbuild.build({
   define: buildDefines(),
 });
 // '../vendor/undici.cjs' above is relative to dist/chunks/: the build fails if the loader lands elsewhere.
-const undiciLoader = Object.entries(result.metafile.outputs).find(([, o]) => Object.keys(o.inputs).some((i) => /(^|\/)src\/upstream\/undici\.ts$/.test(i)));
+const undiciLoader = Object.entries(result.metafile.outputs).find(([, o]) => Object.keys(o.inputs).some((i) => UNDICI_LOADER.test(i)));
 if (!undiciLoader || path.dirname(path.resolve(root, undiciLoader[0])) !== path.join(outdir, 'chunks')) {
   throw new Error(`build: src/upstream/undici.ts must be in a chunk under dist/chunks/ (it is in ${undiciLoader?.[0] ?? 'no output'})`);
 }

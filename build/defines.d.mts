@@ -2,3 +2,4 @@
 export declare const root: string;
 export declare function packageJson(): unknown;
 export declare function buildDefines(): Record<string, string>;
+export declare const UNDICI_LOADER: RegExp;

@@ -1,4 +1,5 @@
-// What the build stamps into the code (version, commit, date), for both
+// What the build stamps into the code (version, commit, date) and the module
+// each build replaces (UNDICI_LOADER), for both
 // bundles: dist/ (build/bundle.mjs) and the single-file binaries (build/sea.mjs).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,3 +29,9 @@ export function buildDefines() {
     __GCS_BUILD_DATE__: JSON.stringify(process.env.GCS_BUILD_DATE ?? new Date().toISOString().slice(0, 10)),
   };
 }
+
+/**
+ * src/upstream/undici.ts, the one module that loads undici (lazily, with
+ * createRequire). Each bundle replaces it (build/bundle.mjs, build/sea.mjs).
+ */
+export const UNDICI_LOADER = /(^|[\\/])src[\\/]upstream[\\/]undici\.ts$/;

@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from './dashboard.mjs';
-import { buildDefines, packageJson, root } from './defines.mjs';
+import { UNDICI_LOADER, buildDefines, packageJson, root } from './defines.mjs';
 import { isMainModule } from './main-module.mjs';
 
 export const NODE_VERSION = '22.23.2';
@@ -201,11 +201,11 @@ async function bundle(work) {
     define: { ...buildDefines(), 'import.meta.url': '__gcs_import_meta_url' },
     plugins: [
       {
-        // src/upstream/undici.ts loads undici lazily with createRequire (a package beside
-        // dist/). In the binary it is bundled: a plain require(), still run on first use.
+        // src/upstream/undici.ts loads undici lazily with createRequire (from node_modules).
+        // In the binary it is bundled: a plain require(), still run on first use.
         name: 'bundled-undici',
         setup(b) {
-          b.onLoad({ filter: /[\\/]src[\\/]upstream[\\/]undici\.ts$/ }, () => ({
+          b.onLoad({ filter: UNDICI_LOADER }, () => ({
             contents: "export function undici() { return require('undici'); }",
             loader: 'ts',
           }));
