@@ -2,7 +2,8 @@
  * `npm run bench -- load [--quick]`: what the proxy costs per request, each
  * figure beside calling the Copilot stand-in (bench/upstream.ts, TLS, its own
  * process) directly in the same run, in alternating rounds, medians. The proxy
- * is the built app (dist/, `run`), in its own process, at its default log level.
+ * is the built app (dist/, `run`), in its own process, at its default log level,
+ * with the node options the tray gives its proxy child (PROXY_NODE_OPTIONS).
  *
  * - non-stream and stream (20 content events) at 1, 32 and 128 connections
  *   (wrk): req/s, p50/p99 latency, and the proxy's CPU ms per request
@@ -22,6 +23,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { PROXY_NODE_OPTIONS } from '../src/runtime/heap.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(root, 'dist', 'github-copilot-svcs.mjs');
@@ -184,7 +186,7 @@ export async function startProxy(upstream: string, extraEnv: NodeJS.ProcessEnv =
   };
   // A port of our choosing, then /health: the "listening on" line is info-level, absent at log_level warn.
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--port', String(port)], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...PROXY_NODE_OPTIONS, ...nodeArgs, BIN, 'run', '--port', String(port)], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(child, url);
   // Drain its console so a full pipe never blocks it.
@@ -597,7 +599,7 @@ export async function runLoad(): Promise<boolean> {
     const floorRows = await floors(up.url);
 
     const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-    console.log(`\nproxy cost per request (built dist/, default log level; wrk; ${ROUNDS} alternating round(s) of ${SECS} s, medians; ${os.cpus().length} cores, node ${process.version}; proxy idle RSS ${f(idleRss, 1)} MB)\n`);
+    console.log(`\nproxy cost per request (built dist/, default log level, node options ${PROXY_NODE_OPTIONS.join(' ')} as the tray starts its proxy; wrk; ${ROUNDS} alternating round(s) of ${SECS} s, medians; ${os.cpus().length} cores, node ${process.version}; proxy idle RSS ${f(idleRss, 1)} MB)\n`);
     console.log('| load | direct req/s | proxy req/s | direct p50 / p99 ms | proxy p50 / p99 ms | proxy CPU ms/req | proxy peak RSS MB (V8 heap + external mid-run) | errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {

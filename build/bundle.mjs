@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from './dashboard.mjs';
-import { UNDICI_LOADER, buildDefines, packageJson, root } from './defines.mjs';
+import { UNDICI_LOADER, UNDICI_SLICE, buildDefines, packageJson, root } from './defines.mjs';
 
 const outdir = path.join(root, 'dist');
 /**
@@ -72,7 +72,7 @@ if (!undiciLoader || path.dirname(path.resolve(root, undiciLoader[0])) !== path.
 }
 const vendor = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: ['undici'],
+  entryPoints: [UNDICI_SLICE],
   outfile: path.join(outdir, 'vendor', 'undici.cjs'),
   bundle: true,
   format: 'cjs',

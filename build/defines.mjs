@@ -35,3 +35,9 @@ export function buildDefines() {
  * createRequire). Each bundle replaces it (build/bundle.mjs, build/sea.mjs).
  */
 export const UNDICI_LOADER = /(^|[\\/])src[\\/]upstream[\\/]undici\.ts$/;
+
+/**
+ * The slice of undici the app uses (EnvHttpProxyAgent and the request method
+ * of every dispatcher), bundled by both builds in place of undici's index.
+ */
+export const UNDICI_SLICE = path.join(root, 'build', 'undici-slice.cjs');

@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from './dashboard.mjs';
-import { UNDICI_LOADER, buildDefines, packageJson, root } from './defines.mjs';
+import { UNDICI_LOADER, UNDICI_SLICE, buildDefines, packageJson, root } from './defines.mjs';
 import { isMainModule } from './main-module.mjs';
 
 export const NODE_VERSION = '22.23.2';
@@ -201,12 +201,12 @@ async function bundle(work) {
     define: { ...buildDefines(), 'import.meta.url': '__gcs_import_meta_url' },
     plugins: [
       {
-        // src/upstream/undici.ts loads undici lazily with createRequire (from node_modules).
-        // In the binary it is bundled: a plain require(), still run on first use.
+        // src/upstream/undici.ts loads undici lazily with createRequire (from node_modules)
+        // in development; in the binary the slice the app uses is bundled, still required on first use.
         name: 'bundled-undici',
         setup(b) {
           b.onLoad({ filter: UNDICI_LOADER }, () => ({
-            contents: "export function undici() { return require('undici'); }",
+            contents: `export function undici() { return require(${JSON.stringify(UNDICI_SLICE)}); }`,
             loader: 'ts',
           }));
         },

@@ -9,7 +9,7 @@ import { resolveModel } from '../proxy/models/resolve.ts';
 import { closest } from '../text/closest.ts';
 import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
-import { undici } from '../upstream/undici.ts';
+import { requestVia } from '../upstream/request.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
 import { readSetupJournal, setupJournalPath } from './setup.ts';
@@ -179,7 +179,7 @@ function setupClientChecks(ctx: CliContext): Check[] {
 /** HEAD `url` through the upstream pool (HTTP(S)_PROXY honoured): its Date header, or why it did not answer. */
 async function probe(ctx: CliContext, url: string): Promise<{ date: string | null; error: string | null }> {
   try {
-    const res = await undici().request(url, { method: 'HEAD', dispatcher: ctx.dispatcher(), headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(8000) });
+    const res = await requestVia(ctx.dispatcher(), url, { method: 'HEAD', headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(8000) });
     await res.body.dump();
     const d = res.headers.date;
     return { date: typeof d === 'string' ? d : null, error: null };

@@ -14,6 +14,7 @@ import { createLoopbackClient, findPortHolder } from '../cli/proxy-client.ts';
 import { startProxy, type ProxyHandle } from './start-proxy.ts';
 import { envName } from '../config/env.ts';
 import { commandName } from '../runtime/self.ts';
+import { tuneProxyHeap } from '../runtime/heap.ts';
 
 export interface ProxyRuntime {
   config: ResolvedConfig;
@@ -53,6 +54,7 @@ export function assertSafeBinding(config: ResolvedConfig): void {
 export async function startRuntime(opts: RuntimeOptions): Promise<ProxyRuntime> {
   const { config, log } = opts;
   assertSafeBinding(config);
+  tuneProxyHeap();
   // Before ensureDataDir, which would tighten the dir silently: a loosened mode is worth a warning.
   for (const line of describeRepairs(repairDataDirPermissions(config.paths.dataDir))) log.warn(`permissions: ${line}`);
   ensureDataDir(config.paths.dataDir);

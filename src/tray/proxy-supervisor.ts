@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { EXIT_LISTEN_FAILED } from '../ipc/child.ts';
 import { TIMEOUT_DEFAULTS } from '../config/schema.ts';
 import { isSea } from '../runtime/self.ts';
+import { PROXY_NODE_OPTIONS } from '../runtime/heap.ts';
 import { portHolderText, type PortHolder } from './port-holder.ts';
 
 /**
@@ -101,10 +102,32 @@ export interface SupervisorOptions {
 type Resolved = Required<Omit<SupervisorOptions, 'env' | 'port' | 'onStatus' | 'onMessage' | 'onCrash' | 'identifyPortHolder'>> &
   Pick<SupervisorOptions, 'env' | 'onStatus' | 'onMessage' | 'onCrash' | 'identifyPortHolder'> & { port: number | null };
 
-// The single-file binary is the whole program: it is started with the child's
-// arguments alone (fork would pass the script path as the first argument).
-// spawn with an 'ipc' stdio slot gives the same channel fork does.
-const defaultFork: ForkFn = (modulePath, args, options) => (isSea() ? nodeSpawn(process.execPath, args, options) : nodeFork(modulePath, args, options));
+/**
+ * How the proxy child is started. The single-file binary is the whole
+ * program: it is started with the child's arguments alone (fork would pass the
+ * script path as the first argument), and spawn with an 'ipc' stdio slot gives
+ * the same channel fork does. Node options (the proxy's heap, PROXY_NODE_OPTIONS)
+ * go to fork as execArgv, after this process's own (tsx in development); the
+ * binary takes them from NODE_OPTIONS only, after any the user set.
+ */
+export function forkPlan(
+  sea: boolean,
+  modulePath: string,
+  args: string[],
+  options: ForkOptions,
+  nodeOptions: readonly string[],
+  execArgv: readonly string[] = process.execArgv,
+): { how: 'fork'; modulePath: string; args: string[]; options: ForkOptions } | { how: 'spawn'; args: string[]; options: ForkOptions } {
+  if (!sea) return { how: 'fork', modulePath, args, options: { ...options, execArgv: [...execArgv, ...nodeOptions] } };
+  const env = options.env ?? process.env;
+  const NODE_OPTIONS = [env.NODE_OPTIONS, ...nodeOptions].filter((o) => o !== undefined && o !== '').join(' ');
+  return { how: 'spawn', args, options: { ...options, env: { ...env, NODE_OPTIONS } } };
+}
+
+const defaultFork: ForkFn = (modulePath, args, options) => {
+  const l = forkPlan(isSea(), modulePath, args, options, PROXY_NODE_OPTIONS);
+  return l.how === 'fork' ? nodeFork(l.modulePath, l.args, l.options) : nodeSpawn(process.execPath, l.args, l.options);
+};
 
 export class ProxySupervisor {
   private readonly o: Resolved;

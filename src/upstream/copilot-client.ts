@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { undici, type Undici } from './undici.ts';
+import { requestVia } from './request.ts';
 import * as z from 'zod';
 import type { CopilotAuth } from './token-source.ts';
 import { UpstreamHttpError } from '../errors.ts';
@@ -117,11 +117,8 @@ export function createCopilotClient(
   /** Sees every Copilot answer's headers (the quota snapshot). */
   onHeaders?: (headers: Record<string, string | string[] | undefined>) => void,
 ): CopilotClient {
-  // undici is looked up once per client, on its first call (not once per request).
-  let lib: Undici | undefined;
-  const getLib = (): Undici => (lib ??= undici());
   const post = (path: string) => async (body: unknown, opts: CopilotCallOptions) => {
-    const res = await send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity, getLib);
+    const res = await send(dispatcher, 'POST', path, JSON.stringify(body), opts, identity);
     onHeaders?.(res.headers);
     return res;
   };
@@ -149,13 +146,12 @@ async function send(
   body: string | undefined,
   opts: CopilotCallOptions,
   identity?: EditorIdentity,
-  getLib: () => Undici = undici,
 ): Promise<UpstreamResponse> {
   const headers = copilotHeaders(opts, identity);
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Dispatcher.ResponseData;
   try {
-    res = await getLib().request(`${opts.auth.apiBase}${path}`, { method, headers, body, dispatcher, signal: opts.signal });
+    res = await requestVia(dispatcher, `${opts.auth.apiBase}${path}`, { method, headers, body, signal: opts.signal });
   } catch (err) {
     throw toTransportError(err, { what: path, signal: opts.signal, phase: 'request' });
   }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { undici } from './undici.ts';
+import { requestVia } from './request.ts';
 import * as z from 'zod';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { GithubAuthRejectedError, UpstreamHttpError } from '../errors.ts';
@@ -231,11 +231,10 @@ function githubAuthHeaders(deps: GithubDeps, githubToken: string): Record<string
 
 async function send(deps: GithubDeps, url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<RawResponse> {
   try {
-    const res = await undici().request(url, {
+    const res = await requestVia(deps.dispatcher, url, {
       method: init.method,
       headers: init.headers,
       body: init.body,
-      dispatcher: deps.dispatcher,
       signal: deps.signal,
     });
     const text = await res.body.text();

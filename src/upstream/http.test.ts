@@ -4,7 +4,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { TIMEOUT_DEFAULTS } from '../config/schema.ts';
 import { createDispatcher, dispatcherOptions, tcpKeepAlive } from './http.ts';
-import { undici } from './undici.ts';
+import { requestVia } from './request.ts';
 
 describe('timeouts.keep_alive: the TCP keep-alive period, as the Go tool read it', () => {
   test('negative: off; 0: the runtime default; positive: the period in seconds', () => {
@@ -56,7 +56,7 @@ describe('the dispatcher sets (or does not set) TCP keep-alive on the sockets it
     // The server's own accepted sockets call nothing; only the client side of this request does.
     const dispatcher = createDispatcher({ timeouts: { ...TIMEOUT_DEFAULTS, keep_alive: keepAlive } });
     try {
-      const r = await undici().request(url, { dispatcher });
+      const r = await requestVia(dispatcher, url, { method: 'GET' });
       assert.equal(await r.body.text(), 'ok');
     } finally {
       await dispatcher.close();

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { DASHBOARD_FILES } from '../../src/proxy/routes/dashboard.ts';
+import { PROXY_NODE_OPTIONS } from '../../src/runtime/heap.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/index.ts';
 import { desktopSkip, freePort, killAndWait, run, startSessionBus, startTrayer, startXvfb, waitUntil, which } from '../helpers/desktop.ts';
 
@@ -272,6 +273,9 @@ describe('single-file binaries', { skip, timeout: 900_000 }, () => {
       // The child sets its title (which is its cmdline on Linux).
       const proxyChild = childPids.find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('github-copilot-svcs-proxy'));
       assert.ok(proxyChild, `a proxy child among ${childPids.join(',')}:\n${log}`);
+      // The binary takes node options only from NODE_OPTIONS: the child's heap settings (#22) must be there.
+      const childEnv = fs.readFileSync(`/proc/${proxyChild}/environ`, 'utf8').split('\0');
+      assert.ok(childEnv.includes(`NODE_OPTIONS=${PROXY_NODE_OPTIONS.join(' ')}`), `the proxy child's NODE_OPTIONS: ${childEnv.filter((l) => l.startsWith('NODE_OPTIONS')).join() || 'none'}`);
       tray.kill('SIGTERM');
       await waitUntil('the tray gone', () => tray.exitCode !== null || tray.signalCode !== null, 15_000);
       await waitUntil('the proxy child gone', () => !fs.existsSync(`/proc/${proxyChild}`) || /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${proxyChild}/stat`, 'utf8')), 15_000);

@@ -1,7 +1,7 @@
 import { PROXY_CHILD_COMMAND } from '../../src/ipc/child.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProxySupervisor, STOP_MARGIN_MS, stopDeadlineMs, type SupervisorStatus } from '../../src/tray/proxy-supervisor.ts';
+import { ProxySupervisor, STOP_MARGIN_MS, forkPlan, stopDeadlineMs, type SupervisorStatus } from '../../src/tray/proxy-supervisor.ts';
 import { TIMEOUT_DEFAULTS } from '../../src/config/schema.ts';
 import { childLaunch } from '../../src/tray/tray-main.ts';
 import type { ChildMessage } from '../../src/ipc/messages.ts';
@@ -276,6 +276,22 @@ describe('ProxySupervisor', () => {
     assert.equal(l.env.GITHUB_COPILOT_SVCS_TIMEOUTS_SHUTDOWN, '25', 'the child drains for the value the tray resolved');
     assert.equal(l.env.GITHUB_COPILOT_SVCS_LOG_LEVEL, 'debug');
     assert.equal(l.stopTimeoutMs, 25_000 + STOP_MARGIN_MS);
+  });
+
+  it('forkPlan: node options go to fork as execArgv after our own, to the single-file binary as NODE_OPTIONS after the user\'s', () => {
+    const opts = { env: { PATH: '/bin', NODE_OPTIONS: '--trace-warnings' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
+    const f = forkPlan(false, '/x/bin.mjs', [PROXY_CHILD_COMMAND], { ...opts, stdio: [...opts.stdio] }, ['--max-semi-space-size=8'], ['--import', 'tsx']);
+    assert.equal(f.how, 'fork');
+    assert.deepEqual(f.options.execArgv, ['--import', 'tsx', '--max-semi-space-size=8']);
+    assert.equal(f.options.env?.NODE_OPTIONS, '--trace-warnings', 'the user\'s NODE_OPTIONS is left as it was');
+    const s = forkPlan(true, '/x/bin.mjs', [PROXY_CHILD_COMMAND], { ...opts, stdio: [...opts.stdio] }, ['--max-semi-space-size=8'], []);
+    assert.equal(s.how, 'spawn');
+    assert.deepEqual(s.args, [PROXY_CHILD_COMMAND], 'the binary gets the child\'s arguments alone');
+    assert.equal(s.options.env?.NODE_OPTIONS, '--trace-warnings --max-semi-space-size=8');
+    assert.equal(s.options.env?.PATH, '/bin');
+    assert.equal(s.options.execArgv, undefined);
+    const bare = forkPlan(true, '/x/bin.mjs', [], { env: { PATH: '/bin' } }, ['--max-semi-space-size=8'], []);
+    assert.equal(bare.options.env?.NODE_OPTIONS, '--max-semi-space-size=8');
   });
 
   it('stop() while a restart is pending cancels it', async () => {
