@@ -40,9 +40,10 @@ const result = await esbuild.build({
   // (below), `run`'s idle heap went 16.9 -> 12.9 MB (#22, heap snapshots).
   // Packages with files of their own are dependencies and stay external:
   // native (keytar), helper binaries and scripts found beside their code
-  // (systray2, node-notifier, open, clipboardy). undici is minified into a file
-  // of its own (below), which src/upstream/undici.ts requires on first use: the
-  // tray never loads it. Their licences go to dist/THIRD-PARTY-LICENSES.txt.
+  // (systray2, node-notifier, open, clipboardy). The slice of undici the app
+  // uses (UNDICI_SLICE) is minified into a file of its own (below), which
+  // src/upstream/undici.ts requires on first use: the tray never loads it.
+  // Their licences go to dist/THIRD-PARTY-LICENSES.txt.
   external: EXTERNAL,
   plugins: [
     {

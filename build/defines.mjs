@@ -38,6 +38,7 @@ export const UNDICI_LOADER = /(^|[\\/])src[\\/]upstream[\\/]undici\.ts$/;
 
 /**
  * The slice of undici the app uses (EnvHttpProxyAgent and the request method
- * of every dispatcher), bundled by both builds in place of undici's index.
+ * of every dispatcher), which src/upstream/undici.ts loads; both builds bundle
+ * it in place of undici's index.
  */
-export const UNDICI_SLICE = path.join(root, 'build', 'undici-slice.cjs');
+export const UNDICI_SLICE = path.join(root, 'src', 'upstream', 'undici-slice.cjs');

@@ -201,8 +201,8 @@ async function bundle(work) {
     define: { ...buildDefines(), 'import.meta.url': '__gcs_import_meta_url' },
     plugins: [
       {
-        // src/upstream/undici.ts loads undici lazily with createRequire (from node_modules)
-        // in development; in the binary the slice the app uses is bundled, still required on first use.
+        // src/upstream/undici.ts loads the undici slice lazily with createRequire.
+        // In the binary it is bundled: a plain require(), still run on first use.
         name: 'bundled-undici',
         setup(b) {
           b.onLoad({ filter: UNDICI_LOADER }, () => ({

@@ -106,27 +106,30 @@ type Resolved = Required<Omit<SupervisorOptions, 'env' | 'port' | 'onStatus' | '
  * How the proxy child is started. The single-file binary is the whole
  * program: it is started with the child's arguments alone (fork would pass the
  * script path as the first argument), and spawn with an 'ipc' stdio slot gives
- * the same channel fork does. Node options (the proxy's heap, PROXY_NODE_OPTIONS)
- * go to fork as execArgv, after this process's own (tsx in development); the
- * binary takes them from NODE_OPTIONS only, after any the user set.
+ * the same channel fork does. Node options (the proxy's heap,
+ * PROXY_NODE_OPTIONS) go to fork as execArgv, after this process's own (tsx in
+ * development); the binary takes them from NODE_OPTIONS only. An option the
+ * user already set in NODE_OPTIONS is left to the user's value.
  */
-export function forkPlan(
-  sea: boolean,
-  modulePath: string,
-  args: string[],
-  options: ForkOptions,
-  nodeOptions: readonly string[],
-  execArgv: readonly string[] = process.execArgv,
-): { how: 'fork'; modulePath: string; args: string[]; options: ForkOptions } | { how: 'spawn'; args: string[]; options: ForkOptions } {
-  if (!sea) return { how: 'fork', modulePath, args, options: { ...options, execArgv: [...execArgv, ...nodeOptions] } };
-  const env = options.env ?? process.env;
-  const NODE_OPTIONS = [env.NODE_OPTIONS, ...nodeOptions].filter((o) => o !== undefined && o !== '').join(' ');
-  return { how: 'spawn', args, options: { ...options, env: { ...env, NODE_OPTIONS } } };
+export function forkPlan(p: {
+  sea: boolean;
+  modulePath: string;
+  args: string[];
+  options: ForkOptions;
+  nodeOptions: readonly string[];
+  execArgv?: readonly string[];
+}): { how: 'fork'; modulePath: string; args: string[]; options: ForkOptions } | { how: 'spawn'; args: string[]; options: ForkOptions } {
+  const env = p.options.env ?? process.env;
+  const userOptions = env.NODE_OPTIONS ?? '';
+  const ours = p.nodeOptions.filter((o) => !userOptions.includes(o.split('=')[0] ?? o));
+  if (!p.sea) return { how: 'fork', modulePath: p.modulePath, args: p.args, options: { ...p.options, execArgv: [...(p.options.execArgv ?? p.execArgv ?? process.execArgv), ...ours] } };
+  const nodeOptions = [userOptions, ...ours].filter((o) => o !== '').join(' ');
+  return { how: 'spawn', args: p.args, options: { ...p.options, env: { ...env, NODE_OPTIONS: nodeOptions } } };
 }
 
 const defaultFork: ForkFn = (modulePath, args, options) => {
-  const l = forkPlan(isSea(), modulePath, args, options, PROXY_NODE_OPTIONS);
-  return l.how === 'fork' ? nodeFork(l.modulePath, l.args, l.options) : nodeSpawn(process.execPath, l.args, l.options);
+  const plan = forkPlan({ sea: isSea(), modulePath, args, options, nodeOptions: PROXY_NODE_OPTIONS });
+  return plan.how === 'fork' ? nodeFork(plan.modulePath, plan.args, plan.options) : nodeSpawn(process.execPath, plan.args, plan.options);
 };
 
 export class ProxySupervisor {

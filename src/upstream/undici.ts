@@ -6,14 +6,14 @@ import { createRequire } from 'node:module';
  * with no proxy running, `config`, `version`) must not pay for it. Types come
  * from `import type`, which costs nothing at run time.
  *
- * The app uses one class of it, EnvHttpProxyAgent, and the request method
- * every dispatcher has; the build bundles only that slice
- * (build/undici-slice.cjs), not fetch, WebSocket, the cache or the mocks that
- * undici's index loads (#22: 734 -> 400 KiB of code kept in the heap).
+ * Only the slice the app uses (./undici-slice.cjs: EnvHttpProxyAgent, and the
+ * request method of every dispatcher) is loaded, from the sources as from the
+ * bundles, so what the type names is what every build has (README,
+ * Performance).
  */
 export type Undici = Pick<typeof import('undici'), 'EnvHttpProxyAgent'>;
 
 export function undici(): Undici {
   // A trusted module, not data: require's own cache makes every call after the first free.
-  return createRequire(import.meta.url)('undici') as Undici;
+  return createRequire(import.meta.url)('./undici-slice.cjs') as Undici;
 }

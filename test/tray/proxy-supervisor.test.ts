@@ -278,20 +278,23 @@ describe('ProxySupervisor', () => {
     assert.equal(l.stopTimeoutMs, 25_000 + STOP_MARGIN_MS);
   });
 
-  it('forkPlan: node options go to fork as execArgv after our own, to the single-file binary as NODE_OPTIONS after the user\'s', () => {
-    const opts = { env: { PATH: '/bin', NODE_OPTIONS: '--trace-warnings' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
-    const f = forkPlan(false, '/x/bin.mjs', [PROXY_CHILD_COMMAND], { ...opts, stdio: [...opts.stdio] }, ['--max-semi-space-size=8'], ['--import', 'tsx']);
+  it('forkPlan: node options go to fork as execArgv after our own, to the single-file binary as NODE_OPTIONS after the user\'s; the user\'s own value of one wins', () => {
+    const base = { modulePath: '/x/bin.mjs', args: [PROXY_CHILD_COMMAND], nodeOptions: ['--max-semi-space-size=8'] };
+    const env = { PATH: '/bin', NODE_OPTIONS: '--trace-warnings' };
+    const f = forkPlan({ ...base, sea: false, options: { env }, execArgv: ['--import', 'tsx'] });
     assert.equal(f.how, 'fork');
     assert.deepEqual(f.options.execArgv, ['--import', 'tsx', '--max-semi-space-size=8']);
     assert.equal(f.options.env?.NODE_OPTIONS, '--trace-warnings', 'the user\'s NODE_OPTIONS is left as it was');
-    const s = forkPlan(true, '/x/bin.mjs', [PROXY_CHILD_COMMAND], { ...opts, stdio: [...opts.stdio] }, ['--max-semi-space-size=8'], []);
+    const s = forkPlan({ ...base, sea: true, options: { env }, execArgv: [] });
     assert.equal(s.how, 'spawn');
     assert.deepEqual(s.args, [PROXY_CHILD_COMMAND], 'the binary gets the child\'s arguments alone');
     assert.equal(s.options.env?.NODE_OPTIONS, '--trace-warnings --max-semi-space-size=8');
     assert.equal(s.options.env?.PATH, '/bin');
     assert.equal(s.options.execArgv, undefined);
-    const bare = forkPlan(true, '/x/bin.mjs', [], { env: { PATH: '/bin' } }, ['--max-semi-space-size=8'], []);
-    assert.equal(bare.options.env?.NODE_OPTIONS, '--max-semi-space-size=8');
+    assert.equal(forkPlan({ ...base, sea: true, options: { env: { PATH: '/bin' } } }).options.env?.NODE_OPTIONS, '--max-semi-space-size=8');
+    const mine = { PATH: '/bin', NODE_OPTIONS: '--max-semi-space-size=32' };
+    assert.equal(forkPlan({ ...base, sea: true, options: { env: mine } }).options.env?.NODE_OPTIONS, '--max-semi-space-size=32');
+    assert.deepEqual(forkPlan({ ...base, sea: false, options: { env: mine }, execArgv: [] }).options.execArgv, []);
   });
 
   it('stop() while a restart is pending cancels it', async () => {
