@@ -101,7 +101,7 @@ function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat
       const d = eventData(ev);
       if (d.kind === 'done') sawDone = true;
       if (d.kind === 'malformed') malformed += 1; // dropped; the stream goes on
-      return d.kind === 'json' ? out(norm.push(d.value)) : [];
+      return d.kind === 'json' ? norm.pushSse(d.value, ev.data) : [];
     },
     end() {
       if (malformed > 0) ctx.log.warn(`chat stream ${requestId}: dropped ${malformed} malformed SSE event(s) from Copilot`);

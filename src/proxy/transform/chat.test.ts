@@ -92,6 +92,24 @@ describe('ChatChunkNormalizer', () => {
     assert.deepEqual(out.map((c) => [c.id, c.created]), [['chatcmpl-fixed', 1_700_000_000], ['chatcmpl-fixed', 1_700_000_000]]);
   });
 
+  test("pushSse sends a chunk that needs nothing but `object` as Copilot's own text, and any other re-serialised", () => {
+    const n = new ChatChunkNormalizer({ clientWantsUsage: false, requestModel: 'gpt-4.1', now: fixedNow });
+    const sse = (chunk: string) => n.pushSse(JSON.parse(chunk), chunk);
+    assert.deepEqual(sse(JSON.stringify(copilotStream[0])), [], 'the prompt-filter chunk is dropped');
+    // Copilot's escapes and spacing survive: the text was not parsed and re-serialised.
+    const first = '{"choices":[{"index":0,"delta":{"content":"caf\\u00e9","role":"assistant"}}], "created":1731000000,"id":"chatcmpl-abc","model":"gpt-4.1-2025-04-14"}';
+    assert.deepEqual(sse(first), [`data: {"object":"chat.completion.chunk",${first.slice(1)}\n\n`]);
+    // A second id is not the stream's: that chunk is stamped with the first, so it is re-serialised.
+    const other = '{"choices":[{"index":0,"delta":{"content":"caf\\u00e9"}}],"created":1731000000,"id":"chatcmpl-other","model":"gpt-4.1-2025-04-14"}';
+    const [restamped] = sse(other);
+    assert.ok(restamped?.includes('"id":"chatcmpl-abc"') && restamped.includes('café'), restamped);
+    // Usage is taken out of the chunk, reasoning_text gains reasoning_content: both re-serialised.
+    const withUsage = '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"created":1731000000,"id":"chatcmpl-abc","model":"gpt-4.1-2025-04-14","usage":{"total_tokens":3}}';
+    assert.equal(sse(withUsage)[0]?.includes('usage'), false);
+    const reasoning = '{"choices":[{"index":1,"delta":{"reasoning_text":"hm"}}],"created":1731000000,"id":"chatcmpl-abc","model":"gpt-4.1-2025-04-14"}';
+    assert.ok(sse(reasoning)[0]?.includes('"reasoning_content":"hm"'));
+  });
+
   test('non-JSON-object chunks are ignored', () => {
     const n = new ChatChunkNormalizer({ clientWantsUsage: false, requestModel: 'm' });
     assert.deepEqual(n.push('garbage'), []);

@@ -28,6 +28,21 @@ function run(file: string, clientWantsUsage: boolean, splitAt = 7): Record<strin
   return out;
 }
 
+/** The same feed through pushSse, each SSE text read back as the client would. */
+function runSse(file: string, clientWantsUsage: boolean): unknown[] {
+  const text = fs.readFileSync(path.join(FIXTURES, file), 'utf8');
+  const norm = new ChatChunkNormalizer({ clientWantsUsage, requestModel: 'requested-model', now: () => 1_700_000_000_000 });
+  const out: unknown[] = [];
+  const read = (sse: string) => {
+    const events = new SseParser().push(sse);
+    assert.equal(events.length, 1, 'one SSE event per chunk');
+    out.push(JSON.parse(events[0]?.data ?? ''));
+  };
+  for (const ev of [...new SseParser().push(text), ...new SseParser().end()]) if (ev.data !== '[DONE]') norm.pushSse(JSON.parse(ev.data), ev.data).forEach(read);
+  out.push(...norm.finish());
+  return out;
+}
+
 const choicesOf = (c: Record<string, unknown>): Array<Record<string, unknown>> => (Array.isArray(c.choices) ? c.choices : []);
 const deltaOf = (c: Record<string, unknown>): Record<string, unknown> => {
   const d = choicesOf(c)[0]?.delta;
@@ -72,5 +87,10 @@ describe('chat stream transforms on recorded Copilot traffic', () => {
     assert.equal(usageChunks.length, 1);
     assert.equal(usageChunks[0], out.at(-1));
     assert.deepEqual(choicesOf(usageChunks[0] ?? {}), []);
+  });
+
+  test('pushSse sends what push does, chunk for chunk, on every recording (as-sent text or re-serialised)', () => {
+    for (const file of ['chat-stream-gpt4o-plain-text.sse', 'chat-stream-gemini3-reasoning-tool.sse'])
+      for (const usage of [false, true]) assert.deepEqual(runSse(file, usage), run(file, usage), `${file}, include_usage ${usage}`);
   });
 });
