@@ -12,7 +12,8 @@
  * - paced streams: time to first event and per-event added delay, p50/p99
  *   (each event carries its send time);
  * - 1,000 concurrent paced streams for 30 s: errors, events lost, peak RSS,
- *   event-loop delay p99 (the proxy's own, from /metrics);
+ *   time to first event p50/p99 beside direct, event-loop delay p99 (the
+ *   proxy's own, from /metrics);
  * - 400 concurrent 5 MB uploads: peak RSS and what each got.
  * Prints a table and writes bench-results/load.json. Linux only (/proc, wrk).
  */
@@ -302,7 +303,7 @@ interface StreamStats {
 }
 
 /** Open one stream, count its content events and each one's delay since the upstream sent it. */
-function streamOnce(url: string, direct: boolean, stats: StreamStats, expectEvents: number, agent: http.Agent | https.Agent): Promise<void> {
+export function streamOnce(url: string, direct: boolean, stats: StreamStats, expectEvents: number, agent: http.Agent | https.Agent): Promise<void> {
   return new Promise((resolve) => {
     const started = performance.timeOrigin + performance.now();
     const target = direct ? `${url}/chat/completions` : `${url}/v1/chat/completions`;
@@ -354,7 +355,7 @@ function streamOnce(url: string, direct: boolean, stats: StreamStats, expectEven
   });
 }
 
-function newStats(): StreamStats {
+export function newStats(): StreamStats {
   return { ttfe: [], delays: [], events: 0, errors: 0, complete: 0 };
 }
 
@@ -433,7 +434,11 @@ async function manyStreams(upstream: string): Promise<Record<string, number>> {
       event_loop_delay_p99_ms: lag,
       event_delay_p50_ms: pct(stats.delays, 50),
       event_delay_p99_ms: pct(stats.delays, 99),
+      ttfe_p50_ms: pct(stats.ttfe, 50),
+      ttfe_p99_ms: pct(stats.ttfe, 99),
       direct_errors: direct.errors,
+      direct_ttfe_p50_ms: pct(direct.ttfe, 50),
+      direct_ttfe_p99_ms: pct(direct.ttfe, 99),
       direct_events_lost: N * EVENTS - direct.events,
       direct_event_delay_p50_ms: pct(direct.delays, 50),
       direct_event_delay_p99_ms: pct(direct.delays, 99),
@@ -612,7 +617,7 @@ export async function runLoad(): Promise<boolean> {
     console.log(`\nidle again after those loads: RSS ${f(afterLoad.rss_mb, 1)} MB (V8 heap ${f(afterLoad.heapTotalMb, 1)} MB, ${f(afterLoad.heapUsedMb, 1)} MB used), was ${f(idleRss, 1)} MB before`);
     console.log(`\n32 conn, 10 ms upstream: proxy throughput ${f((100 * slow.proxy.rps) / slow.direct.rps, 1)} % of direct (target >= 70 %), added p99 ${f(slow.proxy.p99 - slow.direct.p99, 2)} ms (target <= 3 ms)`);
     console.log(`paced streams (50 events, 10 ms apart, 8 at a time): time to first event p50/p99 direct ${f(paced.direct_ttfe_p50!, 2)}/${f(paced.direct_ttfe_p99!, 2)} ms, proxy ${f(paced.proxy_ttfe_p50!, 2)}/${f(paced.proxy_ttfe_p99!, 2)} ms; per-event delay p50/p99 direct ${f(paced.direct_event_delay_p50!, 2)}/${f(paced.direct_event_delay_p99!, 2)} ms, proxy ${f(paced.proxy_event_delay_p50!, 2)}/${f(paced.proxy_event_delay_p99!, 2)} ms (added p99 ${f(paced.proxy_event_delay_p99! - paced.direct_event_delay_p99!, 2)} ms; target <= 1 ms); errors ${paced.proxy_errors}`);
-    console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors} (direct ${many.direct_errors}), events lost ${many.events_lost} of ${many.events_expected} (direct ${many.direct_events_lost}), peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), proxy event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, per-event delay p50/p99 direct ${f(many.direct_event_delay_p50_ms!, 1)}/${f(many.direct_event_delay_p99_ms!, 1)} ms, proxy ${f(many.event_delay_p50_ms!, 1)}/${f(many.event_delay_p99_ms!, 1)} ms`);
+    console.log(`${many.streams} concurrent paced streams (1 event/s): errors ${many.errors} (direct ${many.direct_errors}), events lost ${many.events_lost} of ${many.events_expected} (direct ${many.direct_events_lost}), peak RSS ${f(many.peak_rss_mb!, 1)} MB (target <= 200), proxy event-loop delay p99 ${f(many.event_loop_delay_p99_ms!, 1)} ms, time to first event p50/p99 direct ${f(many.direct_ttfe_p50_ms!, 1)}/${f(many.direct_ttfe_p99_ms!, 1)} ms, proxy ${f(many.ttfe_p50_ms!, 1)}/${f(many.ttfe_p99_ms!, 1)} ms (added p99 ${f(many.ttfe_p99_ms! - many.direct_ttfe_p99_ms!, 1)} ms; target <= 100 ms), per-event delay p50/p99 direct ${f(many.direct_event_delay_p50_ms!, 1)}/${f(many.direct_event_delay_p99_ms!, 1)} ms, proxy ${f(many.event_delay_p50_ms!, 1)}/${f(many.event_delay_p99_ms!, 1)} ms`);
     console.log(`${uploads.uploads} concurrent 5 MB uploads: peak RSS ${f(uploads.peak_rss_mb!, 1)} MB (target <= 400); 200: ${uploads.ok_200}, 429: ${uploads.rejected_429}, reset while sending (the 429 came before the body was read): ${uploads.reset}, other: ${uploads.other}; ${f(uploads.seconds!, 1)} s`);
 
     const targets = {
@@ -622,6 +627,7 @@ export async function runLoad(): Promise<boolean> {
       slow_added_p99: slow.proxy.p99 - slow.direct.p99 <= 3,
       event_delay_added_p99: paced.proxy_event_delay_p99! - paced.direct_event_delay_p99! <= 1,
       many_streams: many.errors === 0 && many.events_lost === 0 && many.peak_rss_mb! <= 200,
+      many_streams_ttfe_added_p99: many.ttfe_p99_ms! - many.direct_ttfe_p99_ms! <= 100,
       uploads_rss: uploads.peak_rss_mb! <= 400,
       rss_32_conn: Math.max(rows[1]!.proxy.peakRssMb, rows[4]!.proxy.peakRssMb) <= 100,
     };

@@ -114,5 +114,6 @@ function port(): number {
   return typeof a === 'object' && a ? a.port : 0;
 }
 
-server.listen(process.argv.includes('--port') ? Number(flag('port')) : 0, '127.0.0.1', () => process.stdout.write(`BENCH_UPSTREAM_URL=https://127.0.0.1:${port()}\n`));
+// Copilot's front door does not drop connections in a burst: a backlog the kernel caps at somaxconn, as for the proxy.
+server.listen({ port: process.argv.includes('--port') ? Number(flag('port')) : 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(`BENCH_UPSTREAM_URL=https://127.0.0.1:${port()}\n`));
 for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => server.close(() => process.exit(0)));

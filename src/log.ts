@@ -138,6 +138,40 @@ function fileSink(file: string, maxBytes: number, keep: number, onError: (e: unk
   };
 }
 
+/**
+ * The console copy of the log (stderr). Errors and warnings are written at
+ * once: an exit may follow them. Info and debug lines, the request log, are
+ * written together once per turn of the event loop (and at exit, at most
+ * 64 KiB waiting): under
+ * load one write(2) carries every request that ended in that turn. Each line
+ * was its own write, and with stderr a pipe (the load bench, a desktop
+ * session's journal) that made the request log cost 15-20 % of the CPU per
+ * request (the README's Performance section). The log file still takes
+ * each line as it comes.
+ */
+function consoleSink(stream: NodeJS.WriteStream): (line: string, now: boolean) => void {
+  let gone = !stream.writable;
+  stream.on('error', () => {
+    gone = true;
+  });
+  let pending = '';
+  const flush = () => {
+    process.off('exit', flush);
+    const text = pending;
+    pending = '';
+    if (text && !gone && stream.writable) stream.write(text);
+  };
+  return (line, now) => {
+    if (!now && !pending) {
+      setImmediate(flush);
+      process.once('exit', flush);
+    }
+    pending += line;
+    // At most 64 KiB waits: a turn that logs more writes as it goes.
+    if (now || pending.length >= 65_536) flush();
+  };
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const secrets = new Set<string>();
   const maxRank = LEVEL_RANK[opts.level];
@@ -153,19 +187,13 @@ export function createLogger(opts: LoggerOptions): Logger {
   // stderr for every level: stdout belongs to command output. When stderr goes away (the tray
   // that forked us died, a closed pipe), console lines stop: an EPIPE must never become a
   // log line that writes to stderr again. The file keeps every line.
-  const toConsole = opts.console !== false;
-  let stderrGone = !process.stderr.writable;
-  if (toConsole) {
-    process.stderr.on('error', () => {
-      stderrGone = true;
-    });
-  }
+  const toConsole = opts.console !== false ? consoleSink(process.stderr) : null;
 
   const write = (level: LogLevel, args: unknown[]) => {
     if (LEVEL_RANK[level] > maxRank) return;
     const text = oneLogLine(args.map((a) => argText(redactValue(a, secrets))).join(' '));
     const line = `[${logTimestamp(new Date())}] [${level}]${scope} ${text}\n`;
-    if (toConsole && !stderrGone && process.stderr.writable) process.stderr.write(line);
+    toConsole?.(line, LEVEL_RANK[level] <= LEVEL_RANK.warn);
     toFile?.(line);
   };
 

@@ -21,6 +21,15 @@ export class ListenError extends Error {
   }
 }
 
+/**
+ * Connections the kernel holds for us before we accept them (it caps this at
+ * net.core.somaxconn). Node's default is 511; Go, and so the Go tool, asks for
+ * somaxconn (4096 on current Linux). With 511, a burst of a thousand clients
+ * overflowed the queue, and each connection that overflowed waited a second
+ * for its SYN to be sent again (the README's Performance section).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export async function startServer(app: RequestListener, config: ResolvedConfig, stats: ProxyStats, log: Logger): Promise<RunningServer> {
   const server = createHttpServer(app);
   const t = config.timeouts;
@@ -50,7 +59,7 @@ export async function startServer(app: RequestListener, config: ResolvedConfig, 
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(config.port, config.host);
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;

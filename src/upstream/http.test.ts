@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { TIMEOUT_DEFAULTS } from '../config/schema.ts';
 import { createDispatcher, dispatcherOptions, tcpKeepAlive } from './http.ts';
@@ -77,5 +83,56 @@ describe('the dispatcher sets (or does not set) TCP keep-alive on the sockets it
 
   test("keep_alive 0: undici's default (on, 60 s)", async () => {
     assert.deepEqual(await keepAliveCallsFor(0), [[true, 60_000]]);
+  });
+});
+
+describe('TLS: one context for every upstream connection, with the default trust', () => {
+  let dir = '';
+  let server: https.Server;
+  let url = '';
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tls-'));
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    // keepAlive off: each request is a new connection, a new handshake.
+    server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (_req, res) => res.setHeader('connection', 'close').end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const a = server.address();
+    assert.ok(a && typeof a === 'object');
+    url = `https://127.0.0.1:${a.port}/`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a certificate nobody trusts is still refused', async () => {
+    const dispatcher = createDispatcher({ timeouts: TIMEOUT_DEFAULTS });
+    try {
+      await assert.rejects(requestVia(dispatcher, url, { method: 'GET' }), (e: unknown) => e instanceof Error && /self-signed|SELF_SIGNED/i.test(`${e.message} ${String(Reflect.get(e, 'code'))}`));
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  test('trusted through NODE_EXTRA_CA_CERTS (how users add a corporate CA): three connections, no new TLS context for any', async () => {
+    // NODE_EXTRA_CA_CERTS is read when a process starts: a child process with it.
+    const script = `
+      import { promisify } from 'node:util';
+      import { createDispatcher } from './src/upstream/http.ts';
+      import { requestVia } from './src/upstream/request.ts';
+      import { TIMEOUT_DEFAULTS } from './src/config/schema.ts';
+      const d = createDispatcher({ timeouts: TIMEOUT_DEFAULTS });
+      let made = 0;
+      const original = tls.createSecureContext;
+      tls.createSecureContext = (o) => { made++; return original(o); };
+      const bodies = [];
+      for (let i = 0; i < 3; i++) bodies.push(await (await requestVia(d, ${JSON.stringify(url)}, { method: 'GET' })).body.text());
+      await d.close();
+      process.stdout.write(JSON.stringify({ bodies, made }));`;
+    // Not execFileSync: this process's server must answer meanwhile.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem') }, encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(stdout), { bodies: ['ok', 'ok', 'ok'], made: 0 });
   });
 });

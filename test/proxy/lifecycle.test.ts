@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -49,6 +49,20 @@ describe('github-copilot-svcs run (real process)', () => {
       assert.doesNotMatch(proc.output(), /electron-log|can't determine the app name/);
     } finally {
       fake.chunkDelayMs = 5;
+      proc.child.kill('SIGKILL');
+    }
+  });
+
+  test('it listens with a backlog of 4096 (what Go asks for); Node\'s default of 511 dropped the SYNs of a burst, each then waiting a second', async () => {
+    const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: '0' };
+    const proc = startCli(['run'], env);
+    try {
+      const [, port] = await proc.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\/v1/);
+      // ss: a listening socket's Send-Q is its backlog, as the kernel capped it (net.core.somaxconn).
+      const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim();
+      const somaxconn = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+      assert.equal(Number(line.split(/\s+/)[2]), Math.min(4096, somaxconn), line);
+    } finally {
       proc.child.kill('SIGKILL');
     }
   });

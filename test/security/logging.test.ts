@@ -170,3 +170,53 @@ describe('the redaction set stays bounded', () => {
     assert.ok(known.includes(`tid=copilot-${30 * 24 * 60 / 25 - 1};exp=1`), 'the newest is kept');
   });
 });
+
+describe('the console copy of the log', () => {
+  /** Runs `body` in a child process with a console logger; its stderr, and how many write calls made it. */
+  async function childStderr(body: string): Promise<{ stderr: string; writes: number; code: number | null }> {
+    const script = `
+      import { createLogger } from './src/log.ts';
+      let writes = 0;
+      const original = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (...a) => { writes++; return original(...a); };
+      process.on('exit', () => original('\\nWRITES=' + writes + '\\n'));
+      const log = createLogger({ level: 'info' });
+      ${body}`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The count is written by an exit listener, which may run before the logger's own.
+    const m = /\nWRITES=(\d+)\n/.exec(err);
+    assert.ok(m, err);
+    return { stderr: err.replace(m[0], '\n'), writes: Number(m[1]), code };
+  }
+  const lines = (s: string) => s.split('\n').filter(Boolean).map((l) => l.replace(/^\[[^\]]+\] /, ''));
+
+  test('info lines of one turn of the event loop go out in one write, in order', async () => {
+    const r = await childStderr(`for (let i = 0; i < 50; i++) log.info('request ' + i); setImmediate(() => log.info('next turn'));`);
+    assert.deepEqual(lines(r.stderr), [...Array.from({ length: 50 }, (_, i) => `[info] request ${i}`), '[info] next turn']);
+    assert.equal(r.writes, 2);
+  });
+
+  test('a warning or an error goes out at once, after the info lines before it', async () => {
+    const r = await childStderr(`log.info('one'); log.warn('two'); log.info('three'); log.error('four'); log.info('five');`);
+    assert.deepEqual(lines(r.stderr), ['[info] one', '[warn] two', '[info] three', '[error] four', '[info] five']);
+    assert.equal(r.writes, 3);
+  });
+
+  test('process.exit right after an info line: the line is still written', async () => {
+    const r = await childStderr(`log.info('last words'); process.exit(3);`);
+    assert.equal(r.code, 3);
+    assert.deepEqual(lines(r.stderr), ['[info] last words']);
+  });
+
+  test('a turn that logs more than 64 KiB writes as it goes: nothing waits unbounded', async () => {
+    const r = await childStderr(`for (let i = 0; i < 400; i++) log.info(String(i).padStart(4, '0') + ' ' + 'x'.repeat(1000));`);
+    const got = lines(r.stderr);
+    assert.equal(got.length, 400);
+    assert.deepEqual(got.map((l) => Number(l.slice(7, 11))), Array.from({ length: 400 }, (_, i) => i));
+    assert.ok(r.writes >= 6 && r.writes <= 8, `${r.writes} writes for ~400 KiB`);
+  });
+});
