@@ -359,7 +359,7 @@ export function newStats(): StreamStats {
   return { ttfe: [], delays: [], events: 0, errors: 0, complete: 0 };
 }
 
-async function pacedLatency(upstream: string, proxyUrl: string): Promise<Record<string, number>> {
+export async function pacedLatency(upstream: string, proxyUrl: string): Promise<Record<string, number>> {
   const EVENTS = 50;
   const PACE = 10;
   const CONC = 8;

@@ -19,6 +19,8 @@ export interface LoggerOptions {
   file?: string;
   /** Console output; default true. Goes to stderr so stdout stays clean for command output. */
   console?: boolean;
+  /** Where console output goes (tests); default stderr (processConsole). */
+  consoleDeps?: ConsoleSinkDeps;
   /** Tag printed in every line, e.g. "proxy" or "tray". */
   scope?: string;
   maxFileBytes?: number;
@@ -138,36 +140,64 @@ function fileSink(file: string, maxBytes: number, keep: number, onError: (e: unk
   };
 }
 
+/** Where the console copy of the log goes and how it waits: stderr, setImmediate and process 'exit' in the app. */
+export interface ConsoleSinkDeps {
+  stream: {
+    readonly writable: boolean;
+    readonly destroyed: boolean;
+    write(text: string): unknown;
+    on(event: 'error', listener: (err: Error) => void): unknown;
+    listenerCount(event: 'error'): number;
+  };
+  /** Runs `fn` once the current turn of the event loop is done. */
+  later(fn: () => void): void;
+  /** Runs `fn` when the process exits; the returned function cancels that. */
+  atExit(fn: () => void): () => void;
+}
+
+export const processConsole = (): ConsoleSinkDeps => ({
+  stream: process.stderr,
+  later: (fn) => setImmediate(fn),
+  atExit: (fn) => {
+    process.once('exit', fn);
+    return () => process.off('exit', fn);
+  },
+});
+
 /**
- * The console copy of the log (stderr). Errors and warnings are written at
- * once: an exit may follow them. Info and debug lines, the request log, are
- * written together once per turn of the event loop (and at exit, at most
- * 64 KiB waiting): under
- * load one write(2) carries every request that ended in that turn. Each line
- * was its own write, and with stderr a pipe (the load bench, a desktop
- * session's journal) that made the request log cost 15-20 % of the CPU per
- * request (the README's Performance section). The log file still takes
- * each line as it comes.
+ * The console copy of the log. Errors and warnings are written at once: an
+ * exit may follow them. Info and debug lines, the request log, wait for the
+ * end of the current turn of the event loop, or for a normal exit
+ * (`process.exit` included), with at most 64 Ki characters waiting: under load
+ * one write(2) carries every request that ended in that turn. Each line was
+ * its own write, and with stderr a pipe (the load bench, a desktop session's
+ * journal) that made the request log cost 15-20 % of the CPU per request (the
+ * README's Performance section). The log file still takes each line as it
+ * comes, so what a signal or a crash cuts short on the console is in the file.
+ *
+ * When the stream goes away (the tray that forked us died, a closed pipe),
+ * console lines stop: an EPIPE must never become a log line that writes to
+ * it again. One do-nothing error listener keeps an EPIPE from being thrown;
+ * a stream that already has one (another logger's) gets no second.
  */
-function consoleSink(stream: NodeJS.WriteStream): (line: string, now: boolean) => void {
-  let gone = !stream.writable;
-  stream.on('error', () => {
-    gone = true;
-  });
+export function consoleSink(deps: ConsoleSinkDeps): (line: string, now: boolean) => void {
+  const { stream } = deps;
+  if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   let pending = '';
+  let cancelExit: (() => void) | null = null;
   const flush = () => {
-    process.off('exit', flush);
+    cancelExit?.();
+    cancelExit = null;
     const text = pending;
     pending = '';
-    if (text && !gone && stream.writable) stream.write(text);
+    if (text && stream.writable && !stream.destroyed) stream.write(text);
   };
   return (line, now) => {
     if (!now && !pending) {
-      setImmediate(flush);
-      process.once('exit', flush);
+      deps.later(flush);
+      cancelExit = deps.atExit(flush);
     }
     pending += line;
-    // At most 64 KiB waits: a turn that logs more writes as it goes.
     if (now || pending.length >= 65_536) flush();
   };
 }
@@ -184,10 +214,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     process.stderr.write(`log: cannot write to ${opts.file ?? 'the log file'} (${redact(e instanceof Error ? e.message : String(e), secrets)}); further log-file errors are not shown\n`);
   };
   const toFile = opts.file ? fileSink(opts.file, opts.maxFileBytes ?? 5 * 1024 * 1024, opts.maxArchives ?? 3, reportFileError) : null;
-  // stderr for every level: stdout belongs to command output. When stderr goes away (the tray
-  // that forked us died, a closed pipe), console lines stop: an EPIPE must never become a
-  // log line that writes to stderr again. The file keeps every line.
-  const toConsole = opts.console !== false ? consoleSink(process.stderr) : null;
+  // stderr for every level: stdout belongs to command output.
+  const toConsole = opts.console !== false ? consoleSink(opts.consoleDeps ?? processConsole()) : null;
 
   const write = (level: LogLevel, args: unknown[]) => {
     if (LEVEL_RANK[level] > maxRank) return;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, MAX_COPILOT_SECRETS, oneLogLine } from '../../src/log.ts';
+import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, MAX_COPILOT_SECRETS, oneLogLine, type ConsoleSinkDeps } from '../../src/log.ts';
 import { logfmt } from '../../src/proxy/middleware/request-log.ts';
 import { startHarness, suiteHomes, type Harness } from '../helpers/harness.ts';
 import { eventually, request } from './util.ts';
@@ -172,51 +173,114 @@ describe('the redaction set stays bounded', () => {
 });
 
 describe('the console copy of the log', () => {
-  /** Runs `body` in a child process with a console logger; its stderr, and how many write calls made it. */
-  async function childStderr(body: string): Promise<{ stderr: string; writes: number; code: number | null }> {
+  /** A stream, a turn and an exit of our own: what consoleSink wrote, and when. */
+  function fakeConsole() {
+    const writes: string[] = [];
+    let turn: Array<() => void> = [];
+    const exits = new Set<() => void>();
+    const stream = Object.assign(new EventEmitter(), {
+      writable: true,
+      destroyed: false,
+      write(text: string) {
+        writes.push(text);
+        return true;
+      },
+    });
+    const deps: ConsoleSinkDeps = {
+      stream,
+      later: (fn) => void turn.push(fn),
+      atExit: (fn) => {
+        exits.add(fn);
+        return () => exits.delete(fn);
+      },
+    };
+    const endTurn = () => {
+      const run = turn;
+      turn = [];
+      for (const fn of run) fn();
+    };
+    const exit = () => {
+      for (const fn of [...exits]) fn();
+    };
+    return { writes, deps, stream, endTurn, exit, exits };
+  }
+  const lines = (writes: string[]) => writes.join('').split('\n').filter(Boolean).map((l) => l.replace(/^\[[^\]]+\] /, ''));
+
+  test('info lines of one turn of the event loop go out in one write, in order, when the turn ends', () => {
+    const c = fakeConsole();
+    const log = createLogger({ level: 'info', consoleDeps: c.deps });
+    for (let i = 0; i < 50; i++) log.info(`request ${i}`);
+    assert.deepEqual(c.writes, []);
+    c.endTurn();
+    log.info('next turn');
+    c.endTurn();
+    assert.deepEqual(lines(c.writes), [...Array.from({ length: 50 }, (_, i) => `[info] request ${i}`), '[info] next turn']);
+    assert.equal(c.writes.length, 2);
+    assert.equal(c.exits.size, 0, 'no exit hook is left behind');
+  });
+
+  test('a warning or an error goes out at once, after the info lines before it', () => {
+    const c = fakeConsole();
+    const log = createLogger({ level: 'info', consoleDeps: c.deps });
+    log.info('one');
+    log.warn('two');
+    log.info('three');
+    log.error('four');
+    assert.deepEqual(lines(c.writes), ['[info] one', '[warn] two', '[info] three', '[error] four']);
+    log.info('five');
+    c.endTurn();
+    assert.deepEqual(lines(c.writes), ['[info] one', '[warn] two', '[info] three', '[error] four', '[info] five']);
+    assert.equal(c.writes.length, 3);
+  });
+
+  test('an exit before the turn ends writes what waits', () => {
+    const c = fakeConsole();
+    const log = createLogger({ level: 'info', consoleDeps: c.deps });
+    log.info('last words');
+    c.exit();
+    assert.deepEqual(lines(c.writes), ['[info] last words']);
+    c.endTurn();
+    assert.equal(c.writes.length, 1);
+  });
+
+  test('a turn that logs more than 64 Ki characters writes as it goes: nothing waits unbounded', () => {
+    const c = fakeConsole();
+    const log = createLogger({ level: 'info', consoleDeps: c.deps });
+    for (let i = 0; i < 400; i++) log.info(`${String(i).padStart(4, '0')} ${'x'.repeat(1000)}`);
+    assert.ok(c.writes.length >= 6 && c.writes.every((w) => w.length <= 65_536 + 1100), `${c.writes.length} writes before the turn ended`);
+    c.endTurn();
+    assert.deepEqual(
+      lines(c.writes).map((l) => Number(l.slice(7, 11))),
+      Array.from({ length: 400 }, (_, i) => i),
+    );
+  });
+
+  test('a stream that went away gets nothing more; loggers on one stream add one error listener between them', () => {
+    const c = fakeConsole();
+    const a = createLogger({ level: 'info', consoleDeps: c.deps });
+    createLogger({ level: 'info', consoleDeps: c.deps });
+    assert.equal(c.stream.listenerCount('error'), 1);
+    // An EPIPE: the stream says so and is destroyed; it must not be thrown, nor written again.
+    c.stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    c.stream.destroyed = true;
+    c.stream.writable = false;
+    a.warn('after');
+    a.info('after');
+    c.endTurn();
+    assert.deepEqual(c.writes, []);
+  });
+
+  test('the real process: process.exit right after an info line still writes it to stderr', async () => {
     const script = `
       import { createLogger } from './src/log.ts';
-      let writes = 0;
-      const original = process.stderr.write.bind(process.stderr);
-      process.stderr.write = (...a) => { writes++; return original(...a); };
-      process.on('exit', () => original('\\nWRITES=' + writes + '\\n'));
-      const log = createLogger({ level: 'info' });
-      ${body}`;
+      createLogger({ level: 'info' }).info('last words');
+      process.exit(3);`;
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    // The count is written by an exit listener, which may run before the logger's own.
-    const m = /\nWRITES=(\d+)\n/.exec(err);
-    assert.ok(m, err);
-    return { stderr: err.replace(m[0], '\n'), writes: Number(m[1]), code };
-  }
-  const lines = (s: string) => s.split('\n').filter(Boolean).map((l) => l.replace(/^\[[^\]]+\] /, ''));
-
-  test('info lines of one turn of the event loop go out in one write, in order', async () => {
-    const r = await childStderr(`for (let i = 0; i < 50; i++) log.info('request ' + i); setImmediate(() => log.info('next turn'));`);
-    assert.deepEqual(lines(r.stderr), [...Array.from({ length: 50 }, (_, i) => `[info] request ${i}`), '[info] next turn']);
-    assert.equal(r.writes, 2);
-  });
-
-  test('a warning or an error goes out at once, after the info lines before it', async () => {
-    const r = await childStderr(`log.info('one'); log.warn('two'); log.info('three'); log.error('four'); log.info('five');`);
-    assert.deepEqual(lines(r.stderr), ['[info] one', '[warn] two', '[info] three', '[error] four', '[info] five']);
-    assert.equal(r.writes, 3);
-  });
-
-  test('process.exit right after an info line: the line is still written', async () => {
-    const r = await childStderr(`log.info('last words'); process.exit(3);`);
-    assert.equal(r.code, 3);
-    assert.deepEqual(lines(r.stderr), ['[info] last words']);
-  });
-
-  test('a turn that logs more than 64 KiB writes as it goes: nothing waits unbounded', async () => {
-    const r = await childStderr(`for (let i = 0; i < 400; i++) log.info(String(i).padStart(4, '0') + ' ' + 'x'.repeat(1000));`);
-    const got = lines(r.stderr);
-    assert.equal(got.length, 400);
-    assert.deepEqual(got.map((l) => Number(l.slice(7, 11))), Array.from({ length: 400 }, (_, i) => i));
-    assert.ok(r.writes >= 6 && r.writes <= 8, `${r.writes} writes for ~400 KiB`);
+    assert.equal(code, 3);
+    assert.deepEqual(lines([err]), ['[info] last words']);
   });
 });
