@@ -35,6 +35,9 @@ test('npm run bench -- load --quick measures every figure beside the direct base
   assert.equal(many.errors, 0, 'concurrent paced streams: no error');
   assert.equal(many.events_lost, 0, 'concurrent paced streams: no event lost');
   assert.ok(isNum(many.peak_rss_mb) && isNum(many.event_loop_delay_p99_ms) && isNum(many.direct_event_delay_p99_ms));
+  // Time to first event beside direct's, for the same burst of streams (the issue's TTFT target).
+  for (const k of ['ttfe_p50_ms', 'ttfe_p99_ms', 'direct_ttfe_p50_ms', 'direct_ttfe_p99_ms']) assert.ok(isNum(many[k]) && many[k] > 0, k);
+  assert.match(out.stdout, /concurrent paced streams .*time to first event p50\/p99 direct [\d.]+\/[\d.]+ ms, proxy [\d.]+\/[\d.]+ ms \(added p99 /);
   const uploads = rec(json.uploads);
   assert.ok(isNum(uploads.peak_rss_mb));
   assert.equal(uploads.other, 0, 'every upload got 200, 429 or a reset while it was still sending');
