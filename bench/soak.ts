@@ -94,7 +94,7 @@ const FAULTS: Array<{ name: string; route: 'fail' | 'fault'; body: Record<string
   { name: 'malformed SSE line', route: 'fault', body: { n: 1, kind: 'malformed-sse', path: '/chat/completions' } },
 ];
 
-type Outcome = 'ok' | 'client_error' | 'stream_error_event' | 'unexpected';
+type Outcome = 'ok' | 'client_error' | 'malformed_502' | 'stream_error_event' | 'unexpected';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -137,7 +137,7 @@ export async function runSoak(opts: SoakOptions = DEFAULT_SOAK, print: (line: st
   const runtime = await startRuntime({ config, log, autoSignIn: false, env, resilience: { retryDelaysMs: [5, 10, 20], retryAfterCapMs: 1000 } });
   const client = new Pool(runtime.proxy.url, { connections: opts.concurrency, pipelining: 1 });
 
-  const outcomes: Record<Outcome, number> = { ok: 0, client_error: 0, stream_error_event: 0, unexpected: 0 };
+  const outcomes: Record<Outcome, number> = { ok: 0, client_error: 0, malformed_502: 0, stream_error_event: 0, unexpected: 0 };
   const unexpected: string[] = [];
   const faultsInjected: Record<string, number> = {};
 
@@ -162,6 +162,8 @@ export async function runSoak(opts: SoakOptions = DEFAULT_SOAK, print: (line: st
       });
       const text = await res.body.text();
       if (res.statusCode === 400) outcome = 'client_error';
+      // A plain answer that is not JSON (the malformed fault hit a non-stream request): 502 upstream_malformed, never a 200 (#20).
+      else if (res.statusCode === 502 && !stream && text.includes('"code":"upstream_malformed"')) outcome = 'malformed_502';
       else if (res.statusCode !== 200) detail = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
       else if (!stream) outcome = text.includes(`Echo: soak request ${i} `) ? 'ok' : ((detail = `bad body: ${text.slice(0, 200)}`), 'unexpected');
       else if (text.includes('data: {"error"')) outcome = text.trimEnd().endsWith('}') ? 'stream_error_event' : ((detail = 'error event not last'), 'unexpected');
@@ -227,6 +229,7 @@ export async function runSoak(opts: SoakOptions = DEFAULT_SOAK, print: (line: st
     const upstreamOpen = fakeState.openConnections ?? -1;
     const checks: Array<[string, boolean]> = [
       [`all ${opts.requests} requests answered, none hung or unexpected`, outcomes.unexpected === 0],
+      [`502 upstream_malformed (${outcomes.malformed_502}) only as often as a malformed body was injected (${faultsInjected['malformed SSE line'] ?? 0})`, outcomes.malformed_502 <= (faultsInjected['malformed SSE line'] ?? 0)],
       ['no unhandled rejection', unhandled === 0],
       ['no error line in the log', errorLines.length === 0],
       ['no unexpected warning in the log', unexpectedWarn.length === 0],
@@ -239,7 +242,7 @@ export async function runSoak(opts: SoakOptions = DEFAULT_SOAK, print: (line: st
     print('');
     print(`soak: ${opts.requests} requests (half streamed), client concurrency ${opts.concurrency}, one injected fault every ${opts.faultEvery}`);
     print(`  faults injected      ${Object.entries(faultsInjected).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-    print(`  outcomes             ok ${outcomes.ok}, upstream 400 passed through ${outcomes.client_error}, stream error events ${outcomes.stream_error_event}, unexpected ${outcomes.unexpected}`);
+    print(`  outcomes             ok ${outcomes.ok}, upstream 400 passed through ${outcomes.client_error}, malformed plain answers as 502 ${outcomes.malformed_502}, stream error events ${outcomes.stream_error_event}, unexpected ${outcomes.unexpected}`);
     print(`  throughput           ${(opts.requests / elapsedS).toFixed(0)} requests/s (${elapsedS.toFixed(1)} s)`);
     print(`  latency              p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${(latencies.at(-1) ?? 0).toFixed(1)} ms`);
     print(`  gateway              retries ${gw.retries}, failures ${gw.failures}, circuit ${gw.circuit} (opened ${gw.circuitOpens}x), in flight ${gw.inFlight}, queued ${gw.queued}`);
