@@ -84,6 +84,9 @@ async function startFake(githubToken: string): Promise<Fake> {
   };
 }
 
+/** The fault whose plain answers the proxy refuses with 502 upstream_malformed (#20). */
+const MALFORMED_FAULT = 'malformed SSE line';
+
 /** The faults the soak injects, in rotation; each is taken by the next chat request to reach the fake. */
 const FAULTS: Array<{ name: string; route: 'fail' | 'fault'; body: Record<string, unknown> }> = [
   { name: '503 (retried)', route: 'fail', body: { n: 1, status: 503, body: { error: { message: 'busy', code: 'unavailable' } }, path: '/chat/completions' } },
@@ -91,7 +94,7 @@ const FAULTS: Array<{ name: string; route: 'fail' | 'fault'; body: Record<string
   { name: '400 (passed to the client)', route: 'fail', body: { n: 1, status: 400, body: { error: { message: 'bad', code: 'invalid' } }, path: '/chat/completions' } },
   { name: 'reset before headers (retried)', route: 'fault', body: { n: 1, kind: 'reset-before-headers', path: '/chat/completions' } },
   { name: 'reset mid-stream', route: 'fault', body: { n: 1, kind: 'reset-mid-stream', path: '/chat/completions' } },
-  { name: 'malformed SSE line', route: 'fault', body: { n: 1, kind: 'malformed-sse', path: '/chat/completions' } },
+  { name: MALFORMED_FAULT, route: 'fault', body: { n: 1, kind: 'malformed-sse', path: '/chat/completions' } },
 ];
 
 type Outcome = 'ok' | 'client_error' | 'malformed_502' | 'stream_error_event' | 'unexpected';
@@ -229,7 +232,7 @@ export async function runSoak(opts: SoakOptions = DEFAULT_SOAK, print: (line: st
     const upstreamOpen = fakeState.openConnections ?? -1;
     const checks: Array<[string, boolean]> = [
       [`all ${opts.requests} requests answered, none hung or unexpected`, outcomes.unexpected === 0],
-      [`502 upstream_malformed (${outcomes.malformed_502}) only as often as a malformed body was injected (${faultsInjected['malformed SSE line'] ?? 0})`, outcomes.malformed_502 <= (faultsInjected['malformed SSE line'] ?? 0)],
+      [`502 upstream_malformed (${outcomes.malformed_502}) only as often as a malformed body was injected (${faultsInjected[MALFORMED_FAULT] ?? 0})`, outcomes.malformed_502 <= (faultsInjected[MALFORMED_FAULT] ?? 0)],
       ['no unhandled rejection', unhandled === 0],
       ['no error line in the log', errorLines.length === 0],
       ['no unexpected warning in the log', unexpectedWarn.length === 0],

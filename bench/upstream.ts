@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { defaultModels } from '../test/fake-upstream/models.ts';
 import { chatCompletionBody, chatStreamEvents, newChatMeta, type Conversation } from '../test/fake-upstream/replies.ts';
 import { SSE_HEADERS } from '../test/fake-upstream/sse.ts';
+import { LISTEN_BACKLOG } from '../src/proxy/server.ts';
 
 function flag(name: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -114,6 +115,6 @@ function port(): number {
   return typeof a === 'object' && a ? a.port : 0;
 }
 
-// Copilot's front door does not drop connections in a burst: a backlog the kernel caps at somaxconn, as for the proxy.
-server.listen({ port: process.argv.includes('--port') ? Number(flag('port')) : 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(`BENCH_UPSTREAM_URL=https://127.0.0.1:${port()}\n`));
+// Copilot's front door does not drop connections in a burst: the proxy's backlog (the kernel caps it at somaxconn).
+server.listen({ port: process.argv.includes('--port') ? Number(flag('port')) : 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, () => process.stdout.write(`BENCH_UPSTREAM_URL=https://127.0.0.1:${port()}\n`));
 for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => server.close(() => process.exit(0)));

@@ -206,16 +206,19 @@ export function createLogger(opts: LoggerOptions): Logger {
   const secrets = new Set<string>();
   const maxRank = LEVEL_RANK[opts.level];
   const scope = opts.scope ? ` [${opts.scope}]` : '';
-  // A file that cannot be written (not writable, disk full) is said once on stderr, not swallowed.
+  // stderr for every level: stdout belongs to command output.
+  const toConsole = opts.console !== false ? consoleSink(opts.consoleDeps ?? processConsole()) : null;
+  // A file that cannot be written (not writable, disk full) is said once on stderr, not swallowed:
+  // through the console sink when there is one, after the lines that wait there.
   let reportedFailure = false;
   const reportFileError = (e: unknown) => {
     if (reportedFailure) return;
     reportedFailure = true;
-    process.stderr.write(`log: cannot write to ${opts.file ?? 'the log file'} (${redact(e instanceof Error ? e.message : String(e), secrets)}); further log-file errors are not shown\n`);
+    const line = `log: cannot write to ${opts.file ?? 'the log file'} (${redact(e instanceof Error ? e.message : String(e), secrets)}); further log-file errors are not shown\n`;
+    if (toConsole) toConsole(line, true);
+    else process.stderr.write(line);
   };
   const toFile = opts.file ? fileSink(opts.file, opts.maxFileBytes ?? 5 * 1024 * 1024, opts.maxArchives ?? 3, reportFileError) : null;
-  // stderr for every level: stdout belongs to command output.
-  const toConsole = opts.console !== false ? consoleSink(opts.consoleDeps ?? processConsole()) : null;
 
   const write = (level: LogLevel, args: unknown[]) => {
     if (LEVEL_RANK[level] > maxRank) return;

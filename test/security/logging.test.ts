@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, MAX_COPILOT_SECRETS, oneLogLine, type ConsoleSinkDeps } from '../../src/log.ts';
@@ -268,6 +269,22 @@ describe('the console copy of the log', () => {
     a.info('after');
     c.endTurn();
     assert.deepEqual(c.writes, []);
+  });
+
+  test('a log file that cannot be written is said once on the console, after the lines that wait there', () => {
+    const c = fakeConsole();
+    // A directory where the file should be: every write fails.
+    const file = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-log-dir-'));
+    const log = createLogger({ level: 'info', file, consoleDeps: c.deps });
+    log.info('first');
+    log.info('second');
+    c.endTurn();
+    const got = lines(c.writes);
+    assert.equal(got[0], '[info] first');
+    assert.match(got[1] ?? '', /^log: cannot write to .*further log-file errors are not shown$/);
+    assert.equal(got[2], '[info] second');
+    assert.equal(got.length, 3);
+    fs.rmSync(file, { recursive: true, force: true });
   });
 
   test('the real process: process.exit right after an info line still writes it to stderr', async () => {
