@@ -27,13 +27,20 @@ export function requestSignal(_req: Request, res: Response, maxMs: number): { si
   return { signal: ac.signal, clientGone: () => gone };
 }
 
+/**
+ * Starts a 200 event stream. The headers go out with the first event written
+ * in this turn of the event loop (one packet, one syscall), or on their own at
+ * its end: a client sees the 200 at once either way.
+ */
 export function startSse(res: Response): void {
   res.status(200);
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('connection', 'keep-alive');
   res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
+  setImmediate(() => {
+    if (!res.headersSent && !res.destroyed) res.flushHeaders();
+  });
 }
 
 /** Write and respect back-pressure: a slow client slows the upstream read, nothing piles up in memory. */
@@ -49,6 +56,12 @@ export function write(res: Response, text: string): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/** Ends the response with its last text: one write with the end of the body. A response that is gone gets no text. */
+export function endWith(res: Response, text: string): void {
+  if (res.destroyed || res.writableEnded) res.end();
+  else res.end(text);
 }
 
 /** Decodes an upstream body as UTF-8 text chunks, keeping multi-byte characters whole across chunks. */

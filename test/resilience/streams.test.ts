@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import OpenAI from 'openai';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 import { MODEL, assertHealthy, postChat, readSse, waitFor } from './helpers.ts';
@@ -54,6 +56,60 @@ describe('stream faults after the headers: the client always gets a clean end', 
     assert.match(s.errors[0]?.message ?? '', /silent for more than 1 s/);
     assert.equal(s.errors[0]?.code, 'upstream_timeout');
     await waitFor('the silent upstream request was closed', () => h.fake.abortedRequests === 1);
+  });
+
+  test('headers then silence: the client has the 200 and the event-stream headers at once, long before any event', async () => {
+    h.fake.faultNext(1, 'silence-after-headers', { path: '/chat/completions' });
+    const t0 = performance.now();
+    const res = await postChat(h, 'silence please', { stream: true });
+    const headersMs = performance.now() - t0;
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    // stream_idle is 1 s: headers held back until the first event (here, the error event) would take that long.
+    assert.ok(headersMs < 600, `headers after ${headersMs.toFixed(0)} ms`);
+    const s = await readSse(res);
+    assert.equal(s.errors[0]?.code, 'upstream_timeout', s.text);
+    await waitFor('the silent upstream request was closed', () => h.fake.abortedRequests === 1);
+  });
+
+  test('an upstream answer that arrives at once: the headers go out in the same write as the first events', async () => {
+    const events = [
+      { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta: { role: 'assistant', content: 'all at once' } }] },
+      { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    ];
+    const body = `${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')}data: [DONE]\n\n`;
+    h.fake.failNext(1, { status: 200, body, headers: { 'content-type': 'text/event-stream' }, path: '/chat/completions' });
+    // What the proxy hands its socket, flush by flush (Writable's _write/_writev: one syscall each).
+    const flushes: string[] = [];
+    const onConnection = (socket: Socket) => {
+      const write = socket._write.bind(socket);
+      const writev = socket._writev?.bind(socket);
+      socket._write = (chunk, encoding, cb) => {
+        flushes.push(String(chunk));
+        write(chunk, encoding, cb);
+      };
+      if (writev) {
+        socket._writev = (chunks, cb) => {
+          flushes.push(chunks.map((c) => String(c.chunk)).join(''));
+          writev(chunks, cb);
+        };
+      }
+    };
+    h.proxy.server.server.once('connection', onConnection);
+    // A connection of its own (fetch would reuse one the watcher never sees).
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${h.url}/v1/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.setEncoding('utf8');
+        let all = '';
+        res.on('data', (d: string) => (all += d));
+        res.on('end', () => resolve(all));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'ignored' }] }));
+    });
+    assert.match(text, /all at once[\s\S]*data: \[DONE\]\n\n$/);
+    assert.ok(flushes.length > 0, 'the proxy\'s connection was watched');
+    assert.match(flushes[0] ?? '', /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n[\s\S]*data: \{[^\n]*all at once/, 'headers and the first event in one write');
   });
 
   test('silence mid-stream: the same, after the first chunks', async () => {

@@ -9,7 +9,7 @@ import { ResponsesToChatStream, chatToResponsesRequest, responseToChatCompletion
 import { ResponsesIdNormalizer } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
 import { requestSignal } from '../stream-util.ts';
-import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
+import { relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
 export function chatHandlers(ctx: ProxyContext): { completions: RequestHandler } {
   const completions: RequestHandler = async (req, res) => {
@@ -64,8 +64,7 @@ async function chatViaResponses(ctx: ProxyContext, req: Request, res: Response, 
   const tr = new ResponsesToChatStream({ requestModel: target.id, clientWantsUsage: prep.clientWantsUsage, now: ctx.now });
   let malformed = 0;
   const t: SseTranslator = {
-    event(ev) {
-      const d = eventData(ev);
+    event(ev, d) {
       if (d.kind === 'malformed') malformed += 1;
       if (d.kind !== 'json') return [];
       const out = tr.push(ids.push(d.value)).map((c) => formatSse(c));
@@ -96,9 +95,8 @@ function chatTranslator(ctx: ProxyContext, requestId: string, prep: PreparedChat
   let malformed = 0;
   const out = (chunks: Record<string, unknown>[]) => chunks.map((chunk) => formatSse(chunk));
   return {
-    event(ev) {
+    event(ev, d) {
       if (sawDone) return [];
-      const d = eventData(ev);
       if (d.kind === 'done') sawDone = true;
       if (d.kind === 'malformed') malformed += 1; // dropped; the stream goes on
       return d.kind === 'json' ? norm.pushSse(d.value, ev.data) : [];

@@ -7,12 +7,12 @@ import { toErrorPayload, type ErrorPayload } from '../middleware/errors.ts';
 import { logFields, noteUsage } from '../middleware/request-log.ts';
 import { mayCarryUsage } from '../../usage/meter.ts';
 import { SseParser, type SseEvent } from '../transform/sse.ts';
-import { startSse, textChunks, write } from '../stream-util.ts';
+import { endWith, startSse, textChunks, write } from '../stream-util.ts';
 
 /** What a route plugs into relaySse: how each upstream event becomes client SSE text. */
 export interface SseTranslator {
-  /** One upstream SSE event in; SSE text for the client out (may be none). */
-  event(ev: SseEvent): string[];
+  /** One upstream SSE event and its data, parsed once by the relay, in; SSE text for the client out (may be none). */
+  event(ev: SseEvent, data: EventData): string[];
   /** Upstream ended: trailing SSE text. Throws when the stream stopped before it finished. */
   end(): string[];
   /** An in-band error in the client's dialect (the headers are gone already). */
@@ -43,31 +43,41 @@ export async function relaySse(
     await write(res, texts.length === 1 ? texts[0]! : texts.join(''));
   };
   // What the stream cost is read from Copilot's own events, before any translation, on every route alike.
-  const meter = (ev: SseEvent) => {
-    if (!mayCarryUsage(ev.data)) return;
-    const d = eventData(ev);
-    if (d.kind === 'json') noteUsage(fields, d.value);
+  const meter = (ev: SseEvent, d: EventData) => {
+    if (d.kind === 'json' && mayCarryUsage(ev.data)) noteUsage(fields, d.value);
   };
   ctx.stats.inFlightStreams += 1;
   startSse(res);
   try {
+    const translate = (events: SseEvent[], out: string[]) => {
+      for (const ev of events) {
+        const d = eventData(ev);
+        meter(ev, d);
+        for (const text of t.event(ev, d)) out.push(text);
+      }
+    };
     // The events of one upstream read, translated and sent together; what came
     // before an event that throws (a stream that failed) still goes out first.
-    const relay = async (events: SseEvent[], tail?: () => string[]) => {
+    const relay = async (events: SseEvent[]) => {
       const out: string[] = [];
       try {
-        for (const ev of events) {
-          meter(ev);
-          for (const text of t.event(ev)) out.push(text);
-        }
-        if (tail) for (const text of tail()) out.push(text);
+        translate(events, out);
       } finally {
         await emit(out);
       }
     };
     for await (const text of textChunks(upstream.body)) await relay(parser.push(text));
-    await relay(parser.end(), () => t.end());
-    res.end();
+    // The last events, the trailer and the end of the response go out in one write.
+    const last: string[] = [];
+    try {
+      translate(parser.end(), last);
+      for (const text of t.end()) last.push(text);
+    } catch (err) {
+      await emit(last);
+      throw err;
+    }
+    if (fields.ttfbMs === undefined && last.length > 0) fields.ttfbMs = ctx.now() - fields.startedAt;
+    endWith(res, last.join(''));
   } catch (err) {
     // Frees the upstream connection (and the concurrency slot) at once.
     upstream.body.destroy();
@@ -83,8 +93,7 @@ export async function relaySse(
       : toErrorPayload(toBodyError(err, `the ${what} stream`, undefined, ctx.config.timeouts.stream_idle));
     ctx.log.warn(`${what} stream ${fields.requestId} ended with an error: ${payload.message}`);
     res.locals.errorCode = payload.code ?? undefined;
-    await write(res, t.error(payload));
-    res.end();
+    endWith(res, t.error(payload));
   } finally {
     ctx.stats.inFlightStreams -= 1;
   }

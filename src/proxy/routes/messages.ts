@@ -24,7 +24,7 @@ import { ResponsesToChatStream, chatToResponsesRequest, responseToChatCompletion
 import { ResponsesIdNormalizer } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
 import { parseOrThrow } from '../transform/validate.ts';
-import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
+import { relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
 /** Anthropic's API version when the client sends none (Copilot's /v1/messages follows Anthropic's contract). */
 const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
@@ -121,8 +121,7 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
   const watcher = new NativeStreamWatcher();
   let malformed = 0;
   const t: SseTranslator = {
-    event(ev) {
-      const d = eventData(ev);
+    event(ev, d) {
       if (d.kind !== 'json') {
         if (d.kind === 'malformed') malformed += 1;
         return [];
@@ -176,8 +175,7 @@ async function translated(ctx: ProxyContext, req: Request, res: Response, prep: 
   let sawDone = false;
   let malformed = 0;
   const t: SseTranslator = {
-    event(ev) {
-      const d = eventData(ev);
+    event(ev, d) {
       if (d.kind === 'done') sawDone = true;
       if (d.kind === 'malformed') malformed += 1;
       if (d.kind !== 'json' || sawDone) return [];

@@ -7,7 +7,7 @@ import { callMeta, logFields, noteRoutedModel, noteUsage } from '../middleware/r
 import { requestSignal } from '../stream-util.ts';
 import { ResponsesIdNormalizer, normalizeResponse, prepareResponses } from '../transform/responses.ts';
 import { formatSse } from '../transform/sse.ts';
-import { eventData, relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
+import { relaySse, streamEndedEarly, type SseTranslator } from './event-relay.ts';
 
 export function responsesHandlers(ctx: ProxyContext): { create: RequestHandler } {
   const create: RequestHandler = async (req, res) => {
@@ -43,8 +43,7 @@ function responsesTranslator(ctx: ProxyContext, requestId: string): SseTranslato
   let malformed = 0;
   let seq = 0;
   return {
-    event(ev) {
-      const d = eventData(ev);
+    event(ev, d) {
       if (d.kind === 'done') return []; // not part of the Responses protocol; clients end on response.completed
       if (d.kind === 'malformed') {
         malformed += 1;
