@@ -97,7 +97,7 @@ export function mergeUsage(earlier: UsageSeen, later: UsageSeen): UsageSeen {
   return out;
 }
 
-/** A cheap test before parsing an SSE event's data again: only events that mention usage can carry it. */
+/** A cheap test before an SSE event's data is searched for usage: only events that mention it can carry it. */
 export function mayCarryUsage(data: string): boolean {
   return data.includes('usage');
 }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fs from 'node:fs';
@@ -153,6 +154,20 @@ describe('the live feed of requests (GET /usage/events)', () => {
     const deadline = Date.now() + 3000;
     while (listeners() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(listeners(), 0);
+  });
+
+  test('HEAD: the 200 and the event-stream headers at once, with no body to carry them', async () => {
+    const { status, headers } = await new Promise<{ status: number | undefined; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      const req = http.request(`${h.url}/usage/events`, { method: 'HEAD', agent: false, timeout: 5000 }, (res) => {
+        resolve({ status: res.statusCode, headers: res.headers });
+        req.destroy();
+      });
+      req.on('timeout', () => reject(new Error('no headers within 5 s')));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+    assert.match(headers['content-type'] ?? '', /^text\/event-stream/);
   });
 
   test('a listener that does not read is dropped at the backlog (its slot freed); a reader keeps its rows, a bad one shows clipped', async () => {

@@ -57,6 +57,10 @@ describe('upstream 200s that no client can use', () => {
       const s = await readSse(await postChat(h, 'empty stream', { stream: true }));
       assert.equal(s.errors.length, 1, s.text);
       assert.match(s.errors[0]?.message ?? '', /ended the stream before it sent any choice/);
+      // The error event is the body's first byte: the record has a time to it.
+      const rec = h.proxy.ctx.usageFeed?.recent().at(-1);
+      assert.equal(rec?.status, 200);
+      assert.equal(typeof rec?.ttfb_ms, 'number', JSON.stringify(rec));
     }
   });
 

@@ -37,9 +37,13 @@ export async function relaySse(
   const fields = logFields(res);
   const parser = new SseParser();
   // Everything one upstream read produced goes out in one write: one chunk on the wire, one syscall.
+  // The first byte of the body, whatever carries it (an event, the trailer or an in-band error).
+  const noteFirstByte = () => {
+    if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
+  };
   const emit = async (texts: string[]) => {
     if (texts.length === 0) return;
-    if (fields.ttfbMs === undefined) fields.ttfbMs = ctx.now() - fields.startedAt;
+    noteFirstByte();
     await write(res, texts.length === 1 ? texts[0]! : texts.join(''));
   };
   // What the stream cost is read from Copilot's own events, before any translation, on every route alike.
@@ -76,7 +80,7 @@ export async function relaySse(
       await emit(last);
       throw err;
     }
-    if (fields.ttfbMs === undefined && last.length > 0) fields.ttfbMs = ctx.now() - fields.startedAt;
+    if (last.length > 0) noteFirstByte();
     endWith(res, last.join(''));
   } catch (err) {
     // Frees the upstream connection (and the concurrency slot) at once.
@@ -93,6 +97,7 @@ export async function relaySse(
       : toErrorPayload(toBodyError(err, `the ${what} stream`, undefined, ctx.config.timeouts.stream_idle));
     ctx.log.warn(`${what} stream ${fields.requestId} ended with an error: ${payload.message}`);
     res.locals.errorCode = payload.code ?? undefined;
+    noteFirstByte();
     endWith(res, t.error(payload));
   } finally {
     ctx.stats.inFlightStreams -= 1;
