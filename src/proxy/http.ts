@@ -69,6 +69,8 @@ export interface ResponseLocals {
   req?: RequestLogFields;
   /** The error code the answer carried, for the log line. */
   errorCode?: string;
+  /** The body budget's hold on this request's body (body-budget.ts), shrunk by the body parser once it has read it. */
+  bodyHeld?: { shrinkTo(bytes: number): void };
 }
 
 export class ProxyResponse extends http.ServerResponse<ProxyRequest> {
@@ -113,6 +115,8 @@ export type RequestListener = (req: Request, res: Response) => void;
 export type ProxyServer = http.Server<typeof ProxyRequest, typeof ProxyResponse>;
 
 /** An HTTP server that builds ProxyRequest and ProxyResponse. */
-export function createHttpServer(listener: RequestListener): ProxyServer {
-  return http.createServer({ IncomingMessage: ProxyRequest, ServerResponse: ProxyResponse }, listener);
+export function createHttpServer(listener: RequestListener, opts: { connectionsCheckingInterval?: number } = {}): ProxyServer {
+  // requireHostHeader off: Node would answer a missing Host with an empty 400; the Host check
+  // answers it instead, in the caller's error shape (src/proxy/middleware/security.ts).
+  return http.createServer({ IncomingMessage: ProxyRequest, ServerResponse: ProxyResponse, requireHostHeader: false, ...opts }, listener);
 }

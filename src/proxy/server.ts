@@ -30,9 +30,18 @@ export class ListenError extends Error {
  */
 export const LISTEN_BACKLOG = 4096;
 
+/**
+ * How often Node looks for requests past `timeouts.server_read` (its default is
+ * 30 s, so a request could hold its body budget up to 30 s longer than the
+ * timeout says). Every 5 s (or server_read, if shorter): 0.2 wake-ups a second when idle.
+ */
+export function timeoutCheckMs(serverReadSec: number): number {
+  return Math.max(1000, Math.min(5000, serverReadSec * 1000));
+}
+
 export async function startServer(app: RequestListener, config: ResolvedConfig, stats: ProxyStats, log: Logger): Promise<RunningServer> {
-  const server = createHttpServer(app);
   const t = config.timeouts;
+  const server = createHttpServer(app, { connectionsCheckingInterval: timeoutCheckMs(t.server_read) });
   // The Go tool's server_* timeouts: reading a request, idle keep-alive, socket inactivity while writing.
   server.requestTimeout = t.server_read * 1000;
   server.headersTimeout = Math.min(t.server_read * 1000, 60_000);

@@ -63,6 +63,10 @@ export function answerProblem(path: string, json: unknown, stream: boolean): str
   const list: unknown = Object.hasOwn(json, shape.key) ? Reflect.get(json, shape.key) : undefined;
   if (!Array.isArray(list)) return `no ${shape.key} list`;
   if (shape.nonEmpty && list.length === 0) return `an empty ${shape.key} list`;
+  // Each item is an object (`[null]` is no answer), and a content block or output item says its type.
+  const typed = path === '/v1/messages' || path === '/responses';
+  const bad = list.findIndex((item: unknown) => typeof item !== 'object' || item === null || Array.isArray(item) || (typed && !(Object.hasOwn(item, 'type') && typeof Reflect.get(item, 'type') === 'string')));
+  if (bad >= 0) return `${shape.key}[${bad}] that is not ${typed ? 'an object with a type' : 'an object'}`;
   // A chat completion's first choice must carry its message: `{"choices":[{}]}` is no answer either.
   if (path === '/chat/completions') {
     const first: unknown = list[0];

@@ -88,6 +88,32 @@ describe('request-body budget (max_inflight_body_bytes)', () => {
     assert.equal((await postWhenFree(small)).status, 200);
   });
 
+  test('a chunked or compressed body, once read, holds only the bytes it took: a stream in flight with a small body keeps nobody out (the red team held every model route with seven)', async () => {
+    const big = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x'.repeat(600 * 1024) }] });
+    const small = JSON.stringify({ model: 'gpt-4.1', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const bodies: Array<[string, () => RequestInit]> = [
+      ['chunked', () => ({ headers: { 'content-type': 'application/json' }, body: new Blob([small]).stream(), duplex: 'half' }) as RequestInit],
+      ['gzip', () => ({ headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: zlib.gzipSync(small) })],
+    ];
+    for (const [what, init] of bodies) {
+      // A stream whose upstream goes silent after its headers: it stays in flight.
+      h.fake.faultNext(1, 'silence-after-headers', { path: '/chat/completions' });
+      const ac = new AbortController();
+      const stream = fetch(`${h.url}/v1/chat/completions`, { method: 'POST', ...init(), signal: ac.signal });
+      try {
+        assert.equal((await stream).status, 200, what);
+        // Before, it held its worst case (here the whole 1 MiB budget) until it ended: this got 429.
+        const beside = await post(h.url, big);
+        assert.equal(beside.status, 200, `${what}: ${beside.body}`);
+      } finally {
+        ac.abort();
+        await stream.then((r) => r.body?.cancel()).catch(() => undefined);
+      }
+      // Its release comes a moment after the close.
+      assert.equal((await postWhenFree(big)).status, 200);
+    }
+  });
+
   test('a body on a route that takes none is never read and reserves nothing (#20: GET /health with br bodies took RSS to 2.9 GB)', async () => {
     const big = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x'.repeat(600 * 1024) }] });
     const br = zlib.brotliCompressSync(Buffer.alloc(4 * MiB, 0x20));
@@ -103,5 +129,28 @@ describe('request-body budget (max_inflight_body_bytes)', () => {
     } finally {
       for (const s of holders) s.destroy();
     }
+  });
+});
+
+describe('timeouts.server_read bounds how long a body may hold its budget', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { max_inflight_body_bytes: MiB, max_queue: 0, timeouts: { server_read: 2 } } });
+  });
+  after(async () => h.close());
+
+  test('an upload that stalls is cut with a 408 JSON answer about server_read after its 2 s, not up to 30 s later (Node looks every 30 s unless told), and its budget is back', async () => {
+    const started = Date.now();
+    const holder = await stalledUpload(h.url, 700 * 1024);
+    let got = '';
+    holder.setEncoding('latin1');
+    holder.on('data', (d: string) => (got += d));
+    await new Promise<void>((resolve) => holder.once('close', () => resolve()));
+    const took = Date.now() - started;
+    assert.match(got, /^HTTP\/1\.1 408 /, got.slice(0, 200));
+    assert.match(got, /"code":"request_timeout"/);
+    assert.ok(took >= 1900 && took < 4500, `cut after ${took} ms`);
+    const big = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x'.repeat(600 * 1024) }] });
+    assert.equal((await post(h.url, big)).status, 200);
   });
 });

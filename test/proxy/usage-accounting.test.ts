@@ -170,6 +170,34 @@ describe('the live feed of requests (GET /usage/events)', () => {
     assert.match(headers['content-type'] ?? '', /^text\/event-stream/);
   });
 
+  test('HEAD ends at once and takes no listener slot: the next request on its connection is answered', async () => {
+    const feed = h.proxy.ctx.usageFeed;
+    assert.ok(feed);
+    // Pipelined on one keep-alive connection: 20 HEADs (past the feed's listener limit), then a GET.
+    const sock = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+    const heads = 'HEAD /usage/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(20);
+    sock.write(`${heads}GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    let got = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => (got += d));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no end within 5 s; got ${JSON.stringify(got.slice(-300))}`)), 5000);
+      sock.on('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      sock.on('error', reject);
+    });
+    assert.equal(got.match(/^HTTP\/1\.1 200 OK\r\n/gm)?.length, 21, got.slice(0, 500));
+    assert.match(got, /\r\n\r\n\{"status":/);
+    assert.equal(feed.listeners, 0);
+    // The feed still takes a real listener afterwards.
+    const ac = new AbortController();
+    const res = await fetch(`${h.url}/usage/events`, { signal: ac.signal });
+    assert.equal(res.status, 200);
+    ac.abort();
+  });
+
   test('a listener that does not read is dropped at the backlog (its slot freed); a reader keeps its rows, a bad one shows clipped', async () => {
     const feed = h.proxy.ctx.usageFeed;
     assert.ok(feed);

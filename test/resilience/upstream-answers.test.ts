@@ -64,6 +64,31 @@ describe('upstream 200s that no client can use', () => {
     }
   });
 
+  test('an item in the answer\'s list that is no item ([null], a block without a type) is a 502 on every route that reads one; a native Anthropic stream that skips message_start ends in an error event (found by a red team)', async () => {
+    const post = (path: string, body: object) => fetch(`${h.url}${path}`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
+    const cases: Array<[string, string, object, object]> = [
+      ['/v1/messages', '/v1/messages', { content: [null] }, { model: 'claude-sonnet-4', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }],
+      ['/v1/messages', '/v1/messages', { content: [{ text: 'no type' }] }, { model: 'claude-sonnet-4', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }],
+      ['/v1/responses', '/responses', { output: [null] }, { model: 'gpt-5.1-codex', input: 'hi' }],
+      ['/v1/chat/completions', '/responses', { output: [null] }, { model: 'gpt-5.1-codex', messages: [{ role: 'user', content: 'hi' }] }],
+      ['/v1/chat/completions', '/chat/completions', { choices: [null] }, { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] }],
+    ];
+    for (const [route, upstream, answer, body] of cases) {
+      h.fake.failNext(1, { status: 200, body: answer, headers: JSON_HEADERS, path: upstream });
+      const r = await post(route, body);
+      const text = await r.text();
+      assert.equal(r.status, 502, `${route} <- ${JSON.stringify(answer)}: ${text}`);
+      assert.match(text, /upstream_malformed|api_error/);
+      if (route === '/v1/messages') assert.match(text, /^\{"type":"error"/);
+    }
+    h.fake.failNext(1, { status: 200, body: 'event: message_stop\ndata: {"type":"message_stop"}\n\n', headers: { 'content-type': 'text/event-stream' }, path: '/v1/messages' });
+    const r = await post('/v1/messages', { model: 'claude-sonnet-4', max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const text = await r.text();
+    assert.match(text, /^event: error\ndata: \{"type":"error"/m, text);
+    assert.match(text, /before message_start/);
+    assert.doesNotMatch(text, /event: message_stop/);
+  });
+
   test('a JSON completion to a stream request is not passed off as a stream', async () => {
     h.fake.failNext(1, { status: 200, body: { id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }, headers: JSON_HEADERS, path: '/chat/completions' });
     const r = await postChat(h, 'json to a stream', { stream: true });
@@ -81,6 +106,12 @@ describe('answerProblem (pure)', () => {
     assert.equal(answerProblem('/responses', { id: 'r' }, false), 'no output list');
     assert.equal(answerProblem('/embeddings', { data: [] }, false), 'an empty data list');
     assert.equal(answerProblem('/v1/messages', { content: [] }, false), null);
+    assert.equal(answerProblem('/v1/messages', { content: [{ type: 'text', text: 'hi' }] }, false), null);
+    assert.equal(answerProblem('/v1/messages', { content: [null] }, false), 'content[0] that is not an object with a type');
+    assert.equal(answerProblem('/v1/messages', { content: [{ type: 'text', text: 'a' }, { text: 'b' }] }, false), 'content[1] that is not an object with a type');
+    assert.equal(answerProblem('/responses', { output: [[]] }, false), 'output[0] that is not an object with a type');
+    assert.equal(answerProblem('/embeddings', { data: [null] }, false), 'data[0] that is not an object');
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: {} }, 'x'] }, false), 'choices[1] that is not an object');
     assert.equal(answerProblem('/chat/completions', { choices: [{}] }, true), 'JSON to a stream request (no text/event-stream)');
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { isAllowedHost, hostnameOf, isSameOrigin, normaliseOrigin } from '../../src/proxy/middleware/security.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
@@ -27,6 +28,36 @@ describe('Host check (DNS rebinding)', () => {
     const health = await request(h.url, { path: '/health', headers: { host: 'evil.example' } });
     assert.equal(health.status, 403, '/health is not readable through a rebinding either');
     assert.equal(h.fake.counts.chat, 0);
+  });
+
+  test('no Host header (HTTP/1.1) gets 400 host_required, and an Expect other than 100-continue 417, both as JSON in the caller shape (Node answered both with an empty body)', async () => {
+    const raw = (text: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const sock = net.connect(h.proxy.port, '127.0.0.1');
+        let got = '';
+        sock.setEncoding('latin1');
+        sock.on('data', (d: string) => (got += d));
+        sock.on('error', reject);
+        sock.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(got)?.[1] ?? 0), body: got.split('\r\n\r\n').slice(1).join('') }));
+        sock.end(text);
+      });
+    h.fake.clear();
+    const noHost = await raw('POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+    assert.equal(noHost.status, 400, noHost.body);
+    assert.equal(assertOpenAIError(JSON.parse(noHost.body)).code, 'host_required');
+    const noHostAnthropic = await raw('GET /v1/messages?beta=true HTTP/1.1\r\nConnection: close\r\n\r\n');
+    assert.equal(noHostAnthropic.status, 400, noHostAnthropic.body);
+    assertAnthropicError(JSON.parse(noHostAnthropic.body));
+    const expect = await raw('POST /v1/messages?beta=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: foo\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    assert.equal(expect.status, 417, expect.body);
+    assertAnthropicError(JSON.parse(expect.body));
+    const expectOpenAI = await raw('GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bar\r\n\r\n');
+    assert.equal(expectOpenAI.status, 417, expectOpenAI.body);
+    assert.equal(assertOpenAIError(JSON.parse(expectOpenAI.body)).code, 'expectation_failed');
+    // An HTTP/1.0 request may come without a Host: the Host check judges it as before (403).
+    const old = await raw('GET /health HTTP/1.0\r\n\r\n');
+    assert.equal(old.status, 403, old.body);
+    assert.equal(h.fake.counts.chat + h.fake.counts.messages, 0);
   });
 
   test('localhost, 127.0.0.1 and [::1] on any port are served', async () => {

@@ -83,6 +83,14 @@ describe('/debug/* (profiling, loopback only, debug_endpoints)', () => {
     assert.ok(r.text.includes('[REDACTED]'));
   });
 
+  test('one heap snapshot at a time: a second while one is written gets 409, the next after it 200', async () => {
+    const [a, b] = await Promise.all([request(h.url, { path: '/debug/heap-snapshot' }), request(h.url, { path: '/debug/heap-snapshot' })]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 409]);
+    const refused = a.status === 409 ? a : b;
+    assert.equal(assertOpenAIError(refused.json()).code, 'snapshot_in_progress');
+    assert.equal((await request(h.url, { path: '/debug/heap-snapshot' })).status, 200);
+  });
+
   test('event-loop delay and active handles', async () => {
     const el = await request(h.url, { path: '/debug/event-loop?reset=1' });
     assert.equal(el.status, 200);

@@ -236,6 +236,8 @@ const rawBadRequests: fc.Arbitrary<Case> = fc
       (p: string) => `GET ${p}\u0000x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
       (p: string) => `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: a\u0001b\r\n\r\n`,
       (p: string) => `CONNECT ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+      (p: string) => `POST ${p} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+      (p: string) => `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
     ),
   )
   .map(([p, make]) => ({ kind: 'raw-bad-request', raw: Buffer.from(make(p), 'latin1'), path: p }));

@@ -15,16 +15,16 @@ test('bodies within the budget go at once; past it they wait in order, and each 
   const p3 = b.reserve(5 * MiB, never()).then((r) => (order.push('3'), r));
   const p4 = b.reserve(1, never()).then((r) => (order.push('4'), r));
   assert.equal(b.queued, 2);
-  r2();
-  r2(); // a second release counts once
+  r2.release();
+  r2.release(); // a second release counts once
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(order, [], 'the head (5 MiB) does not fit in 4 MiB, and the small one behind it does not jump the queue');
-  r1();
+  r1.release();
   const [r3, r4] = await Promise.all([p3, p4]);
   assert.deepEqual(order, ['3', '4']);
   assert.equal(b.inFlightBytes, 5 * MiB + 1);
-  r3();
-  r4();
+  r3.release();
+  r4.release();
   assert.equal(b.inFlightBytes, 0);
 });
 
@@ -37,7 +37,28 @@ test('a full queue answers 429 (OverloadedError with Retry-After); a caller that
   ac.abort(new Error('gone'));
   await assert.rejects(waiting, /gone/);
   assert.equal(b.queued, 0);
-  r1();
+  r1.release();
+  assert.equal(b.inFlightBytes, 0);
+});
+
+test('a reservation shrunk to what the body really took lets the next waiter in; release gives back the rest, once', async () => {
+  const b = createBodyBudget({ maxBytes: 10 * MiB, maxQueue: 10 });
+  const worst = await b.reserve(5 * MiB, never());
+  const other = await b.reserve(5 * MiB, never());
+  let granted = false;
+  const waiting = b.reserve(4 * MiB, never()).then((r) => ((granted = true), r));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(granted, false, 'the budget is full');
+  worst.shrinkTo(100);
+  const next = await waiting;
+  assert.equal(b.inFlightBytes, 100 + 5 * MiB + 4 * MiB);
+  worst.shrinkTo(5 * MiB); // never grows
+  assert.equal(b.inFlightBytes, 100 + 9 * MiB);
+  worst.release();
+  worst.release();
+  assert.equal(b.inFlightBytes, 9 * MiB);
+  other.release();
+  next.release();
   assert.equal(b.inFlightBytes, 0);
 });
 
@@ -45,7 +66,7 @@ test('a body larger than the whole budget goes alone rather than never', async (
   const b = createBodyBudget({ maxBytes: MiB, maxQueue: 1 });
   const r = await b.reserve(50 * MiB, never());
   assert.equal(b.inFlightBytes, MiB);
-  r();
+  r.release();
 });
 
 test('what a request reserves: its Content-Length (capped), the maximum when chunked, nothing without a body', () => {

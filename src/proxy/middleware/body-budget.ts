@@ -3,18 +3,28 @@ import { OverloadedError } from '../../errors.ts';
 
 /**
  * A budget of request-body bytes in flight (`max_inflight_body_bytes`), taken
- * BEFORE a body is read: a request's declared Content-Length (or, chunked,
- * `max_body_bytes`, its worst case) is reserved until its response is done.
+ * BEFORE a body is read: a request's declared Content-Length (or, chunked or
+ * compressed, `max_body_bytes`, its worst case) is reserved; once the body is
+ * read, the reservation shrinks to the bytes it really took, and the rest is
+ * given back when the response is done.
  * Past the budget, requests wait unread in a FIFO queue (their bytes stay in
  * the kernel's socket buffers: TCP slows the sender) up to `max_queue`, then
  * get 429 with Retry-After. So memory is bounded by configuration, whatever
  * the load: 400 concurrent 5 MB uploads hold at most the budget.
  */
+/** Bytes held for one request's body. */
+export interface Reservation {
+  /** Gives all of it back (once; later calls do nothing). */
+  release(): void;
+  /** Keeps only `bytes` of it, when the body's real size is known (never grows it). */
+  shrinkTo(bytes: number): void;
+}
+
 export interface BodyBudget {
   /** Reserves `bytes` at once when they fit and nobody waits; null otherwise (then use reserve). */
-  tryReserve(bytes: number): (() => void) | null;
+  tryReserve(bytes: number): Reservation | null;
   /** Waits until `bytes` fit; rejects with OverloadedError when the queue is full, or `signal`'s reason. */
-  reserve(bytes: number, signal: AbortSignal): Promise<() => void>;
+  reserve(bytes: number, signal: AbortSignal): Promise<Reservation>;
   readonly inFlightBytes: number;
   readonly queued: number;
 }
@@ -35,22 +45,30 @@ export function createBodyBudget(opts: { maxBytes: number; maxQueue: number; ret
       w.grant();
     }
   };
-  const releaser = (bytes: number) => {
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      inFlight -= bytes;
+  const clamp = (requested: number) => Math.min(Math.max(0, requested), opts.maxBytes);
+  const reservation = (bytes: number): Reservation => {
+    let held = bytes;
+    const giveBack = (n: number) => {
+      held -= n;
+      inFlight -= n;
       pump();
     };
+    return {
+      release: () => {
+        if (held > 0) giveBack(held);
+      },
+      shrinkTo: (requested) => {
+        const keep = clamp(requested);
+        if (keep < held) giveBack(held - keep);
+      },
+    };
   };
-  const clamp = (requested: number) => Math.min(Math.max(0, requested), opts.maxBytes);
   return {
     tryReserve(requested) {
       const bytes = clamp(requested);
       if (queue.length > 0 || inFlight + bytes > opts.maxBytes) return null;
       inFlight += bytes;
-      return releaser(bytes);
+      return reservation(bytes);
     },
     reserve(requested, signal) {
       // A body as large as the whole budget goes alone.
@@ -58,7 +76,7 @@ export function createBodyBudget(opts: { maxBytes: number; maxQueue: number; ret
       if (signal.aborted) return Promise.reject(signal.reason);
       if (queue.length === 0 && inFlight + bytes <= opts.maxBytes) {
         inFlight += bytes;
-        return Promise.resolve(releaser(bytes));
+        return Promise.resolve(reservation(bytes));
       }
       if (queue.length >= opts.maxQueue) return Promise.reject(new OverloadedError(opts.retryAfterSec ?? 1));
       return new Promise((resolve, reject) => {
@@ -71,7 +89,7 @@ export function createBodyBudget(opts: { maxBytes: number; maxQueue: number; ret
           bytes,
           grant: () => {
             signal.removeEventListener('abort', onAbort);
-            resolve(releaser(bytes));
+            resolve(reservation(bytes));
           },
         };
         queue.push(w);
@@ -106,6 +124,7 @@ export function declaredBodyBytes(
 
 /**
  * The middleware: reserve before the body parser reads, release when the response is done or the client left.
+ * The reservation is left in `res.locals.bodyHeld` for the body parser to shrink to what it read.
  * Only for the routes that read a body (`takesBody`): another route's body is never read, so it holds no memory.
  */
 export function bodyBudget(budget: BodyBudget, maxBodyBytes: number, takesBody: (req: Request) => boolean): RequestHandler {
@@ -117,24 +136,28 @@ export function bodyBudget(budget: BodyBudget, maxBodyBytes: number, takesBody: 
     }
     const now = budget.tryReserve(bytes);
     if (now) {
-      res.once('close', now);
+      res.once('close', now.release);
+      res.locals.bodyHeld = now;
       next();
       return;
     }
     // Past the budget: wait in the queue (a controller only for the requests that wait).
     const ac = new AbortController();
-    let release: (() => void) | null = null;
+    let held: Reservation | null = null;
     const done = () => {
-      if (release) release();
+      if (held) held.release();
       else ac.abort(new Error('client closed the connection while queued'));
     };
     res.once('close', done);
     budget.reserve(bytes, ac.signal).then(
       (r) => {
-        release = r;
+        held = r;
         // The client may have gone while this request waited.
-        if (res.destroyed || res.writableFinished) r();
-        else next();
+        if (res.destroyed || res.writableFinished) r.release();
+        else {
+          res.locals.bodyHeld = r;
+          next();
+        }
       },
       (err: unknown) => {
         if (!ac.signal.aborted) next(err);

@@ -77,8 +77,20 @@ export function onConnect(req: http.IncomingMessage, socket: Duplex): void {
   socket.end(rawErrorResponse(405, errorBody(shapeFor(req.url ?? '/'), p)));
 }
 
-/** Attach both to the proxy's HTTP server. */
+/**
+ * An `Expect` other than `100-continue`: 417 (RFC 9110 §10.1.1), in the
+ * caller's error shape. Without this listener Node answers it with an empty body.
+ */
+export function onUnmetExpectation(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const p: ErrorPayload = { status: 417, message: 'Only "Expect: 100-continue" is supported', code: 'expectation_failed', param: null };
+  const text = JSON.stringify(errorBody(shapeFor((req.url ?? '/').split('?')[0] ?? '/'), p));
+  res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff', connection: 'close' });
+  res.end(text);
+}
+
+/** Attach them to the proxy's HTTP server. */
 export function hardenServer(server: ProxyServer): void {
   server.on('clientError', onClientError);
   server.on('connect', onConnect);
+  server.on('checkExpectation', onUnmetExpectation);
 }

@@ -178,7 +178,7 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
  * as it crosses a bound and the thread is never held for a whole body at once.
  * Only a body within every bound is parsed.
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<{ body: unknown; bytes: number }> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) {
@@ -257,11 +257,11 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
         return;
       }
       // body-parser's strict mode: an empty body is {}, anything else (blanks too) must be an object or an array.
-      if (text.length === 0) return resolve({});
+      if (text.length === 0) return resolve({ body: {}, bytes });
       const first = /\S/.exec(text)?.[0];
       if (first !== '{' && first !== '[') return reject(new BodyRejectedError('entity.parse.failed', 'Request body is not valid JSON'));
       try {
-        resolve(JSON.parse(text));
+        resolve({ body: JSON.parse(text), bytes });
       } catch {
         reject(new BodyRejectedError('entity.parse.failed', 'Request body is not valid JSON'));
       }
@@ -283,8 +283,10 @@ export function jsonBody(maxBytes: number, takesBody: (req: Request) => boolean)
       return;
     }
     readJsonBody(req, maxBytes).then(
-      (body) => {
+      ({ body, bytes }) => {
         req.body = body;
+        // The body's real size is known: a chunked or compressed one reserved the largest allowed.
+        res.locals.bodyHeld?.shrinkTo(bytes);
         next();
       },
       (err: unknown) => {

@@ -57,6 +57,8 @@ export function isAllowedHost(header: string | undefined, boundHost: string): bo
 export function hostCheck(boundHost: string): RequestHandler {
   return (req, _res, next) => {
     const host = req.headers.host;
+    // HTTP/1.1 requires one (RFC 9112 §3.2): a 400, whatever the binding.
+    if (host === undefined && req.httpVersion !== '1.0') throw new InvalidRequestError('The request has no Host header', { code: 'host_required' });
     if (!isAllowedHost(host, boundHost)) {
       throw new ForbiddenError(
         `Host ${JSON.stringify(clip(host ?? '', 100))} is not allowed: use localhost, 127.0.0.1 or [::1]${isLoopbackHost(boundHost) ? '' : ` or ${boundHost}`}`,

@@ -42,6 +42,9 @@ export function debugHandlers(ctx: ProxyContext): DebugHandlers {
   let eluSince = performance.eventLoopUtilization();
   let delaySince = ctx.now();
   let profiling = false;
+  // One heap snapshot at a time: each pauses the proxy while V8 writes it, and several at once
+  // also held several copies in memory (8 in parallel kept /health waiting 5 s).
+  let snapshotting = false;
 
   // Every /debug call keeps the monitor running and is never cached.
   const watch =
@@ -58,12 +61,21 @@ export function debugHandlers(ctx: ProxyContext): DebugHandlers {
   };
 
   const heapSnapshot: RequestHandler = async (_req, res) => {
+    if (snapshotting) throw new AppError('A heap snapshot is already being taken; try again when it is done', { code: 'snapshot_in_progress', status: 409 });
+    snapshotting = true;
     // Every token this process has held (current and past, any shape), the current GitHub token and the api_key.
-    const secrets = [...ctx.log.knownSecrets(), ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
+    let secrets: string[];
+    try {
+      secrets = [...ctx.log.knownSecrets(), ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
+    } catch (err) {
+      snapshotting = false;
+      throw err;
+    }
     const name = `github-copilot-svcs-${stamp(ctx.now())}.heapsnapshot`;
     res.set('content-type', 'application/json');
     res.set('content-disposition', `attachment; filename="${name}"`);
     pipeline(v8.getHeapSnapshot(), redactingLines(secrets), res, (err) => {
+      snapshotting = false;
       if (err && !res.destroyed) res.destroy();
     });
   };

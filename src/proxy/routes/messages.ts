@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from '../http.ts';
-import { UpstreamHttpError } from '../../errors.ts';
+import { UpstreamHttpError, UpstreamMalformedError } from '../../errors.ts';
 import { callCopilot, type CopilotResult } from '../../upstream/call.ts';
 import type { ProxyContext } from '../context.ts';
 import { errorBody } from '../middleware/errors.ts';
@@ -126,7 +126,8 @@ async function native(ctx: ProxyContext, req: Request, res: Response, prep: Prep
         if (d.kind === 'malformed') malformed += 1;
         return [];
       }
-      watcher.push(d.value);
+      const problem = watcher.push(d.value);
+      if (problem !== null) throw new UpstreamMalformedError(`Copilot /v1/messages stream ${problem}`);
       const type = typeof d.value === 'object' && d.value !== null && 'type' in d.value && typeof d.value.type === 'string' ? d.value.type : undefined;
       return [formatSse(d.value, ev.event ?? type)];
     },

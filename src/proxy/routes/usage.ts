@@ -57,10 +57,17 @@ export function usageHandlers(ctx: ProxyContext): { totals: RequestHandler; even
     res.set('cache-control', 'no-store').json(await usageBody(ctx));
   };
   // The last 200 requests, then each new one as it ends (for the dashboard): `snapshot`, then `request` events.
-  const events: RequestHandler = (_req, res) => {
+  const events: RequestHandler = (req, res) => {
     const feed = ctx.usageFeed;
     if (!feed) {
       res.status(404).json({ error: { message: 'no usage feed', type: 'invalid_request_error', code: 'unknown_route', param: null } });
+      return;
+    }
+    // A HEAD gets the stream's headers and its end: no body will ever go out, so it takes no
+    // listener slot and leaves its keep-alive connection free for the next request.
+    if (req.method === 'HEAD') {
+      startSse(res);
+      res.end();
       return;
     }
     // A listener that does not read is dropped once its unsent bytes (the snapshot counts) pass the
