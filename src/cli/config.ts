@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_COPILOT_API_URL, SECRET_KEYS, TIMEOUT_DEFAULTS, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
+import { DEFAULT_COPILOT_API_URL, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
 import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { maskSecret, paint, table } from './format.ts';
@@ -13,26 +13,13 @@ export interface ConfigEntry {
   source: ConfigSource | 'derived';
 }
 
-const KEYS = [
-  'host',
-  'port',
-  'oauth_app',
-  'enterprise_url',
-  'github_url',
-  'github_api_url',
-  'copilot_api_url',
-  'keychain',
-  'api_key',
-  'cors_origins',
-  'model_map',
-  'max_body_bytes',
-  'max_inflight_body_bytes',
-  'max_concurrency',
-  'max_queue',
-  'log_level',
-  'debug_endpoints',
-  'allowed_models',
-] as const satisfies ReadonlyArray<keyof ResolvedConfig>;
+/** The blocks shown key by key below (headers, timeouts), the Go tool's CORS block (read into cors_origins) and its token keys. */
+type NotListed = 'headers' | 'timeouts' | 'cors' | (typeof LEGACY_TOKEN_KEYS)[number];
+const NOT_LISTED: ReadonlySet<string> = new Set<NotListed>(['headers', 'timeouts', 'cors', ...LEGACY_TOKEN_KEYS]);
+const isListed = (k: string): k is Exclude<ConfigKey, NotListed> => !NOT_LISTED.has(k);
+
+/** Every key a file, env var or flag may set, in the schema's order (one list: the schema). */
+const KEYS = Object.keys(fileConfigSchema.shape).filter(isListed);
 
 /** Effective configuration with where each value came from. Pure; never holds a secret in full. */
 export function configEntries(config: ResolvedConfig, env: NodeJS.ProcessEnv): ConfigEntry[] {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { MIMEType } from 'node:util';
 import type { RequestLogFields } from './middleware/request-log.ts';
+import type { Reservation } from './middleware/body-budget.ts';
 
 /**
  * The proxy's request and response: Node's own, with the few helpers the
@@ -70,7 +71,7 @@ export interface ResponseLocals {
   /** The error code the answer carried, for the log line. */
   errorCode?: string;
   /** The body budget's hold on this request's body (body-budget.ts), shrunk by the body parser once it has read it. */
-  bodyHeld?: { shrinkTo(bytes: number): void };
+  bodyHeld?: Pick<Reservation, 'shrinkTo'>;
 }
 
 export class ProxyResponse extends http.ServerResponse<ProxyRequest> {

@@ -42,12 +42,12 @@ export async function callCopilot(
   });
 }
 
-/** The list each endpoint's answer must carry, non-empty where an empty one means "no answer". */
-const ANSWER_SHAPE: ReadonlyMap<string, { key: string; nonEmpty: boolean }> = new Map([
-  ['/chat/completions', { key: 'choices', nonEmpty: true }],
-  ['/responses', { key: 'output', nonEmpty: false }],
-  ['/embeddings', { key: 'data', nonEmpty: true }],
-  ['/v1/messages', { key: 'content', nonEmpty: false }],
+/** The list each endpoint's answer must carry, non-empty where an empty one means "no answer", and whether each item names its `type`. */
+const ANSWER_SHAPE: ReadonlyMap<string, { key: string; nonEmpty: boolean; typed: boolean }> = new Map([
+  ['/chat/completions', { key: 'choices', nonEmpty: true, typed: false }],
+  ['/responses', { key: 'output', nonEmpty: false, typed: true }],
+  ['/embeddings', { key: 'data', nonEmpty: true, typed: false }],
+  ['/v1/messages', { key: 'content', nonEmpty: false, typed: true }],
 ]);
 
 /**
@@ -64,7 +64,7 @@ export function answerProblem(path: string, json: unknown, stream: boolean): str
   if (!Array.isArray(list)) return `no ${shape.key} list`;
   if (shape.nonEmpty && list.length === 0) return `an empty ${shape.key} list`;
   // Each item is an object (`[null]` is no answer), and a content block or output item says its type.
-  const typed = path === '/v1/messages' || path === '/responses';
+  const { typed } = shape;
   const bad = list.findIndex((item: unknown) => typeof item !== 'object' || item === null || Array.isArray(item) || (typed && !(Object.hasOwn(item, 'type') && typeof Reflect.get(item, 'type') === 'string')));
   if (bad >= 0) return `${shape.key}[${bad}] that is not ${typed ? 'an object with a type' : 'an object'}`;
   // A chat completion's first choice must carry its message: `{"choices":[{}]}` is no answer either.

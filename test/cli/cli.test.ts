@@ -405,6 +405,9 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     assertNoSecrets(r, gh, 'sk-local-secret-key-9876');
     const j = JSON.parse((await s.cli(['config', '--json'])).stdout) as Record<string, { value: unknown; source: string }>;
     assert.deepEqual(j.max_queue, { value: 12, source: 'file' });
+    // The keys come from the config schema: these two were missing from a list of its own.
+    assert.deepEqual(j.model_fallback, { value: true, source: 'default' });
+    assert.deepEqual(j.monthly_credits, { value: null, source: 'default' });
   });
 
   test('--help on every command', async () => {

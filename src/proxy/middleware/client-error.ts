@@ -35,16 +35,15 @@ export function pathFromRaw(raw: Buffer | undefined): string {
   return m?.[1] ?? '/';
 }
 
+/** The headers of every answer given outside the app (this file): JSON, then the connection closes. */
+function errorHeaders(text: string): Record<string, string> {
+  return { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close' };
+}
+
 export function rawErrorResponse(status: number, body: Record<string, unknown>): string {
   const text = JSON.stringify(body);
-  return (
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\n` +
-    'Content-Type: application/json; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-    'X-Content-Type-Options: nosniff\r\n' +
-    'Connection: close\r\n\r\n' +
-    text
-  );
+  const head = Object.entries(errorHeaders(text)).map(([k, v]) => `${k}: ${v}\r\n`);
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\n${head.join('')}\r\n${text}`;
 }
 
 interface ParserError extends Error {
@@ -84,7 +83,7 @@ export function onConnect(req: http.IncomingMessage, socket: Duplex): void {
 export function onUnmetExpectation(req: http.IncomingMessage, res: http.ServerResponse): void {
   const p: ErrorPayload = { status: 417, message: 'Only "Expect: 100-continue" is supported', code: 'expectation_failed', param: null };
   const text = JSON.stringify(errorBody(shapeFor((req.url ?? '/').split('?')[0] ?? '/'), p));
-  res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff', connection: 'close' });
+  res.writeHead(417, errorHeaders(text));
   res.end(text);
 }
 

@@ -64,20 +64,20 @@ export function debugHandlers(ctx: ProxyContext): DebugHandlers {
     if (snapshotting) throw new AppError('A heap snapshot is already being taken; try again when it is done', { code: 'snapshot_in_progress', status: 409 });
     snapshotting = true;
     // Every token this process has held (current and past, any shape), the current GitHub token and the api_key.
-    let secrets: string[];
     try {
-      secrets = [...ctx.log.knownSecrets(), ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
+      const secrets = [...ctx.log.knownSecrets(), ctx.config.api_key, await ctx.tokens.getGithubToken().catch(() => undefined)].filter((s): s is string => Boolean(s));
+      const name = `github-copilot-svcs-${stamp(ctx.now())}.heapsnapshot`;
+      res.set('content-type', 'application/json');
+      res.set('content-disposition', `attachment; filename="${name}"`);
+      pipeline(v8.getHeapSnapshot(), redactingLines(secrets), res, (err) => {
+        snapshotting = false;
+        if (err && !res.destroyed) res.destroy();
+      });
     } catch (err) {
+      // Nothing was started (the pipeline's callback resets the flag once it runs).
       snapshotting = false;
       throw err;
     }
-    const name = `github-copilot-svcs-${stamp(ctx.now())}.heapsnapshot`;
-    res.set('content-type', 'application/json');
-    res.set('content-disposition', `attachment; filename="${name}"`);
-    pipeline(v8.getHeapSnapshot(), redactingLines(secrets), res, (err) => {
-      snapshotting = false;
-      if (err && !res.destroyed) res.destroy();
-    });
   };
 
   const cpuProfile: RequestHandler = async (req, res) => {

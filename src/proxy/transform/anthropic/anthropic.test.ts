@@ -317,6 +317,18 @@ describe('NativeStreamWatcher', () => {
     w.push({ type: 'message_stop' });
     assert.equal(w.sawStop, true);
   });
+
+  test('an event of a message before message_start is a problem; a ping, an error or a type it does not know is not', () => {
+    const w = new NativeStreamWatcher();
+    assert.equal(w.push({ type: 'ping' }), null);
+    assert.equal(w.push({ type: 'some_later_event' }), null);
+    assert.equal(w.push({ type: 'error', error: { type: 'overloaded_error', message: 'x' } }), null);
+    assert.equal(w.push({ type: 'message_start', message: {} }), null);
+    assert.equal(w.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), null);
+    for (const type of ['content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']) {
+      assert.equal(new NativeStreamWatcher().push({ type }), `sent "${type}" before message_start`);
+    }
+  });
 });
 
 describe('estimateInputTokens', () => {

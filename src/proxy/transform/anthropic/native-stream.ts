@@ -16,9 +16,12 @@ export class NativeStreamWatcher {
     if (type === 'message_stop') this.sawStop = true;
     else if (type === 'error') this.sawError = true;
     if (type === 'message_start') this.started = true;
-    // Anthropic's stream opens with message_start (pings and errors may come first): a client
-    // has no message to put anything else in.
-    else if (!this.started && type !== 'ping' && type !== 'error') return `sent ${JSON.stringify(type.slice(0, 40))} before message_start`;
+    // Anthropic's stream opens with message_start: a client has no message to put a content
+    // block or a stop in before it. Pings, errors and event types added later may come first.
+    else if (!this.started && IN_A_MESSAGE.has(type)) return `sent ${JSON.stringify(type)} before message_start`;
     return null;
   }
 }
+
+/** The events that belong to a message already started. */
+const IN_A_MESSAGE: ReadonlySet<string> = new Set(['content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
