@@ -30,8 +30,8 @@ export function requestSignal(_req: Request, res: Response, maxMs: number): { si
 /**
  * Starts a 200 event stream. The headers go out with the first event written
  * in this turn of the event loop (one packet, one syscall), or on their own at
- * its end: a client sees the 200 at once either way. A HEAD answer has no body
- * to carry them, so they go at once.
+ * its end: a client sees the 200 at once either way. (A HEAD answer ends at
+ * once instead: `res.end()` sends them.)
  */
 export function startSse(res: Response): void {
   res.status(200);
@@ -39,10 +39,6 @@ export function startSse(res: Response): void {
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('connection', 'keep-alive');
   res.setHeader('x-accel-buffering', 'no');
-  if (res.req.method === 'HEAD') {
-    res.flushHeaders();
-    return;
-  }
   setImmediate(() => {
     if (!res.headersSent && !res.destroyed) res.flushHeaders();
   });

@@ -1,6 +1,14 @@
 import type { Request, RequestHandler } from '../http.ts';
 import { OverloadedError } from '../../errors.ts';
 
+/** Bytes held for one request's body. */
+export interface Reservation {
+  /** Gives all of it back (once; later calls do nothing). */
+  release(): void;
+  /** Keeps only `bytes` of it, when the body's real size is known (never grows it). */
+  shrinkTo(bytes: number): void;
+}
+
 /**
  * A budget of request-body bytes in flight (`max_inflight_body_bytes`), taken
  * BEFORE a body is read: a request's declared Content-Length (or, chunked or
@@ -12,14 +20,6 @@ import { OverloadedError } from '../../errors.ts';
  * get 429 with Retry-After. So memory is bounded by configuration, whatever
  * the load: 400 concurrent 5 MB uploads hold at most the budget.
  */
-/** Bytes held for one request's body. */
-export interface Reservation {
-  /** Gives all of it back (once; later calls do nothing). */
-  release(): void;
-  /** Keeps only `bytes` of it, when the body's real size is known (never grows it). */
-  shrinkTo(bytes: number): void;
-}
-
 export interface BodyBudget {
   /** Reserves `bytes` at once when they fit and nobody waits; null otherwise (then use reserve). */
   tryReserve(bytes: number): Reservation | null;
