@@ -132,6 +132,32 @@ describe('retries', () => {
     tm.stop();
   });
 
+  test('after a cycle failed for good, the next one is tried once: a request gets its error at once, and the token once the network is back', async () => {
+    let attempts = 0;
+    let online = false;
+    const { tm, time } = setup({
+      exchange: async () => {
+        attempts += 1;
+        if (!online) throw new UpstreamNetworkError('getaddrinfo ENOTFOUND api.github.com');
+        return { token: 'tid=back', expires_at: Math.floor(time.now() / 1000) + 1800, refresh_in: 1500 };
+      },
+    });
+    await assert.rejects(tm.getAuth(), /ENOTFOUND/);
+    assert.equal(attempts, 4);
+    assert.deepEqual(time.sleeps, [2000, 8000, 18000]);
+    await assert.rejects(tm.getAuth(), /ENOTFOUND/);
+    assert.equal(attempts, 5, 'one attempt, no waits');
+    assert.deepEqual(time.sleeps, [2000, 8000, 18000]);
+    assert.equal(tm.snapshot().state, 'error');
+    await time.advance(60_000); // the scheduled try: once, too
+    assert.equal(attempts, 6);
+    assert.deepEqual(time.sleeps, [2000, 8000, 18000]);
+    online = true;
+    assert.equal((await tm.getAuth()).token, 'tid=back');
+    assert.equal(tm.snapshot().state, 'ok');
+    tm.stop();
+  });
+
   test('a non-retryable failure is not retried', async () => {
     let attempts = 0;
     const { tm, time } = setup({

@@ -275,10 +275,14 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
       return currentAuth();
     }
     const githubToken = tokens.github_token;
+    // The shared retry helper: only retryable failures (network, timeouts, 408, 429, 5xx) are tried again, after 2 s, 8 s, 18 s.
+    // Once a whole cycle has failed (state error: offline, GitHub down), the next one (a client's request, the 60 s timer) is
+    // tried once: each request waited the 28 s of retries before its 502 while offline, and a request after the network is
+    // back still succeeds at once.
+    const attempts = state === 'error' ? 1 : retryDelays.length + 1;
     state = 'refreshing';
     emit();
-    // The shared retry helper: only retryable failures (network, timeouts, 408, 429, 5xx) are tried again, after 2 s, 8 s, 18 s.
-    const policy: RetryPolicy = { maxAttempts: retryDelays.length + 1, delaysMs: retryDelays, retryAfterCapMs: retryDelays.at(-1) ?? 0 };
+    const policy: RetryPolicy = { maxAttempts: attempts, delaysMs: retryDelays, retryAfterCapMs: retryDelays.at(-1) ?? 0 };
     let r: CopilotTokenResponse;
     try {
       r = await withRetry(() => exchange(githubDeps(lifetime.signal), githubToken), policy, {

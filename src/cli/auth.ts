@@ -11,6 +11,7 @@ import { paint } from './format.ts';
 import { formatDuration } from '../text/duration.ts';
 import { otherProxyLine, proxyJson } from './proxy-client.ts';
 import { OAUTH_APPS } from '../config/schema.ts';
+import { proxyForUrl } from '../upstream/proxy-env.ts';
 
 export interface AuthOptions extends CommonOptions {
   oauthApp?: OAuthApp;
@@ -100,6 +101,8 @@ async function deviceFlow(ctx: CliContext, options: AuthOptions, deps: AuthDeps,
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   const tty = ctx.stderr.isTTY === true;
+  const route = proxyForUrl(ctx.config.github_url, ctx.env);
+  const host = new URL(ctx.config.github_url).host;
   let spinner: NodeJS.Timeout | null = null;
   let expiresAt = 0;
   const stopSpinner = () => {
@@ -132,12 +135,14 @@ async function deviceFlow(ctx: CliContext, options: AuthOptions, deps: AuthDeps,
       },
     };
     if (options.browser !== false) flow.openBrowser = deps.openBrowser ?? openInBrowser;
+    if (tty) ctx.err(`Asking ${host} for a sign-in code (${route.why})…`);
     const r = await runDeviceFlow(flow);
     return r.accessToken;
   } catch (err) {
     stopSpinner();
     if (err instanceof DeviceFlowError) throw new ExitError(err.message, 1);
-    if (err instanceof AppError) throw new ExitError(`Sign-in failed: ${err.message}`, 1);
+    // Through a proxy, the proxy is the first suspect (doctor says the same per host).
+    if (err instanceof AppError) throw new ExitError(`Sign-in failed: ${err.message}${route.proxy ? ` (${route.why}: check HTTPS_PROXY, or add ${host} to NO_PROXY)` : ''}`, 1);
     throw err;
   } finally {
     stopSpinner();

@@ -3,7 +3,7 @@ import { openInBrowser } from '../auth/device-flow.ts';
 import { dashboardUrlFor } from '../clients/setup.ts';
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
+import { foreignHolderLine, otherProxyLine, proxyOrigin } from './proxy-client.ts';
 
 export type DashboardOptions = CommonOptions & { browser?: boolean };
 
@@ -13,6 +13,7 @@ export async function dashboard(options: DashboardOptions, deps: CliDeps & { ope
     const holder = await ctx.portHolder();
     const where = proxyOrigin(ctx.config);
     if (holder.kind === 'other') throw new ExitError(otherProxyLine(holder.proxy, ctx.config.port), 1);
+    if (holder.kind === 'foreign') throw new ExitError(foreignHolderLine(holder.detail, ctx.config.port), 1);
     const running = holder.kind === 'ours' ? holder.proxy : null;
     if (!running) {
       throw new ExitError(`No proxy is running on ${where}. Start it (${ctx.command} run, or the tray app), then open ${dashboardUrlFor(where)}`, 1);

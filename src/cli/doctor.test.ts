@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clockCheck, doctorLines, proxyForUrl } from './doctor.ts';
+import { clockCheck, doctorLines } from './doctor.ts';
+import { proxyForUrl } from '../upstream/proxy-env.ts';
 
 test('proxyForUrl: HTTPS_PROXY for https, HTTP_PROXY for http, NO_PROXY by host, suffix, port or *; either case', () => {
   assert.deepEqual(proxyForUrl('https://api.github.com', {}), { proxy: null, why: 'direct (no HTTP(S)_PROXY)' });

@@ -9,6 +9,7 @@ import { resolveModel } from '../proxy/models/resolve.ts';
 import { closest } from '../text/closest.ts';
 import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
+import { proxyForUrl } from '../upstream/proxy-env.ts';
 import { requestVia } from '../upstream/request.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
@@ -21,7 +22,7 @@ import { ExitError } from '../errors.ts';
  * `doctor`: one line per check, ✅/⚠️/❌, each with its fix. Exit 0 when no
  * check fails (⚠️ is a warning, not a failure), 1 otherwise; `--json` prints
  * the same as JSON (doctorJsonSchema). The checks are pure functions of what
- * was found (proxyCheck, tokenCheck, clockCheck, proxyForUrl, modelCheck...);
+ * was found (proxyCheck, tokenCheck, clockCheck, modelCheck...; proxyForUrl);
  * the command only gathers the facts.
  */
 
@@ -73,39 +74,6 @@ export function clockCheck(githubDate: string | null, nowMs: number): Check {
   if (Math.abs(skew) > CLOCK_SKEW_FAIL_SEC) return { id: 'clock', state: 'fail', text, fix };
   if (Math.abs(skew) > CLOCK_SKEW_WARN_SEC) return { id: 'clock', state: 'warn', text, fix };
   return { id: 'clock', state: 'ok', text, fix: null };
-}
-
-/**
- * The proxy a request to `url` goes through under HTTPS_PROXY / HTTP_PROXY /
- * NO_PROXY (either case), as undici's EnvHttpProxyAgent decides it: null for
- * a direct connection. Pure.
- */
-export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: string | null; why: string } {
-  const u = new URL(url);
-  const get = (k: string) => env[k] ?? env[k.toLowerCase()];
-  const proxy = u.protocol === 'https:' ? (get('HTTPS_PROXY') ?? get('HTTP_PROXY')) : get('HTTP_PROXY');
-  if (!proxy) return { proxy: null, why: 'direct (no HTTP(S)_PROXY)' };
-  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-  for (const raw of (get('NO_PROXY') ?? '').split(/[,\s]+/).filter(Boolean)) {
-    if (raw === '*') return { proxy: null, why: 'direct (NO_PROXY=*)' };
-    const [hostPart = '', portPart] = raw.replace(/^\*?\./, '.').split(':');
-    if (portPart && portPart !== port) continue;
-    const host = u.hostname.toLowerCase();
-    const entry = hostPart.toLowerCase();
-    if (host === entry.replace(/^\./, '') || (entry.startsWith('.') ? host.endsWith(entry) : host.endsWith(`.${entry}`))) return { proxy: null, why: `direct (NO_PROXY has ${raw})` };
-  }
-  return { proxy, why: `through ${redactProxy(proxy)}` };
-}
-
-/** A proxy URL without its password. */
-function redactProxy(p: string): string {
-  try {
-    const u = new URL(p);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparsable proxy URL)';
-  }
 }
 
 /** Why a model name does or does not work here, and what to do. Pure. */
@@ -176,15 +144,39 @@ function setupClientChecks(ctx: CliContext): Check[] {
   return checks;
 }
 
-/** HEAD `url` through the upstream pool (HTTP(S)_PROXY honoured): its Date header, or why it did not answer. */
+/** How long doctor waits for each host's answer. */
+const PROBE_MS = 8000;
+
+/**
+ * HEAD `url` through the upstream pool (HTTP(S)_PROXY honoured): its Date
+ * header, or why it did not answer within PROBE_MS. The deadline is a race, not
+ * the request's signal: undici does not end a request whose connection is still
+ * being made (a proxy that never answers CONNECT).
+ */
 async function probe(ctx: CliContext, url: string): Promise<{ date: string | null; error: string | null }> {
+  const ask = async (): Promise<{ date: string | null; error: string | null }> => {
+    try {
+      const res = await requestVia(ctx.dispatcher(), url, { method: 'HEAD', headersTimeout: PROBE_MS, bodyTimeout: PROBE_MS });
+      await res.body.dump();
+      const d = res.headers.date;
+      return { date: typeof d === 'string' ? d : null, error: null };
+    } catch (err) {
+      return { date: null, error: err instanceof Error ? `${err.message}${'code' in err && typeof err.code === 'string' ? ` (${err.code})` : ''}` : String(err) };
+    }
+  };
+  return within(ask(), PROBE_MS, { date: null, error: `no answer within ${PROBE_MS / 1000} s` });
+}
+
+/** What `p` resolves to, or `late` once `ms` have passed (`p` goes on; the pool is destroyed when doctor ends). */
+async function within<T>(p: Promise<T>, ms: number, late: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(late), ms);
+  });
   try {
-    const res = await requestVia(ctx.dispatcher(), url, { method: 'HEAD', headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(8000) });
-    await res.body.dump();
-    const d = res.headers.date;
-    return { date: typeof d === 'string' ? d : null, error: null };
-  } catch (err) {
-    return { date: null, error: err instanceof Error ? `${err.message}${'code' in err && typeof err.code === 'string' ? ` (${err.code})` : ''}` : String(err) };
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -195,23 +187,23 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
     const where = proxyOrigin(ctx.config);
     if (holder.kind === 'ours') out.push({ id: 'proxy', state: 'ok', text: `Proxy: running on ${holder.proxy.url} (version ${holder.proxy.version}), this data dir's`, fix: null });
     else if (holder.kind === 'other') out.push({ id: 'proxy', state: 'fail', text: `Proxy: port ${ctx.config.port} is held by another data dir's proxy`, fix: otherProxyLine(holder.proxy, ctx.config.port) });
+    else if (holder.kind === 'foreign') out.push({ id: 'proxy', state: 'fail', text: `Proxy: port ${ctx.config.port} is held by another program (${holder.detail})`, fix: 'stop that program, or give this proxy another port (config "port" or --port)' });
     else out.push({ id: 'proxy', state: 'warn', text: `Proxy: not running on ${where}`, fix: `start it: ${ctx.command} run (or the tray app)` });
 
     // This data dir's proxy knows the live state; otherwise the stored token is tried for real (an
     // exchange when the Copilot token has expired: free, and the only way to know GitHub still takes it).
     let snapshot = holder.kind === 'ours' ? holder.proxy.snapshot : await (await ctx.tokens()).load();
-    if (holder.kind !== 'ours' && snapshot.hasGithubToken) {
-      const tm = await ctx.tokens();
-      await tm.getAuth().catch(() => undefined);
-      snapshot = tm.snapshot();
-    }
-    out.push(tokenCheck(snapshot, ctx.command));
-
     const hosts = [...new Set([ctx.config.github_url, ctx.config.github_api_url, ctx.config.copilot_api_url ?? snapshot.apiBase ?? DEFAULT_COPILOT_API_URL])];
+    // The exchange and the hosts at once, each within PROBE_MS: a network that drops everything costs one PROBE_MS.
+    const tried = holder.kind !== 'ours' && snapshot.hasGithubToken ? ctx.tokens().then((tm) => within(tm.getAuth().then(() => true, () => true), PROBE_MS, false)) : null;
+    const [answers, exchanged] = await Promise.all([Promise.all(hosts.map(async (url) => ({ url, p: await probe(ctx, url) }))), tried]);
+    if (tried !== null) snapshot = (await ctx.tokens()).snapshot();
+    const token = tokenCheck(snapshot, ctx.command);
+    out.push(exchanged === false ? { ...token, state: 'warn', fix: `GitHub did not answer the token exchange within ${PROBE_MS / 1000} s: see the network lines below` } : token);
+
     let githubDate: string | null = null;
-    for (const url of hosts) {
+    for (const { url, p } of answers) {
       const route = proxyForUrl(url, ctx.env);
-      const p = await probe(ctx, url);
       if (url === ctx.config.github_api_url) githubDate = p.date;
       out.push(
         p.error === null
@@ -251,10 +243,16 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
 
     if (options.model !== undefined) {
       if (!isSignedIn(snapshot)) out.push({ id: 'model', state: 'skip', text: `Model ${JSON.stringify(options.model)}: cannot ask Copilot while signed out`, fix: `run '${ctx.command} auth'` });
+      else if (exchanged === false) out.push({ id: 'model', state: 'skip', text: `Model ${JSON.stringify(options.model)}: cannot ask Copilot without a Copilot token`, fix: 'see the network and token lines above' });
       else {
         try {
           const tm = await ctx.tokens();
-          const list = await listModels(ctx.dispatcher(), { auth: await tm.getAuth() }, ctx.config.headers);
+          const list = await within(
+            tm.getAuth().then((auth) => listModels(ctx.dispatcher(), { auth }, ctx.config.headers)),
+            PROBE_MS,
+            null,
+          );
+          if (list === null) throw new Error(`no answer within ${PROBE_MS / 1000} s`);
           out.push(modelCheck(options.model, list, ctx.config));
         } catch (err) {
           out.push({ id: 'model', state: 'fail', text: `Model ${JSON.stringify(options.model)}: Copilot's model list could not be read (${err instanceof Error ? err.message : String(err)})`, fix: 'see the network and token lines above' });

@@ -42,8 +42,19 @@ export interface RunningProxy {
   dataDirId: string | null;
 }
 
-/** Who answers /health on the port: our own proxy, a github-copilot-svcs proxy of another data dir (or user), or nobody we know. */
-export type PortHolder = { kind: 'ours'; proxy: RunningProxy } | { kind: 'other'; proxy: RunningProxy } | { kind: 'none' };
+/**
+ * Who holds the port: our own proxy, a github-copilot-svcs proxy of another
+ * data dir (or user), another program (it took the connection but did not
+ * answer /health as our proxy does: `detail` says how), or nobody.
+ */
+export type PortHolder =
+  | { kind: 'ours'; proxy: RunningProxy }
+  | { kind: 'other'; proxy: RunningProxy }
+  | { kind: 'foreign'; detail: string }
+  | { kind: 'none' };
+
+/** Connection errors that mean nothing listens on the port (or the address is not this machine's). */
+const NOBODY_THERE = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** What the CLI reads of a running proxy's /health: its version, the token JSON (auth/snapshot.ts), its identity. */
 const healthSchema = healthBodySchema.pick({ version: true, token: true }).extend({
@@ -64,31 +75,50 @@ export function proxyOrigin(config: Pick<ResolvedConfig, 'host' | 'port'>): stri
   return `http://${h}:${config.port}`;
 }
 
-/** GET /health with a short timeout; null when nothing (or something other than a github-copilot-svcs proxy) answers. Any data dir's. */
-export async function findRunningProxy(
-  config: Pick<ResolvedConfig, 'host' | 'port'>,
-  agent: LoopbackClient,
-  timeoutMs = 800,
-): Promise<RunningProxy | null> {
+/** GET /health with a short timeout: a github-copilot-svcs proxy (any data dir's), another program (how it answered), or nobody. */
+async function probePort(config: Pick<ResolvedConfig, 'host' | 'port'>, agent: LoopbackClient, timeoutMs: number): Promise<RunningProxy | { foreign: string } | null> {
   const url = proxyOrigin(config);
+  let res: { status: number; text: string };
   try {
-    const res = await loopbackRequest(agent, `${url}/health`, { method: 'GET', headers: { accept: 'application/json' }, timeoutMs });
-    const text = res.text;
-    if (res.status !== 200) return null;
-    const parsed = healthSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) return null;
-    const d = parsed.data;
-    return { url, version: d.version, snapshot: snapshotFromJson(d.token), limit: d.upstream?.limit ?? null, dataDirId: d.instance?.data_dir_id ?? null };
-  } catch {
-    return null;
+    res = await loopbackRequest(agent, `${url}/health`, { method: 'GET', headers: { accept: 'application/json' }, timeoutMs });
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
+    if (NOBODY_THERE.has(code)) return null;
+    if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
+      return { foreign: `it took the connection but did not answer /health within ${timeoutMs / 1000} s (another program, or a proxy too busy to answer)` };
+    }
+    return { foreign: `it does not speak HTTP as this proxy does (${code || (err instanceof Error ? err.message : String(err))})` };
   }
+  if (res.status !== 200) return { foreign: `it answered HTTP ${res.status} to /health` };
+  let json: unknown;
+  try {
+    json = JSON.parse(res.text);
+  } catch {
+    return { foreign: 'it answered /health with something other than JSON' };
+  }
+  const parsed = healthSchema.safeParse(json);
+  if (!parsed.success) return { foreign: "its /health is not a github-copilot-svcs proxy's" };
+  const d = parsed.data;
+  return { url, version: d.version, snapshot: snapshotFromJson(d.token), limit: d.upstream?.limit ?? null, dataDirId: d.instance?.data_dir_id ?? null };
+}
+
+/** GET /health with a short timeout; null when nothing (or something other than a github-copilot-svcs proxy) answers. Any data dir's. */
+export async function findRunningProxy(config: Pick<ResolvedConfig, 'host' | 'port'>, agent: LoopbackClient, timeoutMs = 800): Promise<RunningProxy | null> {
+  const p = await probePort(config, agent, timeoutMs);
+  return p === null || 'foreign' in p ? null : p;
 }
 
 /** The proxy on the configured port, and whether it serves this config's data dir: only then may a command use it. */
 export async function findPortHolder(config: Pick<ResolvedConfig, 'host' | 'port' | 'paths'>, agent: LoopbackClient, timeoutMs = 800): Promise<PortHolder> {
-  const proxy = await findRunningProxy(config, agent, timeoutMs);
+  const proxy = await probePort(config, agent, timeoutMs);
   if (!proxy) return { kind: 'none' };
+  if ('foreign' in proxy) return { kind: 'foreign', detail: proxy.foreign };
   return proxy.dataDirId === dataDirId(config.paths.dataDir) ? { kind: 'ours', proxy } : { kind: 'other', proxy };
+}
+
+/** The line a command says when another program holds its port. Pure. */
+export function foreignHolderLine(detail: string, port: number): string {
+  return `Port ${port} is held by another program: ${detail}. Stop that program, or give this proxy another port (config "port" or --port).`;
 }
 
 /** The line a command says when another data dir's proxy holds its port. Pure. */

@@ -49,13 +49,18 @@ function readText(file: string): string | null {
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
 
-/** The model ids the running proxy lists, or null without one. */
-async function liveModels(ctx: CliContext): Promise<string[] | null> {
+/** The model ids the running proxy lists (null without one), or why it could not list them (not signed in, a wrong api_key...). */
+async function liveModels(ctx: CliContext): Promise<{ ids: string[] | null; problem: string | null }> {
   const proxy = await ctx.proxy();
-  if (!proxy) return null;
-  const json = await proxyJson(proxy, ctx.loopback(), '/v1/models', ctx.config.api_key ? { apiKey: ctx.config.api_key } : {}).catch(() => null);
+  if (!proxy) return { ids: null, problem: null };
+  let json: unknown;
+  try {
+    json = await proxyJson(proxy, ctx.loopback(), '/v1/models', ctx.config.api_key ? { apiKey: ctx.config.api_key } : {});
+  } catch (err) {
+    return { ids: null, problem: err instanceof Error ? err.message : String(err) };
+  }
   const parsed = z.object({ data: z.array(z.object({ id: z.string() })) }).safeParse(json);
-  return parsed.success ? parsed.data.data.map((m) => m.id) : null;
+  return parsed.success ? { ids: parsed.data.data.map((m) => m.id), problem: null } : { ids: null, problem: 'its /v1/models answer has no model list' };
 }
 
 /**
@@ -76,7 +81,9 @@ async function checkRoute(ctx: CliContext, client: SetupClient, model: string): 
       if (!res.ok) return `❌ POST /v1/messages/count_tokens with ${model} answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
       return `✅ POST /v1/messages/count_tokens answers for ${model} (no credits spent)`;
     }
-    const ids = (await liveModels(ctx)) ?? [];
+    const live = await liveModels(ctx);
+    if (live.problem !== null) return `❌ GET /v1/models failed: ${live.problem}`;
+    const ids = live.ids ?? [];
     if (!ids.includes(model)) return `❌ ${model} is not in the proxy's /v1/models; pick one with --model (see: ${ctx.command} models)`;
     return `✅ GET /v1/models lists ${model} (no credits spent)`;
   } catch (err) {
@@ -110,7 +117,8 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
       return;
     }
 
-    const ids = await liveModels(ctx);
+    const live = await liveModels(ctx);
+    const ids = live.ids;
     const model = options.model ?? defaultModel(client, ids ?? []);
     if (options.model && ids && !ids.includes(options.model)) throw new ExitError(`--model ${options.model}: the running proxy does not list it (see: ${ctx.command} models)`, 2);
     const origin = baseUrlFor(proxyOrigin(ctx.config)).replace(/\/v1$/, '');
@@ -157,7 +165,7 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
       writeFileAtomic(journalFile, `${JSON.stringify([...journal, { client, files: done, at }], null, 2)}\n`);
       ctx.out(`Undo with: ${ctx.command} setup ${client} --undo`);
     }
-    ctx.out(`Model: ${model}${ids ? '' : ' (no proxy running to list the models: the default name)'}. Run: ${RUN_HINT[client]}`);
+    ctx.out(`Model: ${model}${ids ? '' : live.problem !== null ? ' (the proxy could not list the models: the default name)' : ' (no proxy running to list the models: the default name)'}. Run: ${RUN_HINT[client]}`);
     ctx.out(await checkRoute(ctx, client, model));
   });
 }

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { healthSentence, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { paint } from './format.ts';
+import { proxyOrigin } from './proxy-client.ts';
 import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import { formatDuration } from '../text/duration.ts';
 import { usageLimitLine, usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
@@ -18,7 +19,7 @@ export interface StatusView {
   tokenFile: string;
   port: number;
   snapshot: TokenSnapshot;
-  proxy: { running: boolean; url: string; version: string | null; held_by_other: boolean };
+  proxy: StatusJson['proxy'];
   /** Copilot's weekly or session limit, as the running proxy holds it. */
   limit: UsageLimit | null;
 }
@@ -67,7 +68,9 @@ export function statusLines(view: StatusView, nowSec: number, colour: boolean, a
       ? `Proxy: ${paint(colour, 'green', 'running')} on ${view.proxy.url}${view.proxy.version ? ` (version ${view.proxy.version})` : ''}`
       : view.proxy.held_by_other
         ? `Proxy: ${paint(colour, 'yellow', `not running for this data dir; port ${view.port} is held by another data dir's proxy`)}${view.proxy.version ? ` (version ${view.proxy.version})` : ''}`
-        : `Proxy: not running on port ${view.port}`,
+        : view.proxy.held_by_program !== null
+          ? `Proxy: ${paint(colour, 'yellow', `not running; port ${view.port} is held by another program`)} (${view.proxy.held_by_program})`
+          : `Proxy: not running on port ${view.port}`,
   );
   if (view.limit) lines.push(`Copilot limit: ${paint(colour, 'yellow', `⚠️  ${usageLimitLine(view.limit)}`)} (${view.limit.code})`);
   if (s.pendingSignIn) lines.push(`Sign in: open ${s.pendingSignIn.verificationUri} and enter the code ${s.pendingSignIn.userCode}`);
@@ -81,8 +84,11 @@ export const statusJsonSchema = z.object({
   port: z.number(),
   token_file: z.string().nullable(),
   token: tokenJsonSchema,
-  /** running: this data dir's proxy answers on the port; held_by_other: another data dir's (or user's) proxy does, and was not used. */
-  proxy: z.object({ running: z.boolean(), url: z.string(), version: z.string().nullable(), held_by_other: z.boolean() }),
+  /**
+   * running: this data dir's proxy answers on the port; held_by_other: another data dir's (or user's) proxy does, and was
+   * not used; held_by_program: what another program on the port did instead of answering as a proxy (null: none there).
+   */
+  proxy: z.object({ running: z.boolean(), url: z.string(), version: z.string().nullable(), held_by_other: z.boolean(), held_by_program: z.string().nullable() }),
   limit: usageLimitSchema.nullable(),
 });
 export type StatusJson = z.infer<typeof statusJsonSchema>;
@@ -113,9 +119,10 @@ export async function status(options: StatusOptions, deps: CliDeps = {}): Promis
       snapshot,
       proxy: {
         running: running !== null,
-        url: holder.kind === 'none' ? `http://127.0.0.1:${ctx.config.port}` : holder.proxy.url,
-        version: holder.kind === 'none' ? null : holder.proxy.version,
+        url: holder.kind === 'ours' || holder.kind === 'other' ? holder.proxy.url : proxyOrigin(ctx.config),
+        version: holder.kind === 'ours' || holder.kind === 'other' ? holder.proxy.version : null,
         held_by_other: holder.kind === 'other',
+        held_by_program: holder.kind === 'foreign' ? holder.detail : null,
       },
       limit: running?.limit ?? null,
     };

@@ -129,6 +129,7 @@ async function whoHoldsThePort(config: ResolvedConfig, err: ListenError): Promis
   try {
     const holder = await findPortHolder(config, agent);
     if (holder.kind === 'none') return err.message;
+    if (holder.kind === 'foreign') return `Port ${config.port} on ${config.host} is already in use by another program (${holder.detail}). Stop it, or choose another port with --port or ${envName('port')}.`;
     const who =
       holder.kind === 'ours'
         ? `this data dir's own github-copilot-svcs proxy (version ${holder.proxy.version}): it is already running (see: ${commandName()} status)`

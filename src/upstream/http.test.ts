@@ -144,3 +144,40 @@ describe('TLS: one context for every upstream connection, with the default trust
     assert.deepEqual(JSON.parse(stdout), { bodies: ['ok', 'ok', 'ok'], made: 0 });
   });
 });
+
+describe('HTTPS_PROXY: a proxy that takes the connection and never answers CONNECT', () => {
+  let server: net.Server;
+  let proxy = '';
+  const held: net.Socket[] = [];
+  before(async () => {
+    server = net.createServer((s) => {
+      held.push(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const a = server.address();
+    assert.ok(a && typeof a === 'object');
+    proxy = `http://127.0.0.1:${a.port}`;
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('fails within dial_timeout + tls_handshake, not after undici default 300 s', async () => {
+    const saved = process.env.HTTPS_PROXY;
+    process.env.HTTPS_PROXY = proxy;
+    const dispatcher = createDispatcher({ timeouts: { ...TIMEOUT_DEFAULTS, dial_timeout: 1, tls_handshake: 1 } });
+    if (saved === undefined) delete process.env.HTTPS_PROXY;
+    else process.env.HTTPS_PROXY = saved;
+    const t0 = Date.now();
+    try {
+      await assert.rejects(requestVia(dispatcher, 'https://github.invalid/', { method: 'HEAD' }), /timeout/i);
+      const took = Date.now() - t0;
+      assert.ok(held.length >= 1, 'the request went to the proxy');
+      assert.ok(took >= 1500 && took < 6000, `failed after ${took} ms`);
+    } finally {
+      await dispatcher.destroy();
+    }
+  });
+});

@@ -25,14 +25,18 @@ export function tcpKeepAlive(seconds: number): TcpKeepAlive {
   return { keepAlive: true, keepAliveInitialDelay: seconds * 1000 };
 }
 
+/** How long an upstream connection may take to be made: TCP connect plus TLS handshake (or a proxy's CONNECT). Pure. */
+export function connectTimeoutMs(t: Pick<ResolvedConfig['timeouts'], 'dial_timeout' | 'tls_handshake'>): number {
+  return (t.dial_timeout + t.tls_handshake) * 1000;
+}
+
 /**
  * Everything the upstream dispatcher is built with, from the config's timeouts,
  * and the TLS context every upstream connection shares (createDispatcher). Pure.
  */
 export function dispatcherOptions(t: ResolvedConfig['timeouts'], secureContext?: SecureContext): EnvHttpProxyAgent.Options {
   const connect = {
-    // TCP connect plus TLS handshake.
-    timeout: (t.dial_timeout + t.tls_handshake) * 1000,
+    timeout: connectTimeoutMs(t),
     ...tcpKeepAlive(t.keep_alive),
     ...(secureContext ? { secureContext } : {}),
   };
@@ -75,10 +79,20 @@ export function dispatcherOptions(t: ResolvedConfig['timeouts'], secureContext?:
  */
 export function createDispatcher(config: Pick<ResolvedConfig, 'timeouts'>): Dispatcher {
   v8.setFlagsFromString('--liftoff-only');
-  const { EnvHttpProxyAgent } = undici();
+  const { EnvHttpProxyAgent, Pool } = undici();
   // One TLS context (the default trust: Node's CAs plus NODE_EXTRA_CA_CERTS) for
   // every connection. Without it each tls.connect builds its own, an OpenSSL
   // context per upstream connection: 28 % of the proxy's CPU while a burst of
   // 1,000 streams opened their connections (the README's Performance section).
-  return new EnvHttpProxyAgent(dispatcherOptions(config.timeouts, tls.createSecureContext()));
+  const options = dispatcherOptions(config.timeouts, tls.createSecureContext());
+  // The client to an HTTP(S)_PROXY sends it CONNECT and waits for the answer
+  // with undici's defaults (300 s), whatever `connect.timeout` says, and an
+  // abort signal does not end a request whose connection is still being made:
+  // a proxy that takes the connection and never answers held `auth` 303 s and
+  // `doctor` over 500 s. The proxy gets what a direct connection gets.
+  const tunnelTimeout = connectTimeoutMs(config.timeouts);
+  return new EnvHttpProxyAgent({
+    ...options,
+    clientFactory: (origin, opts) => new Pool(origin, { ...opts, headersTimeout: tunnelTimeout, bodyTimeout: tunnelTimeout }),
+  });
 }

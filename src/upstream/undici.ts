@@ -6,12 +6,12 @@ import { createRequire } from 'node:module';
  * with no proxy running, `config`, `version`) must not pay for it. Types come
  * from `import type`, which costs nothing at run time.
  *
- * Only the slice the app uses (./undici-slice.cjs: EnvHttpProxyAgent, and the
+ * Only the slice the app uses (./undici-slice.cjs: EnvHttpProxyAgent, Pool, and the
  * request method of every dispatcher) is loaded, from the sources as from the
  * bundles, so what the type names is what every build has (README,
  * Performance).
  */
-export type Undici = Pick<typeof import('undici'), 'EnvHttpProxyAgent'>;
+export type Undici = Pick<typeof import('undici'), 'EnvHttpProxyAgent' | 'Pool'>;
 
 export function undici(): Undici {
   // A trusted module, not data: require's own cache makes every call after the first free.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -471,6 +472,49 @@ describe('through a running proxy', () => {
 });
 
 describe('the CLI uses only its own proxy', () => {
+  test('another program on the port (an HTTP server, a silent listener): status, doctor, dashboard and run name it; it is never called a proxy', async () => {
+    const s = await setup();
+    const web = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>not here</h1>'));
+    await new Promise<void>((resolve) => web.listen(s.port, '127.0.0.1', resolve));
+    try {
+      const st = await s.cli(['status']);
+      assert.equal(st.code, 0, st.stderr);
+      assert.match(st.stdout, new RegExp(`^Proxy: not running; port ${s.port} is held by another program \\(it answered HTTP 404 to /health\\)$`, 'm'));
+      const sj = statusJsonSchema.parse(JSON.parse((await s.cli(['status', '--json'])).stdout));
+      assert.deepEqual(sj.proxy, { running: false, url: `http://127.0.0.1:${s.port}`, version: null, held_by_other: false, held_by_program: 'it answered HTTP 404 to /health' });
+      const dr = await s.cli(['doctor', '--json']);
+      assert.equal(dr.code, 1);
+      const proxyCheck = doctorJsonSchema.parse(JSON.parse(dr.stdout)).checks.find((c) => c.id === 'proxy');
+      assert.equal(proxyCheck?.state, 'fail');
+      assert.match(proxyCheck?.text ?? '', new RegExp(`port ${s.port} is held by another program \\(it answered HTTP 404`));
+      const db = await s.cli(['dashboard', '--no-browser']);
+      assert.equal(db.code, 1);
+      assert.match(db.stderr, new RegExp(`Port ${s.port} is held by another program: it answered HTTP 404 to /health`));
+      const run = await runCli(['run'], s.env);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, new RegExp(`Port ${s.port} on 127\\.0\\.0\\.1 is already in use by another program \\(it answered HTTP 404 to /health\\)`));
+    } finally {
+      await new Promise<void>((resolve) => web.close(() => resolve()));
+    }
+
+    const held: net.Socket[] = [];
+    const silent = net.createServer((c) => {
+      held.push(c);
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(s.port, '127.0.0.1', resolve));
+    try {
+      const sj = statusJsonSchema.parse(JSON.parse((await s.cli(['status', '--json'])).stdout));
+      assert.match(sj.proxy.held_by_program ?? '', /took the connection but did not answer \/health within 0\.8 s/);
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+    // Nothing there: none of it.
+    const sj = statusJsonSchema.parse(JSON.parse((await s.cli(['status', '--json'])).stdout));
+    assert.equal(sj.proxy.held_by_program, null);
+  });
+
   test("/health names its data dir by an identity, never a path; status, auth, refresh and dashboard in another data dir are not fooled by it", async () => {
     const a = await setup();
     const ghA = fake.createGithubToken();
@@ -491,7 +535,7 @@ describe('the CLI uses only its own proxy', () => {
       assert.match(st.stdout, /^Authentication: ✗ Not authenticated$/m);
       assert.match(st.stdout, new RegExp(`^Proxy: not running for this data dir; port ${a.port} is held by another data dir's proxy \\(version `, 'm'));
       const sj = statusJsonSchema.parse(JSON.parse((await b.cli(['status', '--json'])).stdout));
-      assert.deepEqual([sj.token.signed_in, sj.proxy.running, sj.proxy.held_by_other], [false, false, true]);
+      assert.deepEqual([sj.token.signed_in, sj.proxy.running, sj.proxy.held_by_other, sj.proxy.held_by_program], [false, false, true, null]);
 
       const refreshesBefore = fake.counts.exchange;
       const ghB = fake.createGithubToken();
@@ -731,11 +775,40 @@ describe('doctor', () => {
 
     // A blocked upstream: a proxy that is not there.
     const blocked = await runCli(['doctor', '--json'], { ...s.env, HTTP_PROXY: 'http://user:secret@127.0.0.1:9' });
-    const net = check(blocked, 'network');
-    assert.equal(net.state, 'fail');
-    assert.match(net.text, /no answer, through http:\/\/user:\*\*\*@127\.0\.0\.1:9/);
+    const refused = check(blocked, 'network');
+    assert.equal(refused.state, 'fail');
+    assert.match(refused.text, /no answer, through http:\/\/user:\*\*\*@127\.0\.0\.1:9/);
     assert.doesNotMatch(blocked.stdout, /secret/);
-    assert.match(net.fix ?? '', /HTTPS_PROXY/);
+    assert.match(refused.fix ?? '', /HTTPS_PROXY/);
+
+    // A proxy that takes the connection and never answers CONNECT: every host, and the token exchange, within doctor's 8 s.
+    const held: net.Socket[] = [];
+    const hole = net.createServer((c) => {
+      held.push(c);
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    try {
+      const a = hole.address();
+      assert.ok(a && typeof a === 'object');
+      s.writeTokens({ github_token: gh, oauth_app: 'vscode' }); // no Copilot token: doctor asks GitHub for one
+      const t0 = Date.now();
+      const silent = await runCli(['doctor', '--json', '--model', 'gpt-4.1'], { ...s.env, HTTP_PROXY: `http://127.0.0.1:${a.port}` });
+      const took = Date.now() - t0;
+      assert.ok(took < 15_000, `doctor took ${took} ms`);
+      assert.ok(held.length >= 1, 'the requests went to that proxy');
+      for (const c of doctorJson(silent).checks.filter((c) => c.id.startsWith('network:'))) {
+        assert.equal(c.state, 'fail');
+        assert.match(c.text, /no answer within 8 s/);
+      }
+      assert.equal(check(silent, 'token').state, 'warn');
+      assert.match(check(silent, 'token').fix ?? '', /did not answer the token exchange within 8 s/);
+      assert.equal(check(silent, 'model').state, 'skip');
+      assert.match(check(silent, 'model').text, /without a Copilot token/);
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise<void>((resolve) => hole.close(() => resolve()));
+    }
 
     // A model disabled by policy, and one the plan does not list.
     const model = fake.models.find((m) => m.id === 'gpt-4.1');
@@ -769,6 +842,24 @@ describe('doctor', () => {
 });
 
 describe('setup <client>', () => {
+  test('signed out: setup env says why the model list failed (not signed in), not that the model is missing', async () => {
+    const s = await setup();
+    fake.deviceFlow.script = ['access_denied']; // run's own sign-in is refused: it stays signed out
+    const proxy = startCli(['run'], s.env);
+    try {
+      await proxy.waitFor(/listening on/);
+      await proxy.waitFor(/denied/i);
+      const r = await runCli(['setup', 'env'], s.env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^❌ GET \/v1\/models failed: Not signed in to GitHub Copilot\. Run `.*auth`/m);
+      assert.doesNotMatch(r.stderr, /is not in the proxy's \/v1\/models/);
+    } finally {
+      fake.deviceFlow.script = [];
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+
   test('claude-code, codex, opencode: written where each reads it, merged, backed up; a second run changes nothing; --dry-run shows a diff; --undo restores the original byte for byte; the route is checked', async () => {
     const s = await setup();
     s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });

@@ -266,7 +266,7 @@ describe('Windows: the win32-x64 binary under Wine', { skip, timeout: 300_000 },
     assert.equal(s.token.signed_in, true);
     assert.equal(s.token.store, 'file');
     assert.equal(s.token_file, `${winPath(dataDir)}\\tokens.json`);
-    assert.deepEqual(s.proxy, { running: false, url: `http://127.0.0.1:${port}`, version: null, held_by_other: false });
+    assert.deepEqual(s.proxy, { running: false, url: `http://127.0.0.1:${port}`, version: null, held_by_other: false, held_by_program: null });
     const text = await app(['status']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^Authentication: ✓ Authenticated\r?$/m);
