@@ -20,9 +20,12 @@ export class AppError extends Error {
 /** A bad config file, env var or flag. `lines` holds one human line per problem. */
 export class ConfigError extends AppError {
   readonly lines: string[];
-  constructor(lines: string[]) {
-    super(lines.join('\n'), { code: 'config_invalid', status: 500 });
+  /** Said beside the problems (a misspelt key often explains the error next to it), labelled as warnings. */
+  readonly warnings: string[];
+  constructor(lines: string[], warnings: string[] = []) {
+    super([...lines, ...warnings].join('\n'), { code: 'config_invalid', status: 500 });
     this.lines = lines;
+    this.warnings = warnings;
   }
 }
 

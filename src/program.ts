@@ -131,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof ConfigError) {
       for (const line of err.lines) process.stderr.write(`config error: ${line}\n`);
+      for (const line of err.warnings) process.stderr.write(`config warning: ${line}\n`);
       return 2;
     }
     if (err instanceof ExitError) {

@@ -1,8 +1,14 @@
 import { Command } from 'commander';
-import { DEFAULT_COPILOT_API_URL, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
-import { ENV_GITHUB_TOKEN } from '../config/env.ts';
+import { DEFAULT_COPILOT_API_URL, HEADER_KEYS, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
+import { ENV_GITHUB_TOKEN, envName } from '../config/env.ts';
+import { checkConfigObject, loadConfig } from '../config/load.ts';
+import { resolvePaths } from '../config/paths.ts';
+import { readConfigObject, writeFileAtomic } from '../auth/config-file.ts';
+import { ConfigError, ExitError } from '../errors.ts';
+import { closest } from '../text/closest.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { maskSecret, paint, table } from './format.ts';
+import { createLoopbackClient, findPortHolder } from './proxy-client.ts';
 
 export type ConfigOptions = CommonOptions & { json?: boolean };
 
@@ -65,9 +71,162 @@ export async function configCommandAction(options: ConfigOptions, deps: CliDeps 
   });
 }
 
+/** The keys `config set` and `config unset` take: every key of config.json but the Go tool's token keys and its cors block; timeouts and headers key by key. */
+export const SETTABLE_KEYS: readonly string[] = [
+  ...KEYS,
+  ...Object.keys(TIMEOUT_DEFAULTS).map((k) => `timeouts.${k}`),
+  ...HEADER_KEYS.map((k) => `headers.${k}`),
+];
+
+/** `key` when `config set`/`unset` take it, else an exit-2 error with the nearest key. Pure. */
+function settableKey(key: string): string {
+  if (SETTABLE_KEYS.includes(key)) return key;
+  if ((LEGACY_TOKEN_KEYS as readonly string[]).includes(key)) throw new ExitError(`${key} is not kept in config.json: sign in with 'auth' (tokens go to the OS keychain or tokens.json)`, 2);
+  const near = closest(key, SETTABLE_KEYS);
+  throw new ExitError(`unknown config key ${JSON.stringify(key)}${near ? ` (did you mean "${near}"?)` : ''}; 'config' lists them`, 2);
+}
+
+/** `obj` with `key` (`timeouts.x` and `headers.x` inside their block) set to `value`, or removed when `value` is undefined. Pure. */
+export function withKey(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  const out = { ...obj };
+  const [block, inner] = key.includes('.') ? key.split('.', 2) : [key, undefined];
+  if (block === undefined) return out;
+  if (inner === undefined) {
+    if (value === undefined) delete out[block];
+    else out[block] = value;
+    return out;
+  }
+  const current = Object.hasOwn(out, block) ? out[block] : undefined;
+  const nested: Record<string, unknown> = typeof current === 'object' && current !== null && !Array.isArray(current) ? { ...current } : {};
+  if (value === undefined) delete nested[inner];
+  else nested[inner] = value;
+  if (Object.keys(nested).length === 0) delete out[block];
+  else out[block] = nested;
+  return out;
+}
+
+/**
+ * What `config set KEY VALUE` writes: VALUE read as JSON when that is what the
+ * key takes (8082, true, ["a","b"], {"x":"y"}), else as the text itself (debug,
+ * an api_key of digits). The whole file is checked as the loader checks it.
+ * Pure.
+ */
+export function configWithValue(obj: Record<string, unknown>, key: string, text: string, file: string): { obj: Record<string, unknown> } | { problems: string[] } {
+  const candidates: unknown[] = [];
+  try {
+    candidates.push(JSON.parse(text));
+  } catch {
+    // not JSON: the text itself
+  }
+  candidates.push(text);
+  let first: string[] | null = null;
+  for (const v of candidates) {
+    const next = withKey(obj, key, v);
+    const { problems } = checkConfigObject(next, file);
+    if (problems.length === 0) return { obj: next };
+    first ??= problems;
+  }
+  return { problems: first ?? [] };
+}
+
+/** After a change to config.json: where the key's value now comes from, when the file does not decide it. */
+function overriddenNote(key: string, env: NodeJS.ProcessEnv): string | null {
+  // The headers block comes from one place as a whole (GITHUB_COPILOT_SVCS_HEADERS or the file).
+  const sourceKey = key.startsWith('headers.') ? 'headers' : key;
+  try {
+    const source = loadConfig({ env }).sources[sourceKey];
+    return source === 'env' ? `note: ${envName(sourceKey)} is set and wins over config.json` : null;
+  } catch {
+    return null;
+  }
+}
+
+async function setAction(key: string, value: string | undefined, deps: CliDeps): Promise<void> {
+  const env = deps.env ?? process.env;
+  const out = (line: string) => (deps.stdout ?? process.stdout).write(`${line}\n`);
+  const err = (line: string) => (deps.stderr ?? process.stderr).write(`${line}\n`);
+  const k = settableKey(key);
+  const file = resolvePaths(env).configFile;
+  let before: Record<string, unknown>;
+  try {
+    before = readConfigObject(file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError([`${file}: cannot be read (${e instanceof Error ? e.message : String(e)}); nothing was changed`]);
+  }
+  const write = (obj: Record<string, unknown>) => writeFileAtomic(file, `${JSON.stringify(obj, null, 2)}\n`);
+  if (value === undefined) {
+    const next = withKey(before, k, undefined);
+    if (JSON.stringify(next) === JSON.stringify(before)) {
+      out(`${k} is not set in ${file}: nothing changed.`);
+      return;
+    }
+    write(next);
+    out(`Removed ${k} from ${file}: the default (or an env var or flag) applies.`);
+  } else {
+    const r = configWithValue(before, k, value, file);
+    if ('problems' in r) throw new ConfigError(r.problems);
+    write(r.obj);
+    const shown = SECRET_KEYS.has(k) ? maskSecret(value) : value;
+    out(`Set ${k} = ${shown} in ${file}.`);
+  }
+  const note = overriddenNote(k, env);
+  if (note) err(note);
+  const running = await runningProxyUrl(env);
+  if (running) err(`The proxy running on ${running} read config.json when it started: restart it (the tray's Quit, or stop run) to use this.`);
+}
+
+/** This data dir's running proxy, when there is one (after a change, the file is valid; else null). */
+async function runningProxyUrl(env: NodeJS.ProcessEnv): Promise<string | null> {
+  let config: ResolvedConfig;
+  try {
+    config = loadConfig({ env });
+  } catch {
+    return null;
+  }
+  const agent = createLoopbackClient();
+  try {
+    const holder = await findPortHolder(config, agent);
+    return holder.kind === 'ours' ? holder.proxy.url : null;
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function getAction(key: string, options: ConfigOptions, deps: CliDeps): Promise<void> {
+  await withCliContext(deps, commonFlags(options), async (ctx) => {
+    const entries = new Map(configEntries(ctx.config, ctx.env).map((e) => [e.key, e]));
+    const e = entries.get(key);
+    if (!e) {
+      const near = closest(key, [...entries.keys()]);
+      throw new ExitError(`unknown config key ${JSON.stringify(key)}${near ? ` (did you mean "${near}"?)` : ''}; 'config' lists them`, 2);
+    }
+    ctx.out(options.json ? JSON.stringify({ key: e.key, value: e.value, source: e.source }) : show(e.value));
+  });
+}
+
 export function configCommand(deps: CliDeps = {}): Command {
   const cmd = new Command('config')
-    .description('show the effective configuration and where each value comes from (default, file, env, flag); secrets masked')
+    .description('show the effective configuration and where each value comes from (default, file, env, flag); secrets masked. config get/set/unset read and change one key')
     .option('--json', 'print JSON');
-  return addCommonOptions(cmd).action(async (opts: ConfigOptions) => configCommandAction(opts, deps));
+  const get = new Command('get')
+    .description('print one key\'s effective value (secrets masked), e.g. config get port, config get timeouts.first_byte')
+    .argument('<key>', 'a key as config lists it')
+    .option('--json', 'print {key, value, source}');
+  // `config get port --json`: the parent's --json is parsed first, so read both.
+  addCommonOptions(get).action(async (key: string, _opts: ConfigOptions, self: Command) => getAction(key, self.optsWithGlobals<ConfigOptions>(), deps));
+  const set = new Command('set')
+    .description('set one key in config.json (checked as the loader checks it; nothing is written when it is wrong), e.g. config set port 8082, config set allowed_models \'["gpt-4.1"]\'')
+    .argument('<key>', `a key of config.json, or timeouts.<name>, headers.<name>`)
+    .argument('<value>', 'JSON (8082, true, ["a","b"]) or plain text (debug)')
+    .action(async (key: string, value: string) => setAction(key, value, deps));
+  const unset = new Command('unset')
+    .description('remove one key from config.json (its default applies)')
+    .argument('<key>', 'a key of config.json, or timeouts.<name>, headers.<name>')
+    .action(async (key: string) => setAction(key, undefined, deps));
+  return addCommonOptions(cmd)
+    .addCommand(get)
+    .addCommand(set)
+    .addCommand(unset)
+    .action(async (opts: ConfigOptions) => configCommandAction(opts, deps));
 }

@@ -41,7 +41,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const fromEnv = readEnv(env, problems);
   const fromFlags = validateLayer(opts.flags ?? {}, 'command-line flag', problems, (k) => `--${k.replace(/_/g, '-')}`);
   // A misspelt key often explains the error next to it: say both.
-  if (problems.length > 0) throw new ConfigError([...problems, ...warnings]);
+  if (problems.length > 0) throw new ConfigError(problems, warnings);
 
   const sources: Record<string, ConfigSource> = {};
   const layers: Array<[ConfigSource, FileConfig]> = [
@@ -172,6 +172,21 @@ function readConfigFile(file: string, problems: string[], warnings: string[]): F
     problems.push(`${file}: must hold a JSON object`);
     return {};
   }
+  const checked = checkConfigObject({ ...raw }, file);
+  problems.push(...checked.problems);
+  warnings.push(...checked.warnings);
+  return checked.config;
+}
+
+/**
+ * A config.json object as `loadConfig` reads it: what it sets, each problem (a
+ * line naming the file, the key and what is allowed) and each unknown key (a
+ * warning, with a did-you-mean). `config set` checks a file with it before
+ * writing. Pure.
+ */
+export function checkConfigObject(raw: Record<string, unknown>, file: string): { config: FileConfig; problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
   const known: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if ((KNOWN_KEYS as string[]).includes(k)) known[k] = v;
@@ -180,7 +195,7 @@ function readConfigFile(file: string, problems: string[], warnings: string[]): F
       warnings.push(`${file}: unknown key "${k}" ignored${near ? ` (did you mean "${near}"?)` : ''}`);
     }
   }
-  return validateLayer(known, file, problems, (k) => k);
+  return { config: validateLayer(known, file, problems, (k) => k), problems, warnings };
 }
 
 function validateLayer(raw: Record<string, unknown>, where: string, problems: string[], name: (key: string) => string): FileConfig {

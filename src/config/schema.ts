@@ -70,6 +70,20 @@ const headerValue = z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII 
 const versionHeader = (example: string) => headerValue.regex(/^[\w.-]+\/[\w.-]+$/, `must look like ${example}`);
 
 /** Every key that a file, env var or flag may set. All optional: defaults come later; "" and null are unset (unset.ts). */
+/** config.json's `headers` block: the editor identity sent to GitHub and Copilot. */
+const headersBlockSchema = z
+  .object({
+    user_agent: unsetAware(headerValue),
+    editor_version: unsetAware(versionHeader('vscode/1.104.1')),
+    editor_plugin_version: unsetAware(versionHeader('copilot-chat/0.31.2')),
+    copilot_integration_id: unsetAware(headerValue),
+    openai_intent: unsetAware(headerValue),
+    x_initiator: unsetAware(z.string()),
+  })
+  .strict();
+/** The keys of the `headers` block (`config set headers.user_agent ...`). */
+export const HEADER_KEYS = Object.keys(headersBlockSchema.shape);
+
 export const fileConfigSchema = z.object({
   host: unsetAware(z.string()),
   port: unsetAware(z.number().int('must be a whole number').min(0, 'must be 0-65535 (0 picks a free port)').max(65535, 'must be 0-65535 (0 picks a free port)')),
@@ -95,18 +109,7 @@ export const fileConfigSchema = z.object({
   /** Only these models are listed by /v1/models (the Go tool's filter); null or [] lists all. */
   allowed_models: unsetAware(z.array(z.string().min(1))),
   /** Editor identity sent to GitHub and Copilot. x_initiator is accepted but computed per request (see README). */
-  headers: unsetAware(
-    z
-      .object({
-        user_agent: unsetAware(headerValue),
-        editor_version: unsetAware(versionHeader('vscode/1.104.1')),
-        editor_plugin_version: unsetAware(versionHeader('copilot-chat/0.31.2')),
-        copilot_integration_id: unsetAware(headerValue),
-        openai_intent: unsetAware(headerValue),
-        x_initiator: unsetAware(z.string()),
-      })
-      .strict(),
-  ),
+  headers: unsetAware(headersBlockSchema),
   /** The Go tool's CORS block; its default ["*"] is not honoured (see cors_origins). */
   cors: unsetAware(z.object({ allowed_origins: unsetAware(z.array(z.string())), allowed_headers: unsetAware(z.array(z.string())) }).strict()),
   // The Go tool kept tokens in config.json; they are read once and moved to the token store.

@@ -411,9 +411,64 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     assert.deepEqual(j.monthly_credits, { value: null, source: 'default' });
   });
 
+  test('config get, set and unset: one key, checked as the loader checks it before anything is written; the rest of the file kept', async () => {
+    const s = await setup({ GITHUB_COPILOT_SVCS_PORT: '' });
+    const goFile = { port: 8081, cors: { allowed_origins: ['*'] }, allowed_models: null, timeouts: { http_client: 300 } };
+    fs.writeFileSync(s.configFile, JSON.stringify(goFile), { mode: 0o600 });
+    const file = () => JSON.parse(fs.readFileSync(s.configFile, 'utf8'));
+
+    const set = await s.cli(['config', 'set', 'port', '8082']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, `Set port = 8082 in ${s.configFile}.\n`);
+    assert.deepEqual(file(), { ...goFile, port: 8082 });
+    assert.equal(fs.statSync(s.configFile).mode & 0o777, 0o600);
+    assert.equal((await s.cli(['config', 'get', 'port'])).stdout, '8082\n');
+    assert.deepEqual(JSON.parse((await s.cli(['config', 'get', 'port', '--json'])).stdout), { key: 'port', value: 8082, source: 'file' });
+
+    // JSON when the key takes it, else the text itself (digits for a string key stay a string).
+    for (const [k, v] of [['allowed_models', '["gpt-4.1"]'], ['log_level', 'debug'], ['api_key', '12345678'], ['timeouts.first_byte', '45'], ['headers.user_agent', 'x/1']] as const) {
+      const r = await s.cli(['config', 'set', k, v]);
+      assert.equal(r.code, 0, `${k}: ${r.stderr}`);
+    }
+    assert.deepEqual(file(), { ...goFile, port: 8082, allowed_models: ['gpt-4.1'], log_level: 'debug', api_key: '12345678', timeouts: { http_client: 300, first_byte: 45 }, headers: { user_agent: 'x/1' } });
+    assert.doesNotMatch((await s.cli(['config', 'set', 'api_key', 'sk-local-secret-key-9876'])).stdout, /secret/);
+    assert.match((await s.cli(['config', 'get', 'api_key'])).stdout, /^…9876$/m);
+
+    // Wrong values and keys: the loader's own words, exit 2, nothing written.
+    const before = fs.readFileSync(s.configFile, 'utf8');
+    const bad = await s.cli(['config', 'set', 'port', '70000']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^config error: .*config\.json: port: must be 0-65535 \(0 picks a free port\) \(got 70000\)$/m);
+    const typo = await s.cli(['config', 'set', 'prot', '1']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /unknown config key "prot" \(did you mean "port"\?\)/);
+    const token = await s.cli(['config', 'set', 'github_token', 'x']);
+    assert.equal(token.code, 2);
+    assert.match(token.stderr, /sign in with 'auth'/);
+    assert.equal((await s.cli(['config', 'get', 'nope'])).code, 2);
+    assert.equal(fs.readFileSync(s.configFile, 'utf8'), before);
+
+    // Unset: the key goes, an emptied block goes with it; unsetting again changes nothing.
+    assert.equal((await s.cli(['config', 'unset', 'headers.user_agent'])).code, 0);
+    assert.equal((await s.cli(['config', 'unset', 'timeouts.first_byte'])).code, 0);
+    assert.equal(Object.hasOwn(file(), 'headers'), false);
+    assert.deepEqual(file().timeouts, { http_client: 300 });
+    assert.match((await s.cli(['config', 'unset', 'headers.user_agent'])).stdout, /is not set in .*nothing changed/);
+
+    // An env var that wins over the file is named.
+    const env = await runCli(['config', 'set', 'port', '8083'], { ...s.env, GITHUB_COPILOT_SVCS_PORT: '9999' });
+    assert.equal(env.code, 0, env.stderr);
+    assert.match(env.stderr, /GITHUB_COPILOT_SVCS_PORT is set and wins over config\.json/);
+  });
+
   test('--help on every command', async () => {
     const s = await setup();
-    for (const cmd of ['auth', 'status', 'refresh', 'models', 'config', 'usage']) {
+    for (const cmd of ['auth', 'status', 'refresh', 'models', 'config', 'config set', 'usage']) {
+      const r = await s.cli([...cmd.split(' '), '--help']);
+      assert.equal(r.code, 0, `${cmd} --help`);
+      assert.match(r.stdout, new RegExp(`^Usage: github-copilot-svcs ${cmd}`));
+    }
+    for (const cmd of ['auth']) {
       const r = await s.cli([cmd, '--help']);
       assert.equal(r.code, 0, `${cmd} --help`);
       assert.match(r.stdout, new RegExp(`^Usage: github-copilot-svcs ${cmd}`));

@@ -68,10 +68,10 @@ describe('github-copilot-svcs run (real process)', () => {
     }
   });
 
-  test('a bad config.json stops start-up with one line per bad key; the file is untouched', async () => {
+  test('a bad config.json stops start-up with one line per bad key (and a warning per unknown one); the file is untouched', async () => {
     const h = home();
     const file = path.join(h, 'config.json');
-    const text = JSON.stringify({ port: 'eighty', log_level: 'loud', timeouts: { server_read: -5 } });
+    const text = JSON.stringify({ port: 'eighty', log_level: 'loud', timeouts: { server_read: -5 }, prot: 1 });
     fs.writeFileSync(file, text);
     const r = await runCli(['run'], { GITHUB_COPILOT_SVCS_HOME: h });
     assert.equal(r.code, 2);
@@ -81,6 +81,8 @@ describe('github-copilot-svcs run (real process)', () => {
     assert.ok(lines.some((l) => l.includes('port: must be a number (got "eighty")')));
     assert.ok(lines.some((l) => l.includes('log_level: must be one of "error", "warn", "info", "debug"')));
     assert.ok(lines.some((l) => l.includes('timeouts.server_read: must be > 0 (got -5)')));
+    // A misspelt key is said beside them, as what it is: a warning.
+    assert.match(r.stderr, /^config warning: .*unknown key "prot" ignored \(did you mean "port"\?\)$/m);
     assert.equal(fs.readFileSync(file, 'utf8'), text);
   });
 
