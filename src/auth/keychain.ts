@@ -30,12 +30,13 @@ export class KeychainTimeoutError extends Error {
 /**
  * Why keytar is absent, in words that say what to do. npm drops an optional
  * dependency whose native build failed, so "declared but absent" means it did
- * not build (on Linux: libsecret-1-dev was missing when npm installed it).
+ * not build: libsecret-1-dev missing on Linux, no compiler, or node-gyp could
+ * not download Node's headers (a new HOME offline has no npm cache).
  */
 export function keytarAbsence(sea: boolean = isSea(), declared: boolean = declaresKeytar()): string {
   if (sea) return 'this binary carries no keychain module for its platform (it is built only on its own platform)';
   if (declared) {
-    return 'keytar did not build when this package was installed (on Linux it needs libsecret-1-dev first): install that, then run npm ci (or npm install -g github-copilot-svcs) again';
+    return "keytar did not build when this package was installed (its native build needs a C++ compiler, Node's headers, which node-gyp downloads unless npm's cache has them, and on Linux libsecret-1-dev; npm's install log says which failed): fix that, then run npm ci (or npm install -g github-copilot-svcs) again";
   }
   return 'keytar is not installed';
 }

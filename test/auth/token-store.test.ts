@@ -212,7 +212,7 @@ describe('migration from a Go-tool config.json', () => {
 describe('why keytar is absent', () => {
   test('declared but absent means it did not build, with the fix; the binary and an undeclared keytar say so', async () => {
     const { keytarAbsence } = await import('../../src/auth/keychain.ts');
-    assert.match(keytarAbsence(false, true), /did not build when this package was installed .*libsecret-1-dev.*npm ci/);
+    assert.match(keytarAbsence(false, true), /did not build when this package was installed .*Node's headers.*libsecret-1-dev.*npm's install log.*npm ci/);
     assert.doesNotMatch(keytarAbsence(false, true), /not installed/);
     assert.match(keytarAbsence(true, true), /this binary carries no keychain module/);
     assert.equal(keytarAbsence(false, false), 'keytar is not installed');
