@@ -37,8 +37,8 @@ export function buildDefines() {
 export const UNDICI_LOADER = /(^|[\\/])src[\\/]upstream[\\/]undici\.ts$/;
 
 /**
- * The slice of undici the app uses (EnvHttpProxyAgent and the request method
- * of every dispatcher), which src/upstream/undici.ts loads; both builds bundle
- * it in place of undici's index.
+ * The slice of undici the app uses (the file says what it holds), which
+ * src/upstream/undici.ts loads; both builds bundle it in place of undici's
+ * index.
  */
 export const UNDICI_SLICE = path.join(root, 'src', 'upstream', 'undici-slice.cjs');

@@ -4,7 +4,7 @@ import { openInBrowser, runDeviceFlow, type DeviceFlowOptions } from '../auth/de
 import { ENV_GITHUB_TOKEN } from '../config/env.ts';
 import type { OAuthApp } from '../auth/types.ts';
 import type { ConfigFlags } from '../config/load.ts';
-import { AppError, DeviceFlowError, ExitError, GithubAuthRejectedError } from '../errors.ts';
+import { AppError, DeviceFlowError, ExitError, GithubAuthRejectedError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
 import { OAUTH_CLIENT_IDS, exchangeCopilotToken } from '../upstream/github-client.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { paint } from './format.ts';
@@ -142,7 +142,10 @@ async function deviceFlow(ctx: CliContext, options: AuthOptions, deps: AuthDeps,
     stopSpinner();
     if (err instanceof DeviceFlowError) throw new ExitError(err.message, 1);
     // Through a proxy, the proxy is the first suspect (doctor says the same per host).
-    if (err instanceof AppError) throw new ExitError(`Sign-in failed: ${err.message}${route.proxy ? ` (${route.why}: check HTTPS_PROXY, or add ${host} to NO_PROXY)` : ''}`, 1);
+    if (err instanceof AppError) {
+      const unreached = err instanceof UpstreamNetworkError || err instanceof UpstreamTimeoutError;
+      throw new ExitError(`Sign-in failed: ${err.message}${unreached && route.proxy ? ` (${route.why}: check HTTPS_PROXY, or add ${host} to NO_PROXY)` : ''}`, 1);
+    }
     throw err;
   } finally {
     stopSpinner();

@@ -14,6 +14,11 @@ test('proxyForUrl: HTTPS_PROXY for https, HTTP_PROXY for http, NO_PROXY by host,
   assert.equal(proxyForUrl('https://api.github.com', { HTTPS_PROXY: 'http://p', NO_PROXY: 'github.com:8443' }).proxy, 'http://p', 'another port');
   assert.equal(proxyForUrl('https://x.y', { HTTPS_PROXY: 'http://p', NO_PROXY: '*' }).proxy, null);
   assert.match(proxyForUrl('https://x.y', { HTTPS_PROXY: 'http://u:pw@p:1' }).why, /u:\*\*\*@p:1/);
+  // undici's precedence: the lower-case name first, an empty one included; an empty HTTPS proxy falls back to HTTP_PROXY.
+  assert.equal(proxyForUrl('https://x.y', { https_proxy: 'http://lower:1', HTTPS_PROXY: 'http://upper:1' }).proxy, 'http://lower:1');
+  assert.equal(proxyForUrl('http://x.y', { http_proxy: '', HTTP_PROXY: 'http://upper:1' }).proxy, null);
+  assert.equal(proxyForUrl('https://x.y', { https_proxy: '', HTTP_PROXY: 'http://h:1' }).proxy, 'http://h:1');
+  assert.equal(proxyForUrl('https://x.y', { HTTPS_PROXY: 'http://p', no_proxy: '', NO_PROXY: '*' }).proxy, 'http://p');
 });
 
 test('clockCheck: within 30 s ok, past it a warning, past 2 min a failure; doctorLines ends with the tally', () => {

@@ -9,10 +9,11 @@ import { resolveModel } from '../proxy/models/resolve.ts';
 import { closest } from '../text/closest.ts';
 import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
+import { createTokenManager } from '../auth/token-manager.ts';
 import { proxyForUrl } from '../upstream/proxy-env.ts';
 import { requestVia } from '../upstream/request.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { otherProxyLine, proxyOrigin } from './proxy-client.ts';
+import { FOREIGN_HOLDER_FIX, otherProxyLine, proxyOrigin } from './proxy-client.ts';
 import { readSetupJournal, setupJournalPath } from './setup.ts';
 import { baseUrlFor } from '../clients/setup.ts';
 import { clientConfigPath } from '../clients/configure.ts';
@@ -187,20 +188,39 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
     const where = proxyOrigin(ctx.config);
     if (holder.kind === 'ours') out.push({ id: 'proxy', state: 'ok', text: `Proxy: running on ${holder.proxy.url} (version ${holder.proxy.version}), this data dir's`, fix: null });
     else if (holder.kind === 'other') out.push({ id: 'proxy', state: 'fail', text: `Proxy: port ${ctx.config.port} is held by another data dir's proxy`, fix: otherProxyLine(holder.proxy, ctx.config.port) });
-    else if (holder.kind === 'foreign') out.push({ id: 'proxy', state: 'fail', text: `Proxy: port ${ctx.config.port} is held by another program (${holder.detail})`, fix: 'stop that program, or give this proxy another port (config "port" or --port)' });
+    else if (holder.kind === 'foreign') out.push({ id: 'proxy', state: 'fail', text: `Proxy: port ${ctx.config.port} is held by another program (${holder.detail})`, fix: FOREIGN_HOLDER_FIX });
     else out.push({ id: 'proxy', state: 'warn', text: `Proxy: not running on ${where}`, fix: `start it: ${ctx.command} run (or the tray app)` });
 
     // This data dir's proxy knows the live state; otherwise the stored token is tried for real (an
     // exchange when the Copilot token has expired: free, and the only way to know GitHub still takes it).
-    let snapshot = holder.kind === 'ours' ? holder.proxy.snapshot : await (await ctx.tokens()).load();
-    const hosts = [...new Set([ctx.config.github_url, ctx.config.github_api_url, ctx.config.copilot_api_url ?? snapshot.apiBase ?? DEFAULT_COPILOT_API_URL])];
-    // The exchange and the hosts at once, each within PROBE_MS: a network that drops everything costs one PROBE_MS.
-    const tried = holder.kind !== 'ours' && snapshot.hasGithubToken ? ctx.tokens().then((tm) => within(tm.getAuth().then(() => true, () => true), PROBE_MS, false)) : null;
-    const [answers, exchanged] = await Promise.all([Promise.all(hosts.map(async (url) => ({ url, p: await probe(ctx, url) }))), tried]);
-    if (tried !== null) snapshot = (await ctx.tokens()).snapshot();
+    // Tried once, no retry waits: doctor answers in seconds, with the first attempt's error.
+    const tm = createTokenManager({ config: ctx.config, store: await ctx.store(), dispatcher: ctx.dispatcher, log: ctx.log, env: ctx.env, command: ctx.command, retryDelaysMs: [] });
+    let snapshot = holder.kind === 'ours' ? holder.proxy.snapshot : await tm.load();
+    const copilotHost = (sn: TokenSnapshot) => ctx.config.copilot_api_url ?? sn.apiBase ?? DEFAULT_COPILOT_API_URL;
+    const hosts = [...new Set([ctx.config.github_url, ctx.config.github_api_url, copilotHost(snapshot)])];
+    // The hosts, the exchange and the model list at once, each within PROBE_MS: a network that drops everything costs one PROBE_MS.
+    const tried = holder.kind !== 'ours' && snapshot.hasGithubToken ? within(tm.getAuth().then(() => true, () => true), PROBE_MS, false) : null;
+    const listed =
+      options.model !== undefined && isSignedIn(snapshot)
+        ? within(
+            tm
+              .getAuth()
+              .then((auth) => listModels(ctx.dispatcher(), { auth }, ctx.config.headers))
+              .then(
+                (list): { list: CopilotModel[] } | { error: string } => ({ list }),
+                (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+              ),
+            PROBE_MS,
+            { error: `no answer within ${PROBE_MS / 1000} s` },
+          )
+        : null;
+    const [answers, exchanged, models] = await Promise.all([Promise.all(hosts.map(async (url) => ({ url, p: await probe(ctx, url) }))), tried, listed]);
+    if (tried !== null) snapshot = tm.snapshot();
+    // The exchange can name another Copilot host (a business or enterprise plan): that one is asked too.
+    const named = copilotHost(snapshot);
+    if (!hosts.includes(named)) answers.push({ url: named, p: await probe(ctx, named) });
     const token = tokenCheck(snapshot, ctx.command);
     out.push(exchanged === false ? { ...token, state: 'warn', fix: `GitHub did not answer the token exchange within ${PROBE_MS / 1000} s: see the network lines below` } : token);
-
     let githubDate: string | null = null;
     for (const { url, p } of answers) {
       const route = proxyForUrl(url, ctx.env);
@@ -244,24 +264,15 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
     if (options.model !== undefined) {
       if (!isSignedIn(snapshot)) out.push({ id: 'model', state: 'skip', text: `Model ${JSON.stringify(options.model)}: cannot ask Copilot while signed out`, fix: `run '${ctx.command} auth'` });
       else if (exchanged === false) out.push({ id: 'model', state: 'skip', text: `Model ${JSON.stringify(options.model)}: cannot ask Copilot without a Copilot token`, fix: 'see the network and token lines above' });
-      else {
-        try {
-          const tm = await ctx.tokens();
-          const list = await within(
-            tm.getAuth().then((auth) => listModels(ctx.dispatcher(), { auth }, ctx.config.headers)),
-            PROBE_MS,
-            null,
-          );
-          if (list === null) throw new Error(`no answer within ${PROBE_MS / 1000} s`);
-          out.push(modelCheck(options.model, list, ctx.config));
-        } catch (err) {
-          out.push({ id: 'model', state: 'fail', text: `Model ${JSON.stringify(options.model)}: Copilot's model list could not be read (${err instanceof Error ? err.message : String(err)})`, fix: 'see the network and token lines above' });
-        }
-      }
+      else if (models === null || 'error' in models) {
+        const why = models === null ? 'not asked' : models.error;
+        out.push({ id: 'model', state: 'fail', text: `Model ${JSON.stringify(options.model)}: Copilot's model list could not be read (${why})`, fix: 'see the network and token lines above' });
+      } else out.push(modelCheck(options.model, models.list, ctx.config));
     }
 
     if (options.json) ctx.out(JSON.stringify({ ok: !out.some((c) => c.state === 'fail'), checks: out }, null, 2));
     else for (const line of doctorLines(out)) ctx.out(line);
+    tm.stop();
     return out;
   });
   if (checks.some((c) => c.state === 'fail')) throw new ExitError('', 1);

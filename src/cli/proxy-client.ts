@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { snapshotFromJson, type TokenSnapshot } from '../auth/snapshot.ts';
 import { healthBodySchema } from '../ipc/bodies.ts';
 import { dataDirId } from '../config/identity.ts';
+import { envName } from '../config/env.ts';
 import { usageLimitSchema, type UsageLimit } from '../upstream/usage-limit.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { AppError, UpstreamHttpError } from '../errors.ts';
@@ -17,7 +18,11 @@ import { AppError, UpstreamHttpError } from '../errors.ts';
 export type LoopbackClient = http.Agent;
 
 /** One request to the proxy on loopback: status and body text. Rejects on a network error or the timeout. */
-function loopbackRequest(agent: LoopbackClient, url: string, opts: { method: 'GET' | 'POST'; headers: Record<string, string>; timeoutMs: number }): Promise<{ status: number; text: string }> {
+function loopbackRequest(
+  agent: LoopbackClient,
+  url: string,
+  opts: { method: 'GET' | 'POST'; headers: Record<string, string>; timeoutMs: number; onConnected?: () => void },
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method, headers: opts.headers, agent, signal: AbortSignal.timeout(opts.timeoutMs) }, (res) => {
       let text = '';
@@ -27,6 +32,13 @@ function loopbackRequest(agent: LoopbackClient, url: string, opts: { method: 'GE
       res.on('error', reject);
     });
     req.on('error', reject);
+    const { onConnected } = opts;
+    if (onConnected) {
+      req.on('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', onConnected);
+        else onConnected();
+      });
+    }
     req.end();
   });
 }
@@ -53,8 +65,11 @@ export type PortHolder =
   | { kind: 'foreign'; detail: string }
   | { kind: 'none' };
 
-/** Connection errors that mean nothing listens on the port (or the address is not this machine's). */
-const NOBODY_THERE = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * Errors that do not show another program: nothing listens (or the address is
+ * not this machine's), or the connection was reset (a proxy stopping).
+ */
+const NOT_A_PROGRAM = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE']);
 
 /** What the CLI reads of a running proxy's /health: its version, the token JSON (auth/snapshot.ts), its identity. */
 const healthSchema = healthBodySchema.pick({ version: true, token: true }).extend({
@@ -79,11 +94,14 @@ export function proxyOrigin(config: Pick<ResolvedConfig, 'host' | 'port'>): stri
 async function probePort(config: Pick<ResolvedConfig, 'host' | 'port'>, agent: LoopbackClient, timeoutMs: number): Promise<RunningProxy | { foreign: string } | null> {
   const url = proxyOrigin(config);
   let res: { status: number; text: string };
+  // Only a connection that was made shows a program: a connect that is slow to fail (a LAN address on
+  // Windows takes 2 s to refuse, a firewall drops the attempt) is nobody.
+  let connected = false;
   try {
-    res = await loopbackRequest(agent, `${url}/health`, { method: 'GET', headers: { accept: 'application/json' }, timeoutMs });
+    res = await loopbackRequest(agent, `${url}/health`, { method: 'GET', headers: { accept: 'application/json' }, timeoutMs, onConnected: () => (connected = true) });
   } catch (err) {
     const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
-    if (NOBODY_THERE.has(code)) return null;
+    if (!connected || NOT_A_PROGRAM.has(code)) return null;
     if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
       return { foreign: `it took the connection but did not answer /health within ${timeoutMs / 1000} s (another program, or a proxy too busy to answer)` };
     }
@@ -116,9 +134,12 @@ export async function findPortHolder(config: Pick<ResolvedConfig, 'host' | 'port
   return proxy.dataDirId === dataDirId(config.paths.dataDir) ? { kind: 'ours', proxy } : { kind: 'other', proxy };
 }
 
+/** What to do when another program holds the port. */
+export const FOREIGN_HOLDER_FIX = `Stop that program, or give this proxy another port (config "port", --port or ${envName('port')}).`;
+
 /** The line a command says when another program holds its port. Pure. */
 export function foreignHolderLine(detail: string, port: number): string {
-  return `Port ${port} is held by another program: ${detail}. Stop that program, or give this proxy another port (config "port" or --port).`;
+  return `Port ${port} is held by another program (${detail}). ${FOREIGN_HOLDER_FIX}`;
 }
 
 /** The line a command says when another data dir's proxy holds its port. Pure. */

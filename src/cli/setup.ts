@@ -50,7 +50,10 @@ function readText(file: string): string | null {
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
 
 /** The model ids the running proxy lists (null without one), or why it could not list them (not signed in, a wrong api_key...). */
-async function liveModels(ctx: CliContext): Promise<{ ids: string[] | null; problem: string | null }> {
+type LiveModels = { ids: string[] | null; problem: string | null };
+
+/** GET /v1/models of this data dir's running proxy. */
+async function liveModels(ctx: CliContext): Promise<LiveModels> {
   const proxy = await ctx.proxy();
   if (!proxy) return { ids: null, problem: null };
   let json: unknown;
@@ -68,7 +71,7 @@ async function liveModels(ctx: CliContext): Promise<{ ids: string[] | null; prob
  * `count_tokens` for Claude Code (its /v1/messages family), the model list for
  * the others (and that the chosen model is in it).
  */
-async function checkRoute(ctx: CliContext, client: SetupClient, model: string): Promise<string> {
+async function checkRoute(ctx: CliContext, client: SetupClient, model: string, live: LiveModels): Promise<string> {
   const proxy = await ctx.proxy();
   if (!proxy) return `⚠️  No proxy of this data dir runs on ${proxyOrigin(ctx.config)}: start it (${ctx.command} run, or the tray), then run this again to check the route`;
   try {
@@ -81,7 +84,6 @@ async function checkRoute(ctx: CliContext, client: SetupClient, model: string): 
       if (!res.ok) return `❌ POST /v1/messages/count_tokens with ${model} answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
       return `✅ POST /v1/messages/count_tokens answers for ${model} (no credits spent)`;
     }
-    const live = await liveModels(ctx);
     if (live.problem !== null) return `❌ GET /v1/models failed: ${live.problem}`;
     const ids = live.ids ?? [];
     if (!ids.includes(model)) return `❌ ${model} is not in the proxy's /v1/models; pick one with --model (see: ${ctx.command} models)`;
@@ -126,7 +128,7 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
 
     if (client === 'env') {
       for (const line of envExports(target)) ctx.out(line);
-      ctx.err(await checkRoute(ctx, 'env', model));
+      ctx.err(await checkRoute(ctx, 'env', model, live));
       return;
     }
 
@@ -166,7 +168,7 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
       ctx.out(`Undo with: ${ctx.command} setup ${client} --undo`);
     }
     ctx.out(`Model: ${model}${ids ? '' : live.problem !== null ? ' (the proxy could not list the models: the default name)' : ' (no proxy running to list the models: the default name)'}. Run: ${RUN_HINT[client]}`);
-    ctx.out(await checkRoute(ctx, client, model));
+    ctx.out(await checkRoute(ctx, client, model, live));
   });
 }
 

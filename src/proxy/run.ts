@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { ResilienceOptions } from '../upstream/gateway.ts';
 import { createDispatcher } from '../upstream/http.ts';
 import { ListenError } from './server.ts';
-import { createLoopbackClient, findPortHolder } from '../cli/proxy-client.ts';
+import { FOREIGN_HOLDER_FIX, createLoopbackClient, findPortHolder } from '../cli/proxy-client.ts';
 import { startProxy, type ProxyHandle } from './start-proxy.ts';
 import { envName } from '../config/env.ts';
 import { commandName } from '../runtime/self.ts';
@@ -129,7 +129,7 @@ async function whoHoldsThePort(config: ResolvedConfig, err: ListenError): Promis
   try {
     const holder = await findPortHolder(config, agent);
     if (holder.kind === 'none') return err.message;
-    if (holder.kind === 'foreign') return `Port ${config.port} on ${config.host} is already in use by another program (${holder.detail}). Stop it, or choose another port with --port or ${envName('port')}.`;
+    if (holder.kind === 'foreign') return `Port ${config.port} on ${config.host} is already in use by another program (${holder.detail}). ${FOREIGN_HOLDER_FIX}`;
     const who =
       holder.kind === 'ours'
         ? `this data dir's own github-copilot-svcs proxy (version ${holder.proxy.version}): it is already running (see: ${commandName()} status)`

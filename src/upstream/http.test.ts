@@ -165,11 +165,16 @@ describe('HTTPS_PROXY: a proxy that takes the connection and never answers CONNE
   });
 
   test('fails within dial_timeout + tls_handshake, not after undici default 300 s', async () => {
-    const saved = process.env.HTTPS_PROXY;
+    // undici reads the lower-case names first, and NO_PROXY: only this proxy, for every host.
+    const names = ['https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'] as const;
+    const saved = names.map((n) => [n, process.env[n]] as const);
+    for (const n of names) delete process.env[n];
     process.env.HTTPS_PROXY = proxy;
     const dispatcher = createDispatcher({ timeouts: { ...TIMEOUT_DEFAULTS, dial_timeout: 1, tls_handshake: 1 } });
-    if (saved === undefined) delete process.env.HTTPS_PROXY;
-    else process.env.HTTPS_PROXY = saved;
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
     const t0 = Date.now();
     try {
       await assert.rejects(requestVia(dispatcher, 'https://github.invalid/', { method: 'HEAD' }), /timeout/i);

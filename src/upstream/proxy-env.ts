@@ -1,12 +1,14 @@
 /**
  * The proxy a request to `url` goes through under HTTPS_PROXY / HTTP_PROXY /
- * NO_PROXY (either case), as undici's EnvHttpProxyAgent decides it: null for
- * a direct connection. Pure.
+ * NO_PROXY, as undici's EnvHttpProxyAgent decides it: null for a direct
+ * connection. Its rules: the lower-case name first (set but empty included),
+ * and an empty HTTPS proxy falls back to the HTTP one. Pure.
  */
 export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: string | null; why: string } {
   const u = new URL(url);
-  const get = (k: string) => env[k] ?? env[k.toLowerCase()];
-  const proxy = u.protocol === 'https:' ? (get('HTTPS_PROXY') ?? get('HTTP_PROXY')) : get('HTTP_PROXY');
+  const get = (k: string) => env[k.toLowerCase()] ?? env[k];
+  const httpProxy = get('HTTP_PROXY');
+  const proxy = u.protocol === 'https:' ? get('HTTPS_PROXY') || httpProxy : httpProxy;
   if (!proxy) return { proxy: null, why: 'direct (no HTTP(S)_PROXY)' };
   const port = u.port || (u.protocol === 'https:' ? '443' : '80');
   for (const raw of (get('NO_PROXY') ?? '').split(/[,\s]+/).filter(Boolean)) {

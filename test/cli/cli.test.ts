@@ -544,10 +544,10 @@ describe('the CLI uses only its own proxy', () => {
       assert.match(proxyCheck?.text ?? '', new RegExp(`port ${s.port} is held by another program \\(it answered HTTP 404`));
       const db = await s.cli(['dashboard', '--no-browser']);
       assert.equal(db.code, 1);
-      assert.match(db.stderr, new RegExp(`Port ${s.port} is held by another program: it answered HTTP 404 to /health`));
+      assert.match(db.stderr, new RegExp(`Port ${s.port} is held by another program \\(it answered HTTP 404 to /health\\)\\. Stop that program`));
       const run = await runCli(['run'], s.env);
       assert.notEqual(run.code, 0);
-      assert.match(run.stderr, new RegExp(`Port ${s.port} on 127\\.0\\.0\\.1 is already in use by another program \\(it answered HTTP 404 to /health\\)`));
+      assert.match(run.stderr, new RegExp(`Port ${s.port} on 127\\.0\\.0\\.1 is already in use by another program \\(it answered HTTP 404 to /health\\)\\. Stop that program`));
     } finally {
       await new Promise<void>((resolve) => web.close(() => resolve()));
     }
@@ -852,7 +852,9 @@ describe('doctor', () => {
       const took = Date.now() - t0;
       assert.ok(took < 15_000, `doctor took ${took} ms`);
       assert.ok(held.length >= 1, 'the requests went to that proxy');
-      for (const c of doctorJson(silent).checks.filter((c) => c.id.startsWith('network:'))) {
+      const netChecks = doctorJson(silent).checks.filter((c) => c.id.startsWith('network:'));
+      assert.ok(netChecks.length >= 1);
+      for (const c of netChecks) {
         assert.equal(c.state, 'fail');
         assert.match(c.text, /no answer within 8 s/);
       }
@@ -864,6 +866,17 @@ describe('doctor', () => {
       for (const c of held) c.destroy();
       await new Promise<void>((resolve) => hole.close(() => resolve()));
     }
+
+    // GitHub answers the exchange 503 once: doctor tries once (a retry would have succeeded), with no
+    // retry waits, and the token line says why.
+    s.writeTokens({ github_token: gh, oauth_app: 'vscode' });
+    fake.failNext(1, { status: 503, body: 'unavailable', path: '/copilot_internal/v2/token' });
+    const t503 = Date.now();
+    const unavailable = await runCli(['doctor', '--json'], s.env);
+    assert.ok(Date.now() - t503 < 5000, 'no retry waits');
+    assert.equal(check(unavailable, 'token').state, 'warn');
+    assert.match(check(unavailable, 'token').fix ?? '', /last error: .*503/);
+    fake.clearInjections();
 
     // A model disabled by policy, and one the plan does not list.
     const model = fake.models.find((m) => m.id === 'gpt-4.1');
@@ -908,6 +921,12 @@ describe('setup <client>', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /^❌ GET \/v1\/models failed: Not signed in to GitHub Copilot\. Run `.*auth`/m);
       assert.doesNotMatch(r.stderr, /is not in the proxy's \/v1\/models/);
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-setup-home-'));
+      cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+      const oc = await runCli(['setup', 'opencode'], { ...s.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') });
+      assert.equal(oc.code, 0, oc.stderr);
+      assert.match(oc.stdout, /^Model: \S+ \(the proxy could not list the models: the default name\)\. Run: /m);
+      assert.match(oc.stdout, /^❌ GET \/v1\/models failed: Not signed in/m);
     } finally {
       fake.deviceFlow.script = [];
       proxy.child.kill('SIGTERM');

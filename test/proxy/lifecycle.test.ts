@@ -100,7 +100,8 @@ describe('github-copilot-svcs run (real process)', () => {
     const env = { ...fakeEnv(fake, home(), fake.createGithubToken()), GITHUB_COPILOT_SVCS_PORT: String(fake.port) };
     const r = await runCli(['run', '--host', '127.0.0.1'], env);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`Port ${fake.port} on 127\\.0\\.0\\.1 is already in use by another program`));
+    // The fake answers /health with a 404: that program is named by what it did.
+    assert.match(r.stderr, new RegExp(`Port ${fake.port} on 127\\.0\\.0\\.1 is already in use by another program \\(it answered HTTP 404 to /health\\)\\. Stop that program`));
   });
 
   test('port taken by one of ours: it says whose (this data dir\'s, already running; or another data dir\'s)', async () => {
