@@ -144,7 +144,7 @@ async function deviceFlow(ctx: CliContext, options: AuthOptions, deps: AuthDeps,
     // Through a proxy, the proxy is the first suspect (doctor says the same per host).
     if (err instanceof AppError) {
       const unreached = err instanceof UpstreamNetworkError || err instanceof UpstreamTimeoutError;
-      throw new ExitError(`Sign-in failed: ${err.message}${unreached && route.proxy ? ` (${route.why}: check HTTPS_PROXY, or add ${host} to NO_PROXY)` : ''}`, 1);
+      throw new ExitError(`Sign-in failed: ${err.message}${unreached && route.proxy ? ` (${route.why}: check ${route.variable ?? 'HTTPS_PROXY'}, or add ${host} to NO_PROXY)` : ''}`, 1);
     }
     throw err;
   } finally {

@@ -108,10 +108,17 @@ export function withKey(obj: Record<string, unknown>, key: string, value: unknow
 /**
  * What `config set KEY VALUE` writes: VALUE read as JSON when that is what the
  * key takes (8082, true, ["a","b"], {"x":"y"}), else as the text itself (debug,
- * an api_key of digits). The whole file is checked as the loader checks it.
- * Pure.
+ * an api_key of digits). The whole file is checked as the loader checks it; a
+ * change is refused only for a problem it adds, so a file with a wrong key can
+ * be mended one key at a time (`remaining`: what is still wrong). Pure.
  */
-export function configWithValue(obj: Record<string, unknown>, key: string, text: string, file: string): { obj: Record<string, unknown> } | { problems: string[] } {
+export function configWithValue(
+  obj: Record<string, unknown>,
+  key: string,
+  text: string,
+  file: string,
+): { obj: Record<string, unknown>; remaining: string[] } | { problems: string[] } {
+  const before = new Set(checkConfigObject(obj, file).problems);
   const candidates: unknown[] = [];
   try {
     candidates.push(JSON.parse(text));
@@ -123,10 +130,19 @@ export function configWithValue(obj: Record<string, unknown>, key: string, text:
   for (const v of candidates) {
     const next = withKey(obj, key, v);
     const { problems } = checkConfigObject(next, file);
-    if (problems.length === 0) return { obj: next };
-    first ??= problems;
+    const added = problems.filter((p) => !before.has(p));
+    if (added.length === 0) return { obj: next, remaining: problems };
+    first ??= added;
   }
   return { problems: first ?? [] };
+}
+
+/** Whether `key` (`block.inner` too) is in the file as written, known or not. Pure. */
+function inFile(obj: Record<string, unknown>, key: string): boolean {
+  if (Object.hasOwn(obj, key)) return true;
+  const [block = '', inner] = key.split('.', 2);
+  const nested = Object.hasOwn(obj, block) ? obj[block] : undefined;
+  return inner !== undefined && typeof nested === 'object' && nested !== null && Object.hasOwn(nested, inner);
 }
 
 /** After a change to config.json: where the key's value now comes from, when the file does not decide it. */
@@ -145,18 +161,22 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
   const env = deps.env ?? process.env;
   const out = (line: string) => (deps.stdout ?? process.stdout).write(`${line}\n`);
   const err = (line: string) => (deps.stderr ?? process.stderr).write(`${line}\n`);
-  const k = settableKey(key);
   const file = resolvePaths(env).configFile;
   let before: Record<string, unknown>;
   try {
     before = readConfigObject(file);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError([`${file}: cannot be read (${e instanceof Error ? e.message : String(e)}); nothing was changed`]);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ConfigError([`${why.startsWith(file) ? why : `${file}: cannot be read (${why})`}; nothing was changed`]);
   }
+  // unset also takes a key the file has that the loader does not know (the one its warning names).
+  const k = value === undefined && inFile(before, key) ? key : settableKey(key);
   const write = (obj: Record<string, unknown>) => writeFileAtomic(file, `${JSON.stringify(obj, null, 2)}\n`);
+  let remaining: string[];
   if (value === undefined) {
     const next = withKey(before, k, undefined);
+    remaining = checkConfigObject(next, file).problems;
     if (JSON.stringify(next) === JSON.stringify(before)) {
       out(`${k} is not set in ${file}: nothing changed.`);
       return;
@@ -167,8 +187,14 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
     const r = configWithValue(before, k, value, file);
     if ('problems' in r) throw new ConfigError(r.problems);
     write(r.obj);
+    remaining = r.remaining;
     const shown = SECRET_KEYS.has(k) ? maskSecret(value) : value;
     out(`Set ${k} = ${shown} in ${file}.`);
+  }
+  if (remaining.length > 0) {
+    err(`${file} still has ${remaining.length === 1 ? 'a problem' : `${remaining.length} problems`} (mend each with config set or unset):`);
+    for (const p of remaining) err(`  ${p}`);
+    return;
   }
   const note = overriddenNote(k, env);
   if (note) err(note);

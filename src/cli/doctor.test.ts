@@ -4,7 +4,7 @@ import { clockCheck, doctorLines } from './doctor.ts';
 import { proxyForUrl } from '../upstream/proxy-env.ts';
 
 test('proxyForUrl: HTTPS_PROXY for https, HTTP_PROXY for http, NO_PROXY by host, suffix, port or *; either case', () => {
-  assert.deepEqual(proxyForUrl('https://api.github.com', {}), { proxy: null, why: 'direct (no HTTP(S)_PROXY)' });
+  assert.deepEqual(proxyForUrl('https://api.github.com', {}), { proxy: null, why: 'direct (no HTTP(S)_PROXY)', variable: null });
   assert.equal(proxyForUrl('https://api.github.com', { HTTPS_PROXY: 'http://p:3128' }).proxy, 'http://p:3128');
   assert.equal(proxyForUrl('https://api.github.com', { https_proxy: 'http://p:3128' }).proxy, 'http://p:3128');
   assert.equal(proxyForUrl('http://127.0.0.1:9', { HTTPS_PROXY: 'http://p:3128' }).proxy, null, 'HTTPS_PROXY is not for http');
@@ -15,7 +15,8 @@ test('proxyForUrl: HTTPS_PROXY for https, HTTP_PROXY for http, NO_PROXY by host,
   assert.equal(proxyForUrl('https://x.y', { HTTPS_PROXY: 'http://p', NO_PROXY: '*' }).proxy, null);
   assert.match(proxyForUrl('https://x.y', { HTTPS_PROXY: 'http://u:pw@p:1' }).why, /u:\*\*\*@p:1/);
   // undici's precedence: the lower-case name first, an empty one included; an empty HTTPS proxy falls back to HTTP_PROXY.
-  assert.equal(proxyForUrl('https://x.y', { https_proxy: 'http://lower:1', HTTPS_PROXY: 'http://upper:1' }).proxy, 'http://lower:1');
+  assert.deepEqual(proxyForUrl('https://x.y', { https_proxy: 'http://lower:1', HTTPS_PROXY: 'http://upper:1' }), { proxy: 'http://lower:1', why: 'through http://lower:1 (https_proxy)', variable: 'https_proxy' });
+  assert.equal(proxyForUrl('https://x.y', { HTTP_PROXY: 'http://h:1' }).variable, 'HTTP_PROXY', 'the variable the hint names');
   assert.equal(proxyForUrl('http://x.y', { http_proxy: '', HTTP_PROXY: 'http://upper:1' }).proxy, null);
   assert.equal(proxyForUrl('https://x.y', { https_proxy: '', HTTP_PROXY: 'http://h:1' }).proxy, 'http://h:1');
   assert.equal(proxyForUrl('https://x.y', { HTTPS_PROXY: 'http://p', no_proxy: '', NO_PROXY: '*' }).proxy, 'http://p');

@@ -18,6 +18,7 @@ import { readSetupJournal, setupJournalPath } from './setup.ts';
 import { baseUrlFor } from '../clients/setup.ts';
 import { clientConfigPath } from '../clients/configure.ts';
 import { ExitError } from '../errors.ts';
+import { envName } from '../config/env.ts';
 
 /**
  * `doctor`: one line per check, ✅/⚠️/❌, each with its fix. Exit 0 when no
@@ -232,13 +233,16 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
               id: `network:${new URL(url).host}`,
               state: 'fail',
               text: `${new URL(url).host}: no answer, ${route.why}: ${p.error}`,
-              fix: route.proxy ? 'check HTTPS_PROXY (is that proxy up, and does it allow this host?) or add the host to NO_PROXY' : 'check the network and DNS, or set HTTPS_PROXY if this network needs a proxy',
+              fix: route.proxy ? `check ${route.variable ?? 'HTTPS_PROXY'} (is that proxy up, and does it allow this host?) or add the host to NO_PROXY` : 'check the network and DNS, or set HTTPS_PROXY if this network needs a proxy',
             },
       );
     }
     out.push(clockCheck(githubDate, Date.now()));
 
-    if (ctx.config.keychain === 'off') out.push({ id: 'keychain', state: 'ok', text: 'Keychain: off (keychain: off in config); tokens in a 0600 file', fix: null });
+    if (ctx.config.keychain === 'off') {
+      const by = ctx.config.sources.keychain === 'env' ? `${envName('keychain')}=off` : ctx.config.sources.keychain === 'flag' ? '--keychain off' : 'keychain: off in config';
+      out.push({ id: 'keychain', state: 'ok', text: `Keychain: off (${by}); tokens in a 0600 file`, fix: null });
+    }
     else {
       const store = await ctx.store();
       if (store.kind === 'keychain') out.push({ id: 'keychain', state: 'ok', text: 'Keychain: the OS keychain answers', fix: null });

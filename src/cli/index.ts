@@ -16,7 +16,13 @@ export { authCommand, configCommand, dashboardCommand, doctorCommand, logoutComm
 /** Adds auth, logout, status, refresh, models, config, usage, dashboard, doctor, setup and uninstall to the program, with its settings (exitOverride...). */
 export function registerCliCommands(program: Command, deps: AuthDeps = {}): void {
   for (const cmd of [authCommand(deps), logoutCommand(deps), statusCommand(deps), refreshCommand(deps), modelsCommand(deps), configCommand(deps), usageCommand(deps), dashboardCommand(deps), doctorCommand(deps), setupCommand(deps), uninstallCommand(deps)]) {
-    cmd.copyInheritedSettings(program);
+    inheritSettings(cmd, program);
     program.addCommand(cmd);
   }
+}
+
+/** The program's settings (exitOverride: a usage error exits 2) on a command and its own subcommands (config get|set|unset). */
+function inheritSettings(cmd: Command, program: Command): void {
+  cmd.copyInheritedSettings(program);
+  for (const sub of cmd.commands) inheritSettings(sub, program);
 }

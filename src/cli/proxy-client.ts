@@ -103,7 +103,7 @@ async function probePort(config: Pick<ResolvedConfig, 'host' | 'port'>, agent: L
     const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
     if (!connected || NOT_A_PROGRAM.has(code)) return null;
     if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
-      return { foreign: `it took the connection but did not answer /health within ${timeoutMs / 1000} s (another program, or a proxy too busy to answer)` };
+      return { foreign: `it took the connection but did not answer /health within ${timeoutMs / 1000} s: another program, or a proxy too busy to answer` };
     }
     return { foreign: `it does not speak HTTP as this proxy does (${code || (err instanceof Error ? err.message : String(err))})` };
   }

@@ -9,7 +9,7 @@ import { RUN_HINT, SETUP_CLIENTS, clientConfigFiles, defaultModel, envExports, m
 import { baseUrlFor } from '../clients/setup.ts';
 import { ExitError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { proxyJson, proxyOrigin } from './proxy-client.ts';
+import { foreignHolderLine, otherProxyLine, proxyJson, proxyOrigin } from './proxy-client.ts';
 
 export type SetupOptions = CommonOptions & { dryRun?: boolean; undo?: boolean; model?: string };
 
@@ -72,7 +72,10 @@ async function liveModels(ctx: CliContext): Promise<LiveModels> {
  * the others (and that the chosen model is in it).
  */
 async function checkRoute(ctx: CliContext, client: SetupClient, model: string, live: LiveModels): Promise<string> {
-  const proxy = await ctx.proxy();
+  const holder = await ctx.portHolder();
+  if (holder.kind === 'foreign') return `❌ ${foreignHolderLine(holder.detail, ctx.config.port)}`;
+  if (holder.kind === 'other') return `❌ ${otherProxyLine(holder.proxy, ctx.config.port)}`;
+  const proxy = holder.kind === 'ours' ? holder.proxy : null;
   if (!proxy) return `⚠️  No proxy of this data dir runs on ${proxyOrigin(ctx.config)}: start it (${ctx.command} run, or the tray), then run this again to check the route`;
   try {
     if (client === 'claude-code') {
@@ -128,7 +131,9 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
 
     if (client === 'env') {
       for (const line of envExports(target)) ctx.out(line);
-      ctx.err(await checkRoute(ctx, 'env', model, live));
+      const line = await checkRoute(ctx, 'env', model, live);
+      ctx.err(line);
+      if (line.startsWith('❌')) throw new ExitError('', 1);
       return;
     }
 
@@ -168,7 +173,10 @@ export async function setup(client: SetupClient, options: SetupOptions, deps: Cl
       ctx.out(`Undo with: ${ctx.command} setup ${client} --undo`);
     }
     ctx.out(`Model: ${model}${ids ? '' : live.problem !== null ? ' (the proxy could not list the models: the default name)' : ' (no proxy running to list the models: the default name)'}. Run: ${RUN_HINT[client]}`);
-    ctx.out(await checkRoute(ctx, client, model, live));
+    // The file is written either way; a route that does not work yet is exit 1 (for scripts), the line says why.
+    const line = await checkRoute(ctx, client, model, live);
+    ctx.out(line);
+    if (line.startsWith('❌')) throw new ExitError('', 1);
   });
 }
 

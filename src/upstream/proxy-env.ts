@@ -4,22 +4,27 @@
  * connection. Its rules: the lower-case name first (set but empty included),
  * and an empty HTTPS proxy falls back to the HTTP one. Pure.
  */
-export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: string | null; why: string } {
+export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: string | null; why: string; variable: string | null } {
   const u = new URL(url);
-  const get = (k: string) => env[k.toLowerCase()] ?? env[k];
-  const httpProxy = get('HTTP_PROXY');
-  const proxy = u.protocol === 'https:' ? get('HTTPS_PROXY') || httpProxy : httpProxy;
-  if (!proxy) return { proxy: null, why: 'direct (no HTTP(S)_PROXY)' };
+  /** The variable undici reads for `name`, and its value. */
+  const get = (name: string): [string, string | undefined] => {
+    const lower = name.toLowerCase();
+    return env[lower] !== undefined ? [lower, env[lower]] : [name, env[name]];
+  };
+  const http = get('HTTP_PROXY');
+  const https = get('HTTPS_PROXY');
+  const [variable, proxy] = u.protocol === 'https:' && https[1] ? https : http;
+  if (!proxy) return { proxy: null, why: 'direct (no HTTP(S)_PROXY)', variable: null };
   const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-  for (const raw of (get('NO_PROXY') ?? '').split(/[,\s]+/).filter(Boolean)) {
-    if (raw === '*') return { proxy: null, why: 'direct (NO_PROXY=*)' };
+  for (const raw of (get('NO_PROXY')[1] ?? '').split(/[,\s]+/).filter(Boolean)) {
+    if (raw === '*') return { proxy: null, why: 'direct (NO_PROXY=*)', variable: null };
     const [hostPart = '', portPart] = raw.replace(/^\*?\./, '.').split(':');
     if (portPart && portPart !== port) continue;
     const host = u.hostname.toLowerCase();
     const entry = hostPart.toLowerCase();
-    if (host === entry.replace(/^\./, '') || (entry.startsWith('.') ? host.endsWith(entry) : host.endsWith(`.${entry}`))) return { proxy: null, why: `direct (NO_PROXY has ${raw})` };
+    if (host === entry.replace(/^\./, '') || (entry.startsWith('.') ? host.endsWith(entry) : host.endsWith(`.${entry}`))) return { proxy: null, why: `direct (NO_PROXY has ${raw})`, variable: null };
   }
-  return { proxy, why: `through ${redactProxy(proxy)}` };
+  return { proxy, why: `through ${redactProxy(proxy)} (${variable})`, variable };
 }
 
 /** A proxy URL without its password. */

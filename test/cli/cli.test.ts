@@ -455,6 +455,22 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     assert.deepEqual(file().timeouts, { http_client: 300 });
     assert.match((await s.cli(['config', 'unset', 'headers.user_agent'])).stdout, /is not set in .*nothing changed/);
 
+    // A file that is already wrong is mended one key at a time: a change that adds no problem is written,
+    // and what is still wrong is said; unset takes the unknown key the loader's warning names.
+    fs.writeFileSync(s.configFile, JSON.stringify({ port: 70000, timeouts: { shutdwn: 3 } }));
+    const mend = await s.cli(['config', 'set', 'timeouts.shutdown', '3']);
+    assert.equal(mend.code, 0, mend.stderr);
+    assert.match(mend.stderr, /still has 2 problems .*\n.*port: must be 0-65535/);
+    assert.equal((await s.cli(['config', 'set', 'log_level', 'loud'])).code, 2, 'a problem of its own is refused');
+    assert.equal((await s.cli(['config', 'unset', 'timeouts.shutdwn'])).code, 0);
+    const last = await s.cli(['config', 'set', 'port', '8084']);
+    assert.equal(last.code, 0, last.stderr);
+    assert.doesNotMatch(last.stderr, /still has/);
+    assert.deepEqual(file(), { port: 8084, timeouts: { shutdown: 3 } });
+    // A usage error in a subcommand exits 2, as every usage error does.
+    assert.equal((await s.cli(['config', 'get'])).code, 2);
+    assert.equal((await s.cli(['config', 'set', 'port'])).code, 2);
+
     // An env var that wins over the file is named.
     const env = await runCli(['config', 'set', 'port', '8083'], { ...s.env, GITHUB_COPILOT_SVCS_PORT: '9999' });
     assert.equal(env.code, 0, env.stderr);
@@ -542,6 +558,9 @@ describe('the CLI uses only its own proxy', () => {
       const proxyCheck = doctorJsonSchema.parse(JSON.parse(dr.stdout)).checks.find((c) => c.id === 'proxy');
       assert.equal(proxyCheck?.state, 'fail');
       assert.match(proxyCheck?.text ?? '', new RegExp(`port ${s.port} is held by another program \\(it answered HTTP 404`));
+      const se = await s.cli(['setup', 'env']);
+      assert.equal(se.code, 1);
+      assert.match(se.stderr, new RegExp(`^❌ Port ${s.port} is held by another program \\(it answered HTTP 404`, 'm'));
       const db = await s.cli(['dashboard', '--no-browser']);
       assert.equal(db.code, 1);
       assert.match(db.stderr, new RegExp(`Port ${s.port} is held by another program \\(it answered HTTP 404 to /health\\)\\. Stop that program`));
@@ -784,6 +803,7 @@ describe('doctor', () => {
       assert.match(r.stdout, /^✅ Token: ✅ Token is healthy/m);
       assert.match(r.stdout, /^✅ 127\.0\.0\.1:\d+: answers, direct \(no HTTP\(S\)_PROXY\)$/m);
       assert.match(r.stdout, /^✅ Clock: /m);
+      assert.match(r.stdout, /^✅ Keychain: off \(GITHUB_COPILOT_SVCS_KEYCHAIN=off\); tokens in a 0600 file$/m, 'where the setting came from');
       assert.match(r.stdout, /^(All checks passed|All checks passed, \d warnings?)\.$/m);
       const j = await s.cli(['doctor', '--json']);
       assert.equal(doctorJson(j).ok, true);
@@ -834,7 +854,7 @@ describe('doctor', () => {
     assert.equal(refused.state, 'fail');
     assert.match(refused.text, /no answer, through http:\/\/user:\*\*\*@127\.0\.0\.1:9/);
     assert.doesNotMatch(blocked.stdout, /secret/);
-    assert.match(refused.fix ?? '', /HTTPS_PROXY/);
+    assert.match(refused.fix ?? '', /^check HTTP_PROXY \(/, 'the variable that was used');
 
     // A proxy that takes the connection and never answers CONNECT: every host, and the token exchange, within doctor's 8 s.
     const held: net.Socket[] = [];
@@ -918,13 +938,15 @@ describe('setup <client>', () => {
       await proxy.waitFor(/listening on/);
       await proxy.waitFor(/denied/i);
       const r = await runCli(['setup', 'env'], s.env);
-      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.code, 1, 'a route that does not work yet is exit 1');
+      assert.match(r.stdout, /^export OPENAI_BASE_URL=/m, 'the exports are printed all the same');
       assert.match(r.stderr, /^❌ GET \/v1\/models failed: Not signed in to GitHub Copilot\. Run `.*auth`/m);
       assert.doesNotMatch(r.stderr, /is not in the proxy's \/v1\/models/);
       const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-setup-home-'));
       cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
       const oc = await runCli(['setup', 'opencode'], { ...s.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') });
-      assert.equal(oc.code, 0, oc.stderr);
+      assert.equal(oc.code, 1, oc.stderr);
+      assert.match(oc.stdout, /^Wrote .*opencode\.json/m);
       assert.match(oc.stdout, /^Model: \S+ \(the proxy could not list the models: the default name\)\. Run: /m);
       assert.match(oc.stdout, /^❌ GET \/v1\/models failed: Not signed in/m);
     } finally {
