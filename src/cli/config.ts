@@ -82,8 +82,13 @@ export const SETTABLE_KEYS: readonly string[] = [
 function settableKey(key: string): string {
   if (SETTABLE_KEYS.includes(key)) return key;
   if ((LEGACY_TOKEN_KEYS as readonly string[]).includes(key)) throw new ExitError(`${key} is not kept in config.json: sign in with 'auth' (tokens go to the OS keychain or tokens.json)`, 2);
-  const near = closest(key, SETTABLE_KEYS);
-  throw new ExitError(`unknown config key ${JSON.stringify(key)}${near ? ` (did you mean "${near}"?)` : ''}; 'config' lists them`, 2);
+  throw unknownKey(key, SETTABLE_KEYS);
+}
+
+/** A key no `config` subcommand takes: exit 2, with the nearest one. Pure. */
+function unknownKey(key: string, known: readonly string[]): ExitError {
+  const near = closest(key, known);
+  return new ExitError(`unknown config key ${JSON.stringify(key)}${near ? ` (did you mean "${near}"?)` : ''}; 'config' lists them`, 2);
 }
 
 /** `obj` with `key` (`timeouts.x` and `headers.x` inside their block) set to `value`, or removed when `value` is undefined. Pure. */
@@ -223,10 +228,7 @@ async function getAction(key: string, options: ConfigOptions, deps: CliDeps): Pr
   await withCliContext(deps, commonFlags(options), async (ctx) => {
     const entries = new Map(configEntries(ctx.config, ctx.env).map((e) => [e.key, e]));
     const e = entries.get(key);
-    if (!e) {
-      const near = closest(key, [...entries.keys()]);
-      throw new ExitError(`unknown config key ${JSON.stringify(key)}${near ? ` (did you mean "${near}"?)` : ''}; 'config' lists them`, 2);
-    }
+    if (!e) throw unknownKey(key, [...entries.keys()]);
     ctx.out(options.json ? JSON.stringify({ key: e.key, value: e.value, source: e.source }) : show(e.value));
   });
 }
@@ -242,12 +244,12 @@ export function configCommand(deps: CliDeps = {}): Command {
   // `config get port --json`: the parent's --json is parsed first, so read both.
   addCommonOptions(get).action(async (key: string, _opts: ConfigOptions, self: Command) => getAction(key, self.optsWithGlobals<ConfigOptions>(), deps));
   const set = new Command('set')
-    .description('set one key in config.json (checked as the loader checks it; nothing is written when it is wrong), e.g. config set port 8082, config set allowed_models \'["gpt-4.1"]\'')
+    .description('set one key in config.json, checked as the loader checks it (a change that adds a problem is refused, nothing written), e.g. config set port 8082, config set allowed_models \'["gpt-4.1"]\'')
     .argument('<key>', `a key of config.json, or timeouts.<name>, headers.<name>`)
     .argument('<value>', 'JSON (8082, true, ["a","b"]) or plain text (debug)')
     .action(async (key: string, value: string) => setAction(key, value, deps));
   const unset = new Command('unset')
-    .description('remove one key from config.json (its default applies)')
+    .description('remove one key from config.json (its default applies); an unknown key the file has is taken too')
     .argument('<key>', 'a key of config.json, or timeouts.<name>, headers.<name>')
     .action(async (key: string) => setAction(key, undefined, deps));
   return addCommonOptions(cmd)

@@ -148,6 +148,7 @@ function setupClientChecks(ctx: CliContext): Check[] {
 
 /** How long doctor waits for each host's answer. */
 const PROBE_MS = 8000;
+const NO_ANSWER = `no answer within ${PROBE_MS / 1000} s`;
 
 /**
  * HEAD `url` through the upstream pool (HTTP(S)_PROXY honoured): its Date
@@ -166,7 +167,7 @@ async function probe(ctx: CliContext, url: string): Promise<{ date: string | nul
       return { date: null, error: err instanceof Error ? `${err.message}${'code' in err && typeof err.code === 'string' ? ` (${err.code})` : ''}` : String(err) };
     }
   };
-  return within(ask(), PROBE_MS, { date: null, error: `no answer within ${PROBE_MS / 1000} s` });
+  return within(ask(), PROBE_MS, { date: null, error: NO_ANSWER });
 }
 
 /** What `p` resolves to, or `late` once `ms` have passed (`p` goes on; the pool is destroyed when doctor ends). */
@@ -212,7 +213,7 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
                 (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
               ),
             PROBE_MS,
-            { error: `no answer within ${PROBE_MS / 1000} s` },
+            { error: NO_ANSWER },
           )
         : null;
     const [answers, exchanged, models] = await Promise.all([Promise.all(hosts.map(async (url) => ({ url, p: await probe(ctx, url) }))), tried, listed]);
@@ -240,7 +241,7 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
     out.push(clockCheck(githubDate, Date.now()));
 
     if (ctx.config.keychain === 'off') {
-      const by = ctx.config.sources.keychain === 'env' ? `${envName('keychain')}=off` : ctx.config.sources.keychain === 'flag' ? '--keychain off' : 'keychain: off in config';
+      const by = ctx.config.sources.keychain === 'env' ? `${envName('keychain')}=off` : 'keychain: off in config';
       out.push({ id: 'keychain', state: 'ok', text: `Keychain: off (${by}); tokens in a 0600 file`, fix: null });
     }
     else {
