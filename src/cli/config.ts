@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_COPILOT_API_URL, HEADER_KEYS, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
+import { DEFAULT_COPILOT_API_URL, HEADER_KEYS, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, isLoopbackHost, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
 import { ENV_GITHUB_TOKEN, envName } from '../config/env.ts';
 import { checkConfigObject, loadConfig } from '../config/load.ts';
 import { resolvePaths } from '../config/paths.ts';
@@ -77,6 +77,9 @@ export const SETTABLE_KEYS: readonly string[] = [
   ...Object.keys(TIMEOUT_DEFAULTS).map((k) => `timeouts.${k}`),
   ...HEADER_KEYS.map((k) => `headers.${k}`),
 ];
+
+/** The blocks of keys (`timeouts.first_byte`, `headers.user_agent`...): `config get timeouts` shows all of one. */
+const BLOCKS: readonly string[] = [...new Set(SETTABLE_KEYS.filter((k) => k.includes('.')).map((k) => k.split('.')[0] ?? k))];
 
 /** `key` when `config set`/`unset` take it, else an exit-2 error with the nearest key. Pure. */
 function settableKey(key: string): string {
@@ -203,8 +206,20 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
   }
   const note = overriddenNote(k, env);
   if (note) err(note);
+  const exposed = exposedWithoutKey(env);
+  if (exposed) err(`note: host ${exposed} is reachable from other machines and no api_key is set, so run will refuse to start: set one (config set api_key <a secret of 8+ characters>), or set host back to 127.0.0.1.`);
   const running = await runningProxyUrl(env);
   if (running) err(`The proxy running on ${running} read config.json when it started: restart it (the tray's Quit, or stop run) to use this.`);
+}
+
+/** The host, when the configuration as it now stands listens beyond loopback with no api_key (run refuses it); else null. */
+function exposedWithoutKey(env: NodeJS.ProcessEnv): string | null {
+  try {
+    const config = loadConfig({ env });
+    return !isLoopbackHost(config.host) && !config.api_key ? config.host : null;
+  } catch {
+    return null;
+  }
 }
 
 /** This data dir's running proxy, when there is one (after a change, the file is valid; else null). */
@@ -226,10 +241,19 @@ async function runningProxyUrl(env: NodeJS.ProcessEnv): Promise<string | null> {
 
 async function getAction(key: string, options: ConfigOptions, deps: CliDeps): Promise<void> {
   await withCliContext(deps, commonFlags(options), async (ctx) => {
-    const entries = new Map(configEntries(ctx.config, ctx.env).map((e) => [e.key, e]));
+    const all = configEntries(ctx.config, ctx.env);
+    const entries = new Map(all.map((e) => [e.key, e]));
     const e = entries.get(key);
-    if (!e) throw unknownKey(key, [...entries.keys()]);
-    ctx.out(options.json ? JSON.stringify({ key: e.key, value: e.value, source: e.source }) : show(e.value));
+    if (e) {
+      ctx.out(options.json ? JSON.stringify({ key: e.key, value: e.value, source: e.source }) : show(e.value));
+      return;
+    }
+    // A block (`timeouts`, `headers`): each of its keys, as `config` shows them.
+    if (!BLOCKS.includes(key)) throw unknownKey(key, [...entries.keys(), ...BLOCKS]);
+    const inBlock = all.filter((x) => x.key.startsWith(`${key}.`));
+    if (options.json) ctx.out(JSON.stringify(Object.fromEntries(inBlock.map((x) => [x.key, { value: x.value, source: x.source }])), null, 2));
+    else if (inBlock.length === 0) ctx.out(`(no ${key} set)`);
+    else ctx.out(table(['KEY', 'VALUE', 'SOURCE'], inBlock.map((x) => [x.key, show(x.value), x.source])));
   });
 }
 
@@ -238,9 +262,9 @@ export function configCommand(deps: CliDeps = {}): Command {
     .description('show the effective configuration and where each value comes from (default, file, env, flag); secrets masked. config get/set/unset read and change one key')
     .option('--json', 'print JSON');
   const get = new Command('get')
-    .description('print one key\'s effective value (secrets masked), e.g. config get port, config get timeouts.first_byte')
-    .argument('<key>', 'a key as config lists it')
-    .option('--json', 'print {key, value, source}');
+    .description('print one key\'s effective value (secrets masked), e.g. config get port, config get timeouts.first_byte; config get timeouts (or headers) shows the whole block')
+    .argument('<key>', 'a key as config lists it, or a block: timeouts, headers')
+    .option('--json', 'print {key, value, source}; for a block, {key: {value, source}}');
   // `config get port --json`: the parent's --json is parsed first, so read both.
   addCommonOptions(get).action(async (key: string, _opts: ConfigOptions, self: Command) => getAction(key, self.optsWithGlobals<ConfigOptions>(), deps));
   const set = new Command('set')

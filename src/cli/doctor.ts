@@ -254,7 +254,7 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
     }
 
     const tray = await probeTrayHost({ env: ctx.env });
-    const trayText = trayHostLine(tray, ctx.env);
+    const trayText = trayHostLine(tray, ctx.env, ctx.command);
     out.push(
       tray.kind === 'found'
         ? { id: 'tray', state: 'ok', text: trayText, fix: null }

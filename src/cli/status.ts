@@ -129,7 +129,7 @@ export async function status(options: StatusOptions, deps: CliDeps = {}): Promis
     const nowSec = Math.floor(Date.now() / 1000);
     if (options.json) ctx.out(JSON.stringify(statusJson(view, nowSec), null, 2));
     else for (const line of statusLines(view, nowSec, ctx.colour, ctx.command)) ctx.out(line);
-    if (!options.json) ctx.out(trayHostLine(await probeTrayHost({ env: ctx.env }), ctx.env));
+    if (!options.json) ctx.out(trayHostLine(await probeTrayHost({ env: ctx.env }), ctx.env, ctx.command));
   });
 }
 

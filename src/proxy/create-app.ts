@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, RequestListener, Response } from './http.ts';
+import { drainUnread, type DrainLimits, type NextFunction, type Request, type RequestHandler, type RequestListener, type Response } from './http.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { ProxyContext } from './context.ts';
 import { errorMiddleware } from './middleware/errors.ts';
@@ -18,6 +18,21 @@ function flatParams(params: RouteParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join('/') : v;
   return out;
+}
+
+/**
+ * What is read and dropped of a body an error answer left unread
+ * (drainUnread): up to 64 MiB, for up to 5 s or half of timeouts.server_read,
+ * whichever is shorter (Node answers 408 on its own past server_read).
+ */
+export function drainLimits(serverReadSec: number): DrainLimits {
+  return { bytes: 64 * 1024 * 1024, ms: Math.min(5000, (serverReadSec * 1000) / 2) };
+}
+
+/** A body declared longer than the drain takes: the answer closes the connection instead (the client may see a reset). */
+function declaredLength(req: Request): number {
+  const cl = req.headers['content-length'];
+  return cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : 0;
 }
 
 /** Runs handlers in turn, each calling `next` to go on: a throw or a rejected promise goes to `done`. */
@@ -113,9 +128,15 @@ export function createApp(ctx: ProxyContext): RequestListener {
     },
   ];
   const onError = errorMiddleware(ctx.log);
+  const drain = drainLimits(ctx.config.timeouts.server_read);
   return (req, res) => {
     runChain(layers, req, res, (err?: unknown) => {
       const e = err ?? new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
+      // An answer before the whole body came (a 413, 401, 429...): the rest is read and dropped, within limits.
+      if (!req.complete && !res.headersSent) {
+        if (declaredLength(req) > drain.bytes) res.setHeader('connection', 'close');
+        else drainUnread(req, drain);
+      }
       try {
         onError(e, req, res, () => undefined);
       } catch (fatal) {

@@ -121,3 +121,42 @@ export function createHttpServer(listener: RequestListener, opts: { connectionsC
   // answers it instead, in the caller's error shape (src/proxy/middleware/security.ts).
   return http.createServer({ IncomingMessage: ProxyRequest, ServerResponse: ProxyResponse, requireHostHeader: false, ...opts }, listener);
 }
+
+/**
+ * How much of a body left unread by an answer (a 413, a 401, a 429...) is
+ * read and dropped after it: at most `bytes`, for at most `ms`.
+ */
+export interface DrainLimits {
+  bytes: number;
+  ms: number;
+}
+
+/**
+ * After an answer sent before the request's body was all read: read the rest
+ * and drop it, so a client still sending (the OpenAI and Anthropic SDKs send
+ * the whole body before they read) gets that answer, not a reset. Closing at
+ * once with the body still coming makes the kernel reset the connection, and
+ * the SDKs then report "Connection error" (and retry the whole body). Past
+ * `limits` the connection is cut, so a client cannot hold it by sending forever.
+ */
+export function drainUnread(req: http.IncomingMessage, limits: DrainLimits): void {
+  if (req.complete || req.destroyed) return;
+  let read = 0;
+  const stop = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+  };
+  const cut = () => {
+    stop();
+    req.socket.destroy();
+  };
+  const onData = (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > limits.bytes) cut();
+  };
+  const timer = setTimeout(cut, limits.ms);
+  timer.unref();
+  req.on('data', onData);
+  req.once('end', stop);
+  req.once('close', stop);
+}

@@ -81,7 +81,9 @@ describe('tray host: pure parts', () => {
     assert.match(trayHostLine(none, { DISPLAY: ':0', XDG_CURRENT_DESKTOP: 'GNOME' }), /^Tray host: none found — install and enable the GNOME Shell extension "AppIndicator and KStatusNotifierItem Support" \(Debian\/Ubuntu: sudo apt install gnome-shell-extension-appindicator\)/);
     assert.match(noTrayHostAdvice({ WAYLAND_DISPLAY: 'wayland-0', XDG_CURRENT_DESKTOP: 'ubuntu:GNOME' }), /gnome-shell-extension-appindicator/);
     assert.match(noTrayHostAdvice({ DISPLAY: ':0', XDG_CURRENT_DESKTOP: 'i3' }), /^run a panel with a system tray/);
-    assert.match(noTrayHostAdvice({}), /needs a desktop session/);
+    assert.match(noTrayHostAdvice({}), /needs a desktop session; on a server use `github-copilot-svcs run`$/);
+    // The command as the user started it (the CLI's ctx.command), not always the installed name.
+    assert.match(trayHostLine({ kind: 'none', checked: [] }, {}, 'npx github-copilot-svcs'), /on a server use `npx github-copilot-svcs run`$/);
     assert.equal(trayHostLine({ kind: 'unknown', reason: 'why' }, {}), 'Tray host: unknown (why)');
   });
 });

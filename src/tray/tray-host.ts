@@ -105,9 +105,9 @@ export function nameHasOwnerCommand(tool: 'dbus-send' | 'gdbus', toolPath: strin
 
 const isGnome = (env: NodeJS.ProcessEnv): boolean => /(^|:)(GNOME|ubuntu)(-[\w-]+)?(:|$)/i.test(env.XDG_CURRENT_DESKTOP ?? env.XDG_SESSION_DESKTOP ?? env.DESKTOP_SESSION ?? '');
 
-/** What to do so the icon shows, for the desktop in `env`. Pure. */
-export function noTrayHostAdvice(env: NodeJS.ProcessEnv): string {
-  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return 'the tray needs a desktop session; on a server use `github-copilot-svcs run`';
+/** What to do so the icon shows, for the desktop in `env`; `command` is how this program was started (the CLI's ctx.command). Pure. */
+export function noTrayHostAdvice(env: NodeJS.ProcessEnv, command = 'github-copilot-svcs'): string {
+  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return `the tray needs a desktop session; on a server use \`${command} run\``;
   if (isGnome(env)) {
     return 'install and enable the GNOME Shell extension "AppIndicator and KStatusNotifierItem Support" (Debian/Ubuntu: sudo apt install gnome-shell-extension-appindicator), then log out and back in';
   }
@@ -115,12 +115,12 @@ export function noTrayHostAdvice(env: NodeJS.ProcessEnv): string {
 }
 
 /** `status`'s line. Pure. */
-export function trayHostLine(p: TrayHostProbe, env: NodeJS.ProcessEnv): string {
+export function trayHostLine(p: TrayHostProbe, env: NodeJS.ProcessEnv, command?: string): string {
   switch (p.kind) {
     case 'found':
       return `Tray host: ${p.hosts.map(describeTrayHost).join(', ')}`;
     case 'none':
-      return `Tray host: none found — ${noTrayHostAdvice(env)}`;
+      return `Tray host: none found — ${noTrayHostAdvice(env, command)}`;
     case 'unknown':
       return `Tray host: unknown (${p.reason})`;
   }

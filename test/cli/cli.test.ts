@@ -431,6 +431,26 @@ describe('refresh, models, usage, config (no proxy running)', () => {
       assert.equal(r.code, 0, `${k}: ${r.stderr}`);
     }
     assert.deepEqual(file(), { ...goFile, port: 8082, allowed_models: ['gpt-4.1'], log_level: 'debug', api_key: '12345678', timeouts: { http_client: 300, first_byte: 45 }, headers: { user_agent: 'x/1' } });
+    // A whole block: each of its keys, as `config` shows them.
+    const timeouts = await s.cli(['config', 'get', 'timeouts']);
+    assert.equal(timeouts.code, 0, timeouts.stderr);
+    assert.match(timeouts.stdout, /timeouts\.first_byte\s+45\s+file/);
+    assert.match(timeouts.stdout, /timeouts\.stream_idle\s+\d+\s+default/);
+    const headers: unknown = JSON.parse((await s.cli(['config', 'get', 'headers', '--json'])).stdout);
+    assert.ok(typeof headers === 'object' && headers !== null);
+    assert.deepEqual(Reflect.get(headers, 'headers.user_agent'), { value: 'x/1', source: 'file' });
+    assert.ok(Object.keys(headers).every((k) => k.startsWith('headers.')) && Object.hasOwn(headers, 'headers.editor_version'), 'the block, with the defaults');
+    assert.equal((await s.cli(['config', 'get', 'timeout'])).code, 2, 'no such block');
+    // Listening beyond loopback: said at once when no api_key would let run start.
+    const exposed = await s.cli(['config', 'set', 'host', '0.0.0.0']);
+    assert.equal(exposed.code, 0, exposed.stderr);
+    assert.doesNotMatch(exposed.stderr, /no api_key/, 'api_key 12345678 is set');
+    assert.equal((await s.cli(['config', 'unset', 'api_key'])).code, 0);
+    assert.match((await s.cli(['config', 'get', 'port'])).stderr, /^$/);
+    const open = await s.cli(['config', 'set', 'log_level', 'debug']);
+    assert.match(open.stderr, /host 0\.0\.0\.0 is reachable from other machines and no api_key is set, so run will refuse to start: set one \(config set api_key/);
+    assert.equal((await s.cli(['config', 'unset', 'host'])).code, 0);
+    assert.doesNotMatch((await s.cli(['config', 'set', 'log_level', 'debug'])).stderr, /api_key/);
     assert.doesNotMatch((await s.cli(['config', 'set', 'api_key', 'sk-local-secret-key-9876'])).stdout, /secret/);
     assert.match((await s.cli(['config', 'get', 'api_key'])).stdout, /^…9876$/m);
 
@@ -882,6 +902,18 @@ describe('doctor', () => {
       assert.match(check(silent, 'token').fix ?? '', /did not answer the token exchange within 8 s/);
       assert.equal(check(silent, 'model').state, 'skip');
       assert.match(check(silent, 'model').text, /without a Copilot token/);
+
+      // refresh through it: tried once (no 2 + 8 + 18 s of retry waits), within dial_timeout + tls_handshake, naming the proxy.
+      fs.writeFileSync(s.configFile, JSON.stringify({ timeouts: { dial_timeout: 1, tls_handshake: 1 } }), { mode: 0o600 });
+      const r0 = Date.now();
+      const refreshed = await runCli(['refresh'], { ...s.env, HTTP_PROXY: `http://127.0.0.1:${a.port}` });
+      const refreshTook = Date.now() - r0;
+      fs.rmSync(s.configFile);
+      assert.equal(refreshed.code, 1, refreshed.stderr);
+      assert.ok(refreshTook < 8000, `refresh took ${refreshTook} ms`);
+      assert.match(refreshed.stderr, /Refresh failed: .*did not answer/);
+      assert.match(refreshed.stderr, new RegExp(`through http://127\\.0\\.0\\.1:${a.port} \\(HTTP_PROXY\\): if it did not answer, check HTTP_PROXY`));
+      assert.doesNotMatch(refreshed.stderr, /trying again in 60 s/, 'a one-shot command does not promise a retry');
     } finally {
       for (const c of held) c.destroy();
       await new Promise<void>((resolve) => hole.close(() => resolve()));

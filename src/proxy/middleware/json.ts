@@ -272,9 +272,9 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<{ 
 /**
  * The JSON body parser for `application/json` and `+json` bodies, on the
  * routes that take one (`takesBody`); any other body is never read, and Node
- * drops it unparsed once the answer is sent. See readJsonBody. A body refused
- * before it was all read closes the connection after the answer, so the rest is
- * never drained (nor a second answer sent when its read times out).
+ * drops it unparsed once the answer is sent. See readJsonBody. What is left of
+ * a body refused before it was all read is read and dropped within limits
+ * (createApp, drainUnread), so the client gets the answer, not a reset.
  */
 export function jsonBody(maxBytes: number, takesBody: (req: Request) => boolean): RequestHandler {
   return (req, res, next) => {
@@ -289,10 +289,7 @@ export function jsonBody(maxBytes: number, takesBody: (req: Request) => boolean)
         res.locals.bodyHeld?.shrinkTo(bytes);
         next();
       },
-      (err: unknown) => {
-        if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
-        next(err);
-      },
+      (err: unknown) => next(err),
     );
   };
 }
