@@ -72,6 +72,20 @@ export function answerProblem(path: string, json: unknown, stream: boolean): str
     const first: unknown = list[0];
     const message = typeof first === 'object' && first !== null && Object.hasOwn(first, 'message') ? Reflect.get(first, 'message') : undefined;
     if (typeof message !== 'object' || message === null) return 'a choice without a message';
+    // `{"choices":[{"message":{}}]}`: no text, no tool call and no finish_reason in any choice is no answer
+    // (translated for /v1/messages it was a 200 with empty content). An empty text that finished is one.
+    if (!list.some(saysSomething)) return 'choices that carry no content, no tool call and no finish_reason';
   }
   return null;
+}
+
+/** Whether a chat choice carries an answer: message text (empty included), a tool call or a finish_reason. Pure. */
+function saysSomething(choice: unknown): boolean {
+  if (typeof choice !== 'object' || choice === null) return false;
+  const get = (o: object, k: string): unknown => (Object.hasOwn(o, k) ? Reflect.get(o, k) : undefined);
+  const finish = get(choice, 'finish_reason');
+  if (typeof finish === 'string' && finish !== '') return true;
+  const message = get(choice, 'message');
+  if (typeof message !== 'object' || message === null) return false;
+  return typeof get(message, 'content') === 'string' || Array.isArray(get(message, 'tool_calls'));
 }

@@ -31,6 +31,7 @@ describe('upstream 200s that no client can use', () => {
     ['null', 'null', JSON_HEADERS],
     ['choices: []', { id: 'x', object: 'chat.completion', choices: [] }, JSON_HEADERS],
     ['a choice without a message', { id: 'x', object: 'chat.completion', choices: [{}] }, JSON_HEADERS],
+    ['a message with nothing in it and no finish_reason', { id: 'x', object: 'chat.completion', choices: [{ index: 0, message: {} }] }, JSON_HEADERS],
     ['an HTML page', '<html><body>Service unavailable</body></html>', { 'content-type': 'text/html' }],
     ['invalid JSON', '{"choices": [', JSON_HEADERS],
   ];
@@ -72,6 +73,8 @@ describe('upstream 200s that no client can use', () => {
       ['/v1/responses', '/responses', { output: [null] }, { model: 'gpt-5.1-codex', input: 'hi' }],
       ['/v1/chat/completions', '/responses', { output: [null] }, { model: 'gpt-5.1-codex', messages: [{ role: 'user', content: 'hi' }] }],
       ['/v1/chat/completions', '/chat/completions', { choices: [null] }, { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] }],
+      // Translated for /v1/messages, an empty message with no finish_reason was a 200 with empty content.
+      ['/v1/messages', '/chat/completions', { choices: [{ index: 0, message: {} }] }, { model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }],
     ];
     for (const [route, upstream, answer, body] of cases) {
       h.fake.failNext(1, { status: 200, body: answer, headers: JSON_HEADERS, path: upstream });
@@ -101,6 +104,12 @@ describe('answerProblem (pure)', () => {
     assert.equal(answerProblem('/chat/completions', { choices: [{ message: { role: 'assistant', content: 'hi' } }] }, false), null);
     assert.equal(answerProblem('/chat/completions', { choices: [] }, false), 'an empty choices list');
     assert.equal(answerProblem('/chat/completions', { choices: [{}] }, false), 'a choice without a message');
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: {} }] }, false), 'choices that carry no content, no tool call and no finish_reason');
+    // An empty answer that finished, a tool call alone, or a later choice with the text (Copilot's Claude splits them): answers.
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { role: 'assistant' }, finish_reason: 'stop' }] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { content: '' } }] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { tool_calls: [] } }] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: {} }, { message: { content: 'hi' }, finish_reason: 'stop' }] }, false), null);
     assert.equal(answerProblem('/chat/completions', null, false), 'null instead of an object');
     assert.equal(answerProblem('/responses', { output: [] }, false), null);
     assert.equal(answerProblem('/responses', { id: 'r' }, false), 'no output list');
