@@ -158,6 +158,26 @@ describe('retries', () => {
     tm.stop();
   });
 
+  test('oneShot (a CLI command): tried once, the failure kept for the command (lastFailure) and neither logged nor tried again later', async () => {
+    let attempts = 0;
+    const { tm, time, log } = setup({
+      exchange: async () => {
+        attempts += 1;
+        throw new UpstreamNetworkError('connect ETIMEDOUT');
+      },
+      extra: { oneShot: true },
+    });
+    assert.equal(tm.lastFailure(), null);
+    const s = await tm.refresh();
+    assert.equal(attempts, 1);
+    assert.deepEqual(time.sleeps, []);
+    assert.equal(s.state, 'error');
+    assert.ok(tm.lastFailure() instanceof UpstreamNetworkError);
+    assert.equal(time.nextTimerAt(), null, 'no retry scheduled');
+    assert.ok(!log.lines.some((l) => /trying again/.test(l)), log.lines.join('\n'));
+    tm.stop();
+  });
+
   test('a non-retryable failure is not retried', async () => {
     let attempts = 0;
     const { tm, time } = setup({

@@ -44,6 +44,11 @@ export interface TokenManagerDeps {
   timers?: TimerApi;
   retryDelaysMs?: readonly number[];
   /**
+   * A one-shot command's manager (`refresh`): a refresh is tried once, and a
+   * failure is neither logged (the command reports it) nor tried again later.
+   */
+  oneShot?: boolean;
+  /**
    * When GitHub rejects the token (or none is stored), start a device flow and
    * log the URL and code once per code, re-issuing expired codes. `run` sets it.
    */
@@ -65,6 +70,8 @@ export interface ManagedTokenManager extends TokenManager {
   setGithubToken(githubToken: string, oauthApp?: OAuthApp): Promise<TokenSnapshot>;
   /** Sign out: cancel a pending sign-in, forget the tokens and remove them from the store (keychain and file). */
   signOut(): Promise<TokenSnapshot>;
+  /** The last failed refresh's error (null after a success): what a command reads to tell "GitHub was not reached" from an answer. */
+  lastFailure(): unknown;
 }
 
 const unrefTimers: TimerApi = {
@@ -101,6 +108,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
   let fromEnv = false;
   let state: TokenState = 'not_signed_in';
   let lastError: string | null = null;
+  let lastFailure: unknown = null;
   let pendingSignIn: TokenSnapshot['pendingSignIn'] = null;
   let loaded: Promise<void> | null = null;
   let flight: Promise<CopilotAuth> | null = null;
@@ -279,7 +287,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     // Once a whole cycle has failed (state error: offline, GitHub down), the next one (a client's request, the 60 s timer) is
     // tried once: each request waited the 28 s of retries before its 502 while offline, and a request after the network is
     // back still succeeds at once.
-    const attempts = state === 'error' ? 1 : retryDelays.length + 1;
+    const attempts = state === 'error' || deps.oneShot ? 1 : retryDelays.length + 1;
     state = 'refreshing';
     emit();
     const policy: RetryPolicy = { maxAttempts: attempts, delaysMs: retryDelays, retryAfterCapMs: retryDelays.at(-1) ?? 0 };
@@ -301,8 +309,11 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
         throw err;
       }
       lastError = `Copilot token refresh failed: ${message(err)}`;
-      log.warn(`${lastError}; trying again in 60 s`);
-      schedule(RETRY_LATER_MS);
+      lastFailure = err;
+      if (!deps.oneShot) {
+        log.warn(`${lastError}; trying again in 60 s`);
+        schedule(RETRY_LATER_MS);
+      }
       emit();
       throw err;
     }
@@ -318,6 +329,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
     };
     state = 'ok';
     lastError = null;
+    lastFailure = null;
     await persist();
     scheduleNext();
     emit();
@@ -409,6 +421,7 @@ export function createTokenManager(deps: TokenManagerDeps): ManagedTokenManager 
       return joinFlight();
     },
 
+    lastFailure: () => lastFailure,
     async refresh() {
       // Re-read the store: `auth` in another process may have signed in meanwhile.
       if (!flight) {

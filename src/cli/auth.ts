@@ -11,7 +11,7 @@ import { paint } from './format.ts';
 import { formatDuration } from '../text/duration.ts';
 import { otherProxyLine, proxyJson } from './proxy-client.ts';
 import { OAUTH_APPS } from '../config/schema.ts';
-import { proxyForUrl } from '../upstream/proxy-env.ts';
+import { proxyFix, proxyForUrl } from '../upstream/proxy-env.ts';
 
 export interface AuthOptions extends CommonOptions {
   oauthApp?: OAuthApp;
@@ -144,7 +144,7 @@ async function deviceFlow(ctx: CliContext, options: AuthOptions, deps: AuthDeps,
     // Through a proxy, the proxy is the first suspect (doctor says the same per host).
     if (err instanceof AppError) {
       const unreached = err instanceof UpstreamNetworkError || err instanceof UpstreamTimeoutError;
-      throw new ExitError(`Sign-in failed: ${err.message}${unreached && route.proxy ? ` (${route.why}: check ${route.variable ?? 'HTTPS_PROXY'}, or add ${host} to NO_PROXY)` : ''}`, 1);
+      throw new ExitError(`Sign-in failed: ${err.message}${unreached && route.proxy ? ` (${route.why}: ${proxyFix(route, host)})` : ''}`, 1);
     }
     throw err;
   } finally {

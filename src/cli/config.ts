@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_COPILOT_API_URL, HEADER_KEYS, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, isLoopbackHost, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
+import { DEFAULT_COPILOT_API_URL, HEADER_KEYS, LEGACY_TOKEN_KEYS, SECRET_KEYS, TIMEOUT_DEFAULTS, fileConfigSchema, exposedHost, API_KEY_MIN_LENGTH, type ConfigKey, type ConfigSource, type ResolvedConfig } from '../config/schema.ts';
 import { ENV_GITHUB_TOKEN, envName } from '../config/env.ts';
 import { checkConfigObject, loadConfig } from '../config/load.ts';
 import { resolvePaths } from '../config/paths.ts';
@@ -206,17 +206,16 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
   }
   const note = overriddenNote(k, env);
   if (note) err(note);
-  const exposed = exposedWithoutKey(env);
-  if (exposed) err(`note: host ${exposed} is reachable from other machines and no api_key is set, so run will refuse to start: set one (config set api_key <a secret of 8+ characters>), or set host back to 127.0.0.1.`);
+  const exposed = exposedNow(env);
+  if (exposed) err(`note: host ${exposed} is reachable from other machines and no api_key is set, so run will refuse to start: set one (config set api_key <a secret of ${API_KEY_MIN_LENGTH}+ characters>), or set host back to 127.0.0.1.`);
   const running = await runningProxyUrl(env);
   if (running) err(`The proxy running on ${running} read config.json when it started: restart it (the tray's Quit, or stop run) to use this.`);
 }
 
-/** The host, when the configuration as it now stands listens beyond loopback with no api_key (run refuses it); else null. */
-function exposedWithoutKey(env: NodeJS.ProcessEnv): string | null {
+/** exposedHost of the configuration as it now stands (file, env); null when it does not load. */
+function exposedNow(env: NodeJS.ProcessEnv): string | null {
   try {
-    const config = loadConfig({ env });
-    return !isLoopbackHost(config.host) && !config.api_key ? config.host : null;
+    return exposedHost(loadConfig({ env }));
   } catch {
     return null;
   }
@@ -251,7 +250,7 @@ async function getAction(key: string, options: ConfigOptions, deps: CliDeps): Pr
     // A block (`timeouts`, `headers`): each of its keys, as `config` shows them.
     if (!BLOCKS.includes(key)) throw unknownKey(key, [...entries.keys(), ...BLOCKS]);
     const inBlock = all.filter((x) => x.key.startsWith(`${key}.`));
-    if (options.json) ctx.out(JSON.stringify(Object.fromEntries(inBlock.map((x) => [x.key, { value: x.value, source: x.source }])), null, 2));
+    if (options.json) ctx.out(JSON.stringify(Object.fromEntries(inBlock.map((x) => [x.key, { value: x.value, source: x.source }]))));
     else if (inBlock.length === 0) ctx.out(`(no ${key} set)`);
     else ctx.out(table(['KEY', 'VALUE', 'SOURCE'], inBlock.map((x) => [x.key, show(x.value), x.source])));
   });

@@ -10,7 +10,7 @@ import { closest } from '../text/closest.ts';
 import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
 import { createTokenManager } from '../auth/token-manager.ts';
-import { proxyForUrl } from '../upstream/proxy-env.ts';
+import { proxyFix, proxyForUrl } from '../upstream/proxy-env.ts';
 import { requestVia } from '../upstream/request.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { FOREIGN_HOLDER_FIX, otherProxyLine, proxyOrigin } from './proxy-client.ts';
@@ -234,7 +234,7 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
               id: `network:${new URL(url).host}`,
               state: 'fail',
               text: `${new URL(url).host}: no answer, ${route.why}: ${p.error}`,
-              fix: route.proxy ? `check ${route.variable ?? 'HTTPS_PROXY'} (is that proxy up, and does it allow this host?) or add the host to NO_PROXY` : 'check the network and DNS, or set HTTPS_PROXY if this network needs a proxy',
+              fix: route.proxy ? proxyFix(route, new URL(url).host) : 'check the network and DNS, or set HTTPS_PROXY if this network needs a proxy',
             },
       );
     }

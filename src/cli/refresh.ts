@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { HEALTH_TEXT, isSignedIn, snapshotFromJson, tokenJson, tokenJsonSchema, type TokenSnapshot } from '../auth/snapshot.ts';
-import { ExitError } from '../errors.ts';
+import { ExitError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatDuration } from '../text/duration.ts';
 import { otherProxyLine, proxyJson } from './proxy-client.ts';
 import { createTokenManager } from '../auth/token-manager.ts';
-import { proxyForUrl } from '../upstream/proxy-env.ts';
+import { proxyFix, proxyForUrl } from '../upstream/proxy-env.ts';
 
 export type RefreshOptions = CommonOptions & { json?: boolean };
 
@@ -38,23 +38,23 @@ export async function refresh(options: RefreshOptions, deps: CliDeps = {}): Prom
       snapshot = snapshotFromJson(parsed.data);
       via = `the running proxy on ${running.url}`;
     } else {
-      // Tried once, no retry waits (2 + 8 + 18 s for a proxy that ran all day): someone is waiting at the terminal.
-      // Its warnings ("trying again in 60 s") are for a proxy that goes on: here the error below says it once.
-      const log = { ...ctx.log, warn: ctx.log.debug };
-      const tm = createTokenManager({ config: ctx.config, store: await ctx.store(), dispatcher: ctx.dispatcher, log, env: ctx.env, command: ctx.command, retryDelaysMs: [] });
+      // Tried once, no retry waits (2 + 8 + 18 s for a proxy that ran all day) and no "trying again in 60 s":
+      // someone is waiting at the terminal, and the error below says it once.
+      const tm = createTokenManager({ config: ctx.config, store: await ctx.store(), dispatcher: ctx.dispatcher, log: ctx.log, env: ctx.env, command: ctx.command, oneShot: true });
       try {
         const before = await tm.load();
         if (!before.hasGithubToken) throw new ExitError(`Not signed in to GitHub Copilot. Run '${ctx.command} auth' first.`, 1);
         snapshot = await tm.refresh();
         via = before.store === 'env' ? 'this command (token from the environment, nothing saved)' : `this command (saved to the ${before.store === 'keychain' ? 'OS keychain' : 'token file'})`;
+        // Through an HTTP(S) proxy, that proxy is the first suspect when GitHub was not reached (auth and doctor say the same).
+        const failure = tm.lastFailure();
+        const route = proxyForUrl(ctx.config.github_api_url, ctx.env);
+        if ((failure instanceof UpstreamNetworkError || failure instanceof UpstreamTimeoutError) && route.proxy) {
+          const host = new URL(ctx.config.github_api_url).host;
+          hint = `\nAsked ${host} ${route.why}: ${proxyFix(route, host)} ('${ctx.command} doctor' checks each host).`;
+        }
       } finally {
         tm.stop();
-      }
-      // Through an HTTP(S) proxy, that proxy is the first suspect when GitHub did not answer (auth and doctor say the same).
-      const route = proxyForUrl(ctx.config.github_api_url, ctx.env);
-      if (snapshot.state === 'error' && route.proxy) {
-        const host = new URL(ctx.config.github_api_url).host;
-        hint = `\nAsked ${host} ${route.why}: if it did not answer, check ${route.variable ?? 'HTTPS_PROXY'} or add ${host} to NO_PROXY ('${ctx.command} doctor' checks each host).`;
       }
     }
     if (options.json) ctx.out(JSON.stringify(tokenJson(snapshot, Math.floor(Date.now() / 1000)), null, 2));

@@ -84,6 +84,9 @@ const headersBlockSchema = z
 /** The keys of the `headers` block (`config set headers.user_agent ...`). */
 export const HEADER_KEYS = Object.keys(headersBlockSchema.shape);
 
+/** The shortest api_key taken. */
+export const API_KEY_MIN_LENGTH = 8;
+
 export const fileConfigSchema = z.object({
   host: unsetAware(z.string()),
   port: unsetAware(z.number().int('must be a whole number').min(0, 'must be 0-65535 (0 picks a free port)').max(65535, 'must be 0-65535 (0 picks a free port)')),
@@ -93,7 +96,7 @@ export const fileConfigSchema = z.object({
   github_api_url: unsetAware(httpUrl),
   copilot_api_url: unsetAware(httpUrl),
   keychain: unsetAware(z.enum(['auto', 'off'])),
-  api_key: unsetAware(z.string().min(8, 'must be at least 8 characters')),
+  api_key: unsetAware(z.string().min(API_KEY_MIN_LENGTH, `must be at least ${API_KEY_MIN_LENGTH} characters`)),
   cors_origins: unsetAware(z.array(z.string().url('must be an origin such as http://localhost:3000'))),
   model_map: unsetAware(z.record(z.string().min(1), z.string().min(1))),
   model_fallback: unsetAware(z.boolean()),
@@ -198,4 +201,9 @@ export const DEFAULT_COPILOT_API_URL = 'https://api.githubcopilot.com';
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** The host, when it is reachable from other machines and no api_key guards it (run refuses to listen so); else null. Pure. */
+export function exposedHost(config: Pick<ResolvedConfig, 'host' | 'api_key'>): string | null {
+  return !isLoopbackHost(config.host) && !config.api_key ? config.host : null;
 }

@@ -22,11 +22,13 @@ function flatParams(params: RouteParams): Record<string, string> {
 
 /**
  * What is read and dropped of a body an error answer left unread
- * (drainUnread): up to 64 MiB, for up to 5 s or half of timeouts.server_read,
- * whichever is shorter (Node answers 408 on its own past server_read).
+ * (drainUnread), `elapsedMs` into the request: up to 64 MiB, for up to 5 s,
+ * and ending 1 s before timeouts.server_read runs out, as Node then answers
+ * 408 by itself on a connection whose answer went out already (a second
+ * answer). `ms` below 200: no time to drain, the connection is closed. Pure.
  */
-export function drainLimits(serverReadSec: number): DrainLimits {
-  return { bytes: 64 * 1024 * 1024, ms: Math.min(5000, (serverReadSec * 1000) / 2) };
+export function drainLimits(serverReadSec: number, elapsedMs: number): DrainLimits {
+  return { bytes: 64 * 1024 * 1024, ms: Math.min(5000, serverReadSec * 1000 - elapsedMs - 1000) };
 }
 
 /** A body declared longer than the drain takes: the answer closes the connection instead (the client may see a reset). */
@@ -128,13 +130,14 @@ export function createApp(ctx: ProxyContext): RequestListener {
     },
   ];
   const onError = errorMiddleware(ctx.log);
-  const drain = drainLimits(ctx.config.timeouts.server_read);
   return (req, res) => {
     runChain(layers, req, res, (err?: unknown) => {
       const e = err ?? new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
       // An answer before the whole body came (a 413, 401, 429...): the rest is read and dropped, within limits.
       if (!req.complete && !res.headersSent) {
-        if (declaredLength(req) > drain.bytes) res.setHeader('connection', 'close');
+        const now = ctx.now();
+        const drain = drainLimits(ctx.config.timeouts.server_read, now - (res.locals.req?.startedAt ?? now));
+        if (declaredLength(req) > drain.bytes || drain.ms < 200) res.setHeader('connection', 'close');
         else drainUnread(req, drain);
       }
       try {

@@ -148,7 +148,7 @@ export function drainUnread(req: http.IncomingMessage, limits: DrainLimits): voi
   };
   const cut = () => {
     stop();
-    req.socket.destroy();
+    req.destroy();
   };
   const onData = (chunk: Buffer) => {
     read += chunk.length;

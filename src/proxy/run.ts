@@ -4,7 +4,7 @@ import { createTokenManager, type AutoSignInOptions, type ManagedTokenManager } 
 import { createTokenStore, type TokenStore } from '../auth/token-store.ts';
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import { describeRepairs, removeStaleTempFiles, repairDataDirPermissions } from '../config/permissions.ts';
-import { isLoopbackHost, type ResolvedConfig } from '../config/schema.ts';
+import { exposedHost, type ResolvedConfig } from '../config/schema.ts';
 import { ExitError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ResilienceOptions } from '../upstream/gateway.ts';
@@ -41,9 +41,10 @@ export interface RuntimeOptions {
 
 /** Refuses configurations that would expose the token to the network. */
 export function assertSafeBinding(config: ResolvedConfig): void {
-  if (!isLoopbackHost(config.host) && !config.api_key) {
+  const exposed = exposedHost(config);
+  if (exposed !== null) {
     throw new ExitError(
-      `Refusing to listen on ${config.host}: that address is reachable from other machines, and anyone who reaches it could spend your Copilot subscription. ` +
+      `Refusing to listen on ${exposed}: that address is reachable from other machines, and anyone who reaches it could spend your Copilot subscription. ` +
         `Set api_key (config.json or ${envName('api_key')}) so clients must authenticate, or listen on 127.0.0.1.`,
       2,
     );

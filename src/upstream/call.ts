@@ -79,7 +79,7 @@ export function answerProblem(path: string, json: unknown, stream: boolean): str
   return null;
 }
 
-/** Whether a chat choice carries an answer: message text (empty included), a tool call or a finish_reason. Pure. */
+/** Whether a chat choice carries an answer: message text (empty included), at least one tool call, or a finish_reason. Pure. */
 function saysSomething(choice: unknown): boolean {
   if (typeof choice !== 'object' || choice === null) return false;
   const get = (o: object, k: string): unknown => (Object.hasOwn(o, k) ? Reflect.get(o, k) : undefined);
@@ -87,5 +87,6 @@ function saysSomething(choice: unknown): boolean {
   if (typeof finish === 'string' && finish !== '') return true;
   const message = get(choice, 'message');
   if (typeof message !== 'object' || message === null) return false;
-  return typeof get(message, 'content') === 'string' || Array.isArray(get(message, 'tool_calls'));
+  const calls = get(message, 'tool_calls');
+  return typeof get(message, 'content') === 'string' || (Array.isArray(calls) && calls.length > 0);
 }

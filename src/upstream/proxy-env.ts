@@ -4,7 +4,13 @@
  * connection. Its rules: the lower-case name first (set but empty included),
  * and an empty HTTPS proxy falls back to the HTTP one. Pure.
  */
-export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: string | null; why: string; variable: string | null } {
+export interface ProxyRoute {
+  proxy: string | null;
+  why: string;
+  variable: string | null;
+}
+
+export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): ProxyRoute {
   const u = new URL(url);
   /** The variable undici reads for `name`, and its value. */
   const get = (name: string): [string, string | undefined] => {
@@ -25,6 +31,11 @@ export function proxyForUrl(url: string, env: NodeJS.ProcessEnv): { proxy: strin
     if (host === entry.replace(/^\./, '') || (entry.startsWith('.') ? host.endsWith(entry) : host.endsWith(`.${entry}`))) return { proxy: null, why: `direct (NO_PROXY has ${raw})`, variable: null };
   }
   return { proxy, why: `through ${redactProxy(proxy)} (${variable})`, variable };
+}
+
+/** What to check when `host` did not answer through a proxy: one wording for auth, refresh and doctor. Pure. */
+export function proxyFix(route: ProxyRoute, host: string): string {
+  return `check ${route.variable ?? 'HTTPS_PROXY'} (is that proxy up, and does it allow ${host}?) or add ${host} to NO_PROXY`;
 }
 
 /** A proxy URL without its password. */

@@ -82,22 +82,54 @@ describe('a body refused before it is read: the client gets the answer, not a re
     up.socket.destroy();
   });
 
-  test('a client that stops sending is cut once the drain time is up (half of server_read, at most 5 s), after its answer', async () => {
-    const limits = drainLimits(2);
+  test('a client that stops sending is cut once the drain time is up (at most 5 s, ending 1 s before server_read), after its answer', async () => {
+    const limits = drainLimits(2, 0);
     assert.equal(limits.ms, 1000);
     const up = rawUpload(h.url, 1024 * KiB, '{"model":"gpt-4.1","messages":[');
     await until(() => /HTTP\/1\.1 413/.test(up.received()), 5000);
     const closedAfter = await up.closed;
-    assert.ok(closedAfter >= 900 && closedAfter < 2500, `closed after ${closedAfter} ms`);
+    assert.ok(closedAfter >= 900 && closedAfter < 4000, `closed after ${closedAfter} ms`);
     assert.doesNotMatch(up.received(), /408/, 'no second answer');
   });
 
   test('a body declared longer than the drain reads is answered with connection: close at once', async () => {
-    const limits = drainLimits(2);
+    const limits = drainLimits(2, 0);
     const up = rawUpload(h.url, limits.bytes + 1, '{"model":"gpt-4.1","messages":[');
     await until(() => /HTTP\/1\.1 413/.test(up.received()), 5000);
     assert.match(up.received(), /connection: close/i);
     const closedAfter = await up.closed;
-    assert.ok(closedAfter < 900, `closed after ${closedAfter} ms`);
+    assert.ok(closedAfter < 3000, `closed after ${closedAfter} ms`);
+  });
+});
+
+describe('a body refused late, close to server_read: never a second answer', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { max_body_bytes: 64 * KiB, timeouts: { server_read: 10 } } });
+  });
+  after(async () => h.close());
+
+  test('refused 8.5 s into a 10 s server_read, the connection ends before server_read runs out, with the 413 as its only answer (Node would add its own 408)', async () => {
+    assert.equal(drainLimits(10, 8500).ms, 500);
+    assert.ok(drainLimits(10, 9500).ms < 200, 'no time left: closed at once');
+    const u = new URL(h.url);
+    const started = Date.now();
+    const socket = net.connect(Number(u.port), u.hostname);
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
+    const chunk = (body: string) => (socket.destroyed ? undefined : socket.write(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    chunk('{"model":"gpt-4.1","messages":[{"role":"user","content":"');
+    // A slow body under the limit for 8.5 s, then past it, then still coming.
+    const trickle = setInterval(() => chunk('x'.repeat(64)), 250);
+    await new Promise((r) => setTimeout(r, 8500));
+    chunk('x'.repeat(70 * KiB));
+    const closedAfter = await closed;
+    clearInterval(trickle);
+    assert.match(text, /^HTTP\/1\.1 413 /);
+    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${text.slice(0, 400)}`);
+    assert.ok(closedAfter < 10_000, `closed ${closedAfter} ms after the request began`);
   });
 });

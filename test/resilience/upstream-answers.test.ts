@@ -108,7 +108,8 @@ describe('answerProblem (pure)', () => {
     // An empty answer that finished, a tool call alone, or a later choice with the text (Copilot's Claude splits them): answers.
     assert.equal(answerProblem('/chat/completions', { choices: [{ message: { role: 'assistant' }, finish_reason: 'stop' }] }, false), null);
     assert.equal(answerProblem('/chat/completions', { choices: [{ message: { content: '' } }] }, false), null);
-    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { tool_calls: [] } }] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] } }] }, false), null);
+    assert.equal(answerProblem('/chat/completions', { choices: [{ message: { tool_calls: [] } }] }, false), 'choices that carry no content, no tool call and no finish_reason', 'an empty list is no tool call');
     assert.equal(answerProblem('/chat/completions', { choices: [{ message: {} }, { message: { content: 'hi' }, finish_reason: 'stop' }] }, false), null);
     assert.equal(answerProblem('/chat/completions', null, false), 'null instead of an object');
     assert.equal(answerProblem('/responses', { output: [] }, false), null);
