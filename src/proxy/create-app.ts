@@ -23,12 +23,19 @@ function flatParams(params: RouteParams): Record<string, string> {
 /**
  * What is read and dropped of a body an error answer left unread
  * (drainUnread), `elapsedMs` into the request: up to 64 MiB, for up to 5 s,
- * and ending 1 s before timeouts.server_read runs out, as Node then answers
- * 408 by itself on a connection whose answer went out already (a second
- * answer). `ms` below 200: no time to drain, the connection is closed. Pure.
+ * and ending 1 s before timeouts.server_read runs out: Node's timeout then
+ * closes the connection (no second answer: isDraining), which a client
+ * still sending may see as a reset. `ms` below 200: no time to drain, the
+ * connection is closed. Pure.
  */
 export function drainLimits(serverReadSec: number, elapsedMs: number): DrainLimits {
   return { bytes: 64 * 1024 * 1024, ms: Math.min(5000, serverReadSec * 1000 - elapsedMs - 1000) };
+}
+
+/** Whether a body follows the headers (a declared length above 0, or chunked). */
+function hasBody(req: Request): boolean {
+  const cl = req.headers['content-length'];
+  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** A body declared longer than the drain takes: the answer closes the connection instead (the client may see a reset). */
@@ -90,6 +97,14 @@ export function createApp(ctx: ProxyContext): RequestListener {
   // Only the routes that take a JSON body read one (and reserve for it): a body sent anywhere else is never read.
   const takesBody = (req: Request) => matchOf(req)?.spec.body === 'json';
 
+  // The rest of a body no one will read: read and dropped within drainLimits, or the answer closes the connection.
+  const dropUnread = (req: Request, res: Response) => {
+    const now = ctx.now();
+    const drain = drainLimits(ctx.config.timeouts.server_read, now - (res.locals.req?.startedAt ?? now));
+    if (declaredLength(req) > drain.bytes || drain.ms < 200) res.setHeader('connection', 'close');
+    else drainUnread(req, drain);
+  };
+
   const layers: RequestHandler[] = [
     requestLog(ctx.log, (req) => matchOf(req)?.spec ?? null, ctx.stats, ctx.now, { metrics, usage: usageSink }),
     (req, _res, next) => {
@@ -114,6 +129,8 @@ export function createApp(ctx: ProxyContext): RequestListener {
         throw new InvalidRequestError(`${req.method} is not allowed on ${req.path}; use ${m.allowed.join(' or ')}`, { status: 405, code: 'method_not_allowed' });
       }
       if (m.spec.auth === 'admin') assertLoopback(req);
+      // A body sent to a route that reads none: dropped within the same limits as one an error left unread.
+      if (m.spec.body !== 'json' && hasBody(req)) dropUnread(req, res);
       next();
     },
     bodyBudget(budget, ctx.config.max_body_bytes, takesBody),
@@ -134,12 +151,7 @@ export function createApp(ctx: ProxyContext): RequestListener {
     runChain(layers, req, res, (err?: unknown) => {
       const e = err ?? new InvalidRequestError(`Unknown route: ${req.method} ${req.path}`, { status: 404, code: 'unknown_route' });
       // An answer before the whole body came (a 413, 401, 429...): the rest is read and dropped, within limits.
-      if (!req.complete && !res.headersSent) {
-        const now = ctx.now();
-        const drain = drainLimits(ctx.config.timeouts.server_read, now - (res.locals.req?.startedAt ?? now));
-        if (declaredLength(req) > drain.bytes || drain.ms < 200) res.setHeader('connection', 'close');
-        else drainUnread(req, drain);
-      }
+      if (!req.complete && !res.headersSent) dropUnread(req, res);
       try {
         onError(e, req, res, () => undefined);
       } catch (fatal) {

@@ -131,6 +131,18 @@ export interface DrainLimits {
   ms: number;
 }
 
+/** Marks a socket whose answer went out while drainUnread reads the rest of its request. */
+const DRAINING = Symbol('answered, body draining');
+
+/**
+ * Whether this socket's request was answered already and only its body is
+ * still being read: a client error then (Node's server_read timeout, a bad
+ * chunk) must close it with no second answer (client-error.ts).
+ */
+export function isDraining(socket: object): boolean {
+  return Reflect.get(socket, DRAINING) === true;
+}
+
 /**
  * After an answer sent before the request's body was all read: read the rest
  * and drop it, so a client still sending (the OpenAI and Anthropic SDKs send
@@ -140,11 +152,14 @@ export interface DrainLimits {
  * `limits` the connection is cut, so a client cannot hold it by sending forever.
  */
 export function drainUnread(req: http.IncomingMessage, limits: DrainLimits): void {
-  if (req.complete || req.destroyed) return;
+  const { socket } = req;
+  if (req.complete || req.destroyed || isDraining(socket)) return;
   let read = 0;
+  Reflect.set(socket, DRAINING, true);
   const stop = () => {
     clearTimeout(timer);
     req.off('data', onData);
+    Reflect.deleteProperty(socket, DRAINING);
   };
   const cut = () => {
     stop();

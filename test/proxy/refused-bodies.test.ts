@@ -92,6 +92,21 @@ describe('a body refused before it is read: the client gets the answer, not a re
     assert.doesNotMatch(up.received(), /408/, 'no second answer');
   });
 
+  test('a body sent to a route that reads none (GET /health), then stalled: the 200, then the cut after the drain time, no second answer', async () => {
+    const u = new URL(h.url);
+    const started = Date.now();
+    const socket = net.connect(Number(u.port), u.hostname);
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
+    socket.write(`GET /health HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: ${1024 * KiB}\r\n\r\n${'x'.repeat(1000)}`);
+    const closedAfter = await closed;
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${text.slice(0, 600)}`);
+    assert.ok(closedAfter >= 900 && closedAfter < 4000, `closed after ${closedAfter} ms`);
+  });
+
   test('a body declared longer than the drain reads is answered with connection: close at once', async () => {
     const limits = drainLimits(2, 0);
     const up = rawUpload(h.url, limits.bytes + 1, '{"model":"gpt-4.1","messages":[');

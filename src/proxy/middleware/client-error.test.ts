@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { onClientError } from './client-error.ts';
+import { createHttpServer, drainUnread } from '../http.ts';
+import { hardenServer, onClientError } from './client-error.ts';
 
 test('a client error is answered and its socket destroyed, even when the peer keeps its side open (#20: a 408 no longer holds the socket and its body budget)', async () => {
   const server = net.createServer();
@@ -29,6 +30,44 @@ test('a client error is answered and its socket destroyed, even when the peer ke
     clearTimeout(timer);
     client.destroy();
     socket.destroy();
+    server.close();
+  }
+});
+
+test('a request answered before its body was read, still sending when server_read runs out, is closed with no second answer (Node would add a 408)', async () => {
+  // Node's own timeout, checked every 100 ms; the drain would read for 5 s more.
+  const server = createHttpServer(
+    (req, res) => {
+      res.writeHead(413, { 'content-type': 'application/json', 'content-length': '2' });
+      res.end('{}');
+      drainUnread(req, { bytes: 64 * 1024 * 1024, ms: 5000 });
+    },
+    { connectionsCheckingInterval: 100 },
+  );
+  server.requestTimeout = 1000;
+  server.headersTimeout = 1000;
+  hardenServer(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const client = net.connect({ port: address.port, host: '127.0.0.1' });
+  let received = '';
+  client.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  client.on('error', () => undefined);
+  const started = Date.now();
+  const closed = once(client, 'close');
+  client.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n{"model":`);
+  const trickle = setInterval(() => client.write('x'.repeat(100)), 100);
+  try {
+    await closed;
+    const after = Date.now() - started;
+    assert.match(received, /^HTTP\/1\.1 413 /);
+    assert.equal(received.match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${received}`);
+    assert.ok(after >= 900 && after < 4000, `closed by server_read, ${after} ms in`);
+  } finally {
+    clearInterval(trickle);
+    client.destroy();
     server.close();
   }
 });

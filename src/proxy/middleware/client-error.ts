@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ProxyServer } from '../http.ts';
+import { isDraining, type ProxyServer } from '../http.ts';
 import { shapeFor } from '../routes/table.ts';
 import { errorBody, type ErrorPayload } from './errors.ts';
 
@@ -57,8 +57,10 @@ interface HttpSocket extends Duplex {
 }
 
 export function onClientError(err: ParserError, socket: HttpSocket): void {
-  // Node's own rule: only answer when nothing of a response has been written yet.
-  const answerable = err.code !== 'ECONNRESET' && socket.writable && !socket._httpMessage?.headersSent;
+  // Node's own rule: only answer when nothing of a response has been written yet. A request
+  // answered already whose body is still being read and dropped (isDraining) had its answer:
+  // Node's 408 past server_read (which counts from the request's first byte) would be a second.
+  const answerable = err.code !== 'ECONNRESET' && socket.writable && !socket._httpMessage?.headersSent && !isDraining(socket);
   if (!answerable) {
     socket.destroy();
     return;
