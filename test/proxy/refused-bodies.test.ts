@@ -16,16 +16,21 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
  */
 const KiB = 1024;
 
-/** A raw HTTP/1.1 request: headers, then `first` of the body; everything the proxy sends back is collected. */
-function rawUpload(url: string, contentLength: number, first: string): { socket: net.Socket; received: () => string; closed: Promise<number> } {
+/** A raw connection: `head` written (a request's headers, maybe some body); everything the proxy sends back is collected. */
+function rawRequest(url: string, head: (host: string) => string): { socket: net.Socket; received: () => string; closed: Promise<number> } {
   const u = new URL(url);
   const started = Date.now();
   const socket = net.connect(Number(u.port), u.hostname);
   let text = '';
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
   socket.on('error', () => undefined);
-  socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n${first}`);
+  socket.write(head(u.host));
   return { socket, received: () => text, closed: new Promise((resolve) => socket.on('close', () => resolve(Date.now() - started))) };
+}
+
+/** A raw POST: headers, then `first` of the body. */
+function rawUpload(url: string, contentLength: number, first: string): ReturnType<typeof rawRequest> {
+  return rawRequest(url, (host) => `POST /v1/chat/completions HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n${first}`);
 }
 
 /** Five rounds of the three clients, each sending an 8 MB body; what each got, as JSON on stdout. */
@@ -93,17 +98,10 @@ describe('a body refused before it is read: the client gets the answer, not a re
   });
 
   test('a body sent to a route that reads none (GET /health), then stalled: the 200, then the cut after the drain time, no second answer', async () => {
-    const u = new URL(h.url);
-    const started = Date.now();
-    const socket = net.connect(Number(u.port), u.hostname);
-    let text = '';
-    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    socket.on('error', () => undefined);
-    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
-    socket.write(`GET /health HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: ${1024 * KiB}\r\n\r\n${'x'.repeat(1000)}`);
-    const closedAfter = await closed;
-    assert.match(text, /^HTTP\/1\.1 200 /);
-    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${text.slice(0, 600)}`);
+    const up = rawRequest(h.url, (host) => `GET /health HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${1024 * KiB}\r\n\r\n${'x'.repeat(1000)}`);
+    const closedAfter = await up.closed;
+    assert.match(up.received(), /^HTTP\/1\.1 200 /);
+    assert.equal(up.received().match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${up.received().slice(0, 600)}`);
     assert.ok(closedAfter >= 900 && closedAfter < 4000, `closed after ${closedAfter} ms`);
   });
 
@@ -127,15 +125,9 @@ describe('a body refused late, close to server_read: never a second answer', () 
   test('refused 8.5 s into a 10 s server_read, the connection ends before server_read runs out, with the 413 as its only answer (Node would add its own 408)', async () => {
     assert.equal(drainLimits(10, 8500).ms, 500);
     assert.ok(drainLimits(10, 9500).ms < 200, 'no time left: closed at once');
-    const u = new URL(h.url);
-    const started = Date.now();
-    const socket = net.connect(Number(u.port), u.hostname);
-    let text = '';
-    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    socket.on('error', () => undefined);
-    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
+    const up = rawRequest(h.url, (host) => `POST /v1/chat/completions HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const { socket, closed } = up;
     const chunk = (body: string) => (socket.destroyed ? undefined : socket.write(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`));
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
     chunk('{"model":"gpt-4.1","messages":[{"role":"user","content":"');
     // A slow body under the limit for 8.5 s, then past it, then still coming.
     const trickle = setInterval(() => chunk('x'.repeat(64)), 250);
@@ -143,8 +135,8 @@ describe('a body refused late, close to server_read: never a second answer', () 
     chunk('x'.repeat(70 * KiB));
     const closedAfter = await closed;
     clearInterval(trickle);
-    assert.match(text, /^HTTP\/1\.1 413 /);
-    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${text.slice(0, 400)}`);
+    assert.match(up.received(), /^HTTP\/1\.1 413 /);
+    assert.equal(up.received().match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${up.received().slice(0, 400)}`);
     assert.ok(closedAfter < 10_000, `closed ${closedAfter} ms after the request began`);
   });
 });
