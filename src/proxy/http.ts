@@ -140,7 +140,10 @@ const DRAINING = Symbol('answered, body draining');
  * chunk) must close it with no second answer (client-error.ts).
  */
 export function isDraining(socket: object): boolean {
-  return Reflect.get(socket, DRAINING) === true;
+  // The request's own state, not the 'end' event: on a kept-alive connection the next request can be
+  // parsed (and fail) in the same read that completed this body, before 'end' is emitted.
+  const req: unknown = Reflect.get(socket, DRAINING);
+  return req instanceof http.IncomingMessage && !req.complete && !req.destroyed;
 }
 
 /**
@@ -155,11 +158,11 @@ export function drainUnread(req: http.IncomingMessage, limits: DrainLimits): voi
   const { socket } = req;
   if (req.complete || req.destroyed || isDraining(socket)) return;
   let read = 0;
-  Reflect.set(socket, DRAINING, true);
+  Reflect.set(socket, DRAINING, req);
   const stop = () => {
     clearTimeout(timer);
     req.off('data', onData);
-    Reflect.deleteProperty(socket, DRAINING);
+    if (Reflect.get(socket, DRAINING) === req) Reflect.deleteProperty(socket, DRAINING);
   };
   const cut = () => {
     stop();

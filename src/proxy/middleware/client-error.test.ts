@@ -3,7 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { createHttpServer, drainUnread } from '../http.ts';
-import { hardenServer, onClientError } from './client-error.ts';
+import { hardenServer, onClientError, pathFromRaw } from './client-error.ts';
 
 test('a client error is answered and its socket destroyed, even when the peer keeps its side open (#20: a 408 no longer holds the socket and its body budget)', async () => {
   const server = net.createServer();
@@ -18,12 +18,13 @@ test('a client error is answered and its socket destroyed, even when the peer ke
   let received = '';
   client.on('data', (d: Buffer) => (received += d.toString()));
   const closed = once(socket, 'close');
+  const ended = once(client, 'end');
   let timer: NodeJS.Timeout | undefined;
   try {
     onClientError(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
     await Promise.race([closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the server socket was left open')), 3000)))]);
     assert.equal(socket.destroyed, true);
-    await once(client, 'end');
+    await ended;
     assert.match(received, /^HTTP\/1\.1 408 /);
     assert.match(received, /"code":"request_timeout"/);
   } finally {
@@ -70,4 +71,11 @@ test('a request answered before its body was read, still sending when server_rea
     client.destroy();
     server.close();
   }
+});
+
+test('the error shape follows the failed request line, also when the packet began with the last request\'s body (keep-alive)', () => {
+  assert.equal(pathFromRaw(Buffer.from('POST /v1/messages HTTP/1.1\r\nx-big: vvvv')), '/v1/messages');
+  assert.equal(pathFromRaw(Buffer.from('{"model":"gpt-4.1","pad":"pppp"}POST /v1/messages/count_tokens HTTP/1.1\r\nHost: a\r\nx-big: vvvv')), '/v1/messages/count_tokens');
+  assert.equal(pathFromRaw(Buffer.from('\x00\x01garbage')), '/');
+  assert.equal(pathFromRaw(undefined), '/');
 });

@@ -31,8 +31,12 @@ export function clientErrorPayload(code: string | undefined): ErrorPayload {
 export function pathFromRaw(raw: Buffer | undefined): string {
   if (!raw) return '/';
   // Printable ASCII only: a control byte in the target ends the path (it is what made the parser fail).
-  const m = /^[A-Za-z]{1,20} (\/[!->@-~]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
-  return m?.[1] ?? '/';
+  const head = /^[A-Za-z]{1,20} (\/[!->@-~]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
+  if (head?.[1] !== undefined) return head[1];
+  // On a kept-alive connection the packet can start with the end of the last request's body
+  // (one read took both, with no line break between): the first whole request line in it.
+  const later = /[A-Z]{3,7} (\/[!->@-~]*) HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 256 * 1024).toString('latin1'));
+  return later?.[1] ?? '/';
 }
 
 /** The headers of every answer given outside the app (this file): JSON, then the connection closes. */
@@ -56,7 +60,12 @@ interface HttpSocket extends Duplex {
   _httpMessage?: { headersSent?: boolean } | null;
 }
 
+/** Marks a socket whose client error was answered: the parser reports the same error again as more bytes come. */
+const ANSWERED = Symbol('client error answered');
+
 export function onClientError(err: ParserError, socket: HttpSocket): void {
+  // The answer is on its way: what the client still sends is read and dropped until the socket goes (below).
+  if (Reflect.get(socket, ANSWERED) === true) return;
   // Node's own rule: only answer when nothing of a response has been written yet. A request
   // answered already whose body is still being read and dropped (isDraining) had its answer:
   // Node's 408 past server_read (which counts from the request's first byte) would be a second.
@@ -66,9 +75,12 @@ export function onClientError(err: ParserError, socket: HttpSocket): void {
     return;
   }
   const p = clientErrorPayload(err.code);
-  // The answer, then the socket is gone (as Node's own handler does): a half-closed socket
-  // would keep its request, and the body budget it reserved, until the peer closed too.
-  socket.end(rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p)), () => socket.destroy());
+  Reflect.set(socket, ANSWERED, true);
+  // The answer and our end of the connection; the rest of what the client sends (the headers past
+  // 16 KiB, a body) is still read, for up to 1 s: a close with unread bytes is a reset, and a reset
+  // can cost the client the answer before it reads it. Then the socket is gone whatever the peer
+  // does: a half-closed socket would keep its request, and the body budget it reserved.
+  socket.end(rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p)));
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
