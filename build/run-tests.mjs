@@ -57,8 +57,9 @@ function systemProblems() {
   const keytarBuilt = fs.existsSync(path.join(root, 'node_modules', 'keytar', 'build', 'Release', 'keytar.node'));
   const keychainTests = filters.length === 0 || filters.some((f) => /test\/(auth|cli)|keychain/.test(f));
   if (!keytarBuilt && keychainTests) {
-    out.push('keytar (the OS keychain module) was not built by npm ci: libsecret-1-dev was missing then');
+    out.push("keytar (the OS keychain module) was not built by npm ci: its native build needs libsecret-1-dev and Node's headers, which node-gyp downloads (npm ci's log says which failed)");
     out.push('  fix: bash build/system-packages.sh && npm ci   (npm rebuild keytar does not bring back a dropped optional dependency)');
+    out.push("  offline: npm_config_nodedir=/usr npm ci   (Node's headers as installed with node, in /usr/include/node)");
   }
   return out;
 }

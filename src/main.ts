@@ -19,6 +19,12 @@ async function main(argv: string[]): Promise<number> {
   return program.main(argv);
 }
 
+// stdout's reader quit early (`usage | head`): the rest has nowhere to go, which is not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') process.stderr.write(`github-copilot-svcs: cannot write the output: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? 0 : 1);
+});
+
 const command = process.argv[2];
 process.title = command === PROXY_CHILD_COMMAND ? 'github-copilot-svcs-proxy' : 'github-copilot-svcs';
 if (command === KEYCHAIN_HELPER_COMMAND) {

@@ -16,11 +16,21 @@ export type TokenState = (typeof TOKEN_STATES)[number];
 /** Same words in CLI, tray and /health. */
 export type TokenHealth = (typeof TOKEN_HEALTHS)[number];
 
+/** The words alone, where the line already carries its own mark (doctor). */
+export const HEALTH_WORDS: Record<TokenHealth, string> = {
+  healthy: 'Token is healthy',
+  refresh_soon: 'Token will be refreshed soon',
+  needs_refresh: 'Token needs refresh',
+  not_signed_in: 'Not signed in',
+};
+
+const HEALTH_MARK: Record<TokenHealth, string> = { healthy: '✅', refresh_soon: '⚠️', needs_refresh: '❌', not_signed_in: '❌' };
+
 export const HEALTH_TEXT: Record<TokenHealth, string> = {
-  healthy: '✅ Token is healthy',
-  refresh_soon: '⚠️ Token will be refreshed soon',
-  needs_refresh: '❌ Token needs refresh',
-  not_signed_in: '❌ Not signed in',
+  healthy: `${HEALTH_MARK.healthy} ${HEALTH_WORDS.healthy}`,
+  refresh_soon: `${HEALTH_MARK.refresh_soon} ${HEALTH_WORDS.refresh_soon}`,
+  needs_refresh: `${HEALTH_MARK.needs_refresh} ${HEALTH_WORDS.needs_refresh}`,
+  not_signed_in: `${HEALTH_MARK.not_signed_in} ${HEALTH_WORDS.not_signed_in}`,
 };
 
 export const tokenSnapshotSchema = z.object({

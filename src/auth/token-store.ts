@@ -231,7 +231,7 @@ function createFileBackend(tokenFile: string, log: Logger): FileBackend {
         return null;
       }
       const parsed = parseStored(text);
-      if (!parsed) log.warn(`${tokenFile} is unreadable; ignoring it (sign in again with \`github-copilot-svcs auth\`)`);
+      if (!parsed) log.warn(`${tokenFile} is unreadable; ignoring it (a sign-in writes it again)`);
       return parsed;
     },
     async save(t) {

@@ -45,7 +45,9 @@ export async function auth(options: AuthOptions, deps: AuthDeps = {}): Promise<v
       try {
         await exchangeCopilotToken({ dispatcher: ctx.dispatcher(), config: ctx.config }, githubToken);
       } catch (err) {
-        if (err instanceof GithubAuthRejectedError) throw new ExitError(`The token was not saved: ${err.message}`, 1);
+        if (err instanceof GithubAuthRejectedError) {
+          throw new ExitError(`The token was not saved: ${err.message}. Check the token, or sign in with \`${ctx.command} auth\``, 1);
+        }
         throw new ExitError(`The token was not saved: cannot check it with GitHub (${err instanceof Error ? err.message : String(err)})`, 1);
       }
     }

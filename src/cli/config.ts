@@ -7,7 +7,7 @@ import { readConfigObject, writeFileAtomic } from '../auth/config-file.ts';
 import { ConfigError, ExitError } from '../errors.ts';
 import { closest } from '../text/closest.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
-import { maskSecret, paint, table } from './format.ts';
+import { maskSecret, table } from './format.ts';
 import { createLoopbackClient, findPortHolder } from './proxy-client.ts';
 
 export type ConfigOptions = CommonOptions & { json?: boolean };
@@ -67,7 +67,6 @@ export async function configCommandAction(options: ConfigOptions, deps: CliDeps 
       return;
     }
     ctx.out(table(['KEY', 'VALUE', 'SOURCE'], entries.map((e) => [e.key, show(e.value), e.source])));
-    for (const w of ctx.config.warnings) ctx.err(paint(ctx.colour, 'yellow', `warning: ${w}`));
   });
 }
 
@@ -116,7 +115,7 @@ export function withKey(obj: Record<string, unknown>, key: string, value: unknow
 /**
  * What `config set KEY VALUE` writes: VALUE read as JSON when that is what the
  * key takes (8082, true, ["a","b"], {"x":"y"}), else as the text itself (debug,
- * an api_key of digits). The whole file is checked as the loader checks it; a
+ * an api_key of digits), else as a comma-separated list (a,b). The whole file is checked as the loader checks it; a
  * change is refused only for a problem it adds, so a file with a wrong key can
  * be mended one key at a time (`remaining`: what is still wrong). Pure.
  */
@@ -134,6 +133,8 @@ export function configWithValue(
     // not JSON: the text itself
   }
   candidates.push(text);
+  // A list as the env vars take it: gpt-4.1,gpt-4o (taken only by a key whose value is a list).
+  if (text.includes(',')) candidates.push(text.split(',').map((x) => x.trim()).filter((x) => x !== ''));
   let first: string[] | null = null;
   for (const v of candidates) {
     const next = withKey(obj, key, v);
@@ -193,7 +194,11 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
     out(`Removed ${k} from ${file}: the default (or an env var or flag) applies.`);
   } else {
     const r = configWithValue(before, k, value, file);
-    if ('problems' in r) throw new ConfigError(r.problems);
+    if ('problems' in r) {
+      // The loader's own words, minus the file name they start with: the value is what is wrong, not the file.
+      const why = r.problems.map((p) => (p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p));
+      throw new ExitError(`config set: ${k} not set: ${why.join('; ')}. ${file} was not changed.`, 2);
+    }
     write(r.obj);
     remaining = r.remaining;
     const shown = SECRET_KEYS.has(k) ? maskSecret(value) : value;
@@ -253,7 +258,7 @@ async function getAction(key: string, options: ConfigOptions, deps: CliDeps): Pr
     if (options.json) ctx.out(JSON.stringify(Object.fromEntries(inBlock.map((x) => [x.key, { value: x.value, source: x.source }]))));
     else if (inBlock.length === 0) ctx.out(`(no ${key} set)`);
     else ctx.out(table(['KEY', 'VALUE', 'SOURCE'], inBlock.map((x) => [x.key, show(x.value), x.source])));
-  });
+  }, { warnings: false });
 }
 
 export function configCommand(deps: CliDeps = {}): Command {

@@ -6,7 +6,7 @@ import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import { ExitError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createDispatcher } from '../upstream/http.ts';
-import { useColour } from './format.ts';
+import { paint, useColour } from './format.ts';
 import { commandName } from '../runtime/self.ts';
 import { createLoopbackClient, findPortHolder, type LoopbackClient, type PortHolder, type RunningProxy } from './proxy-client.ts';
 import { LOG_LEVELS, type ResolvedConfig } from '../config/schema.ts';
@@ -76,7 +76,7 @@ export function commonFlags(opts: CommonOptions): ConfigFlags {
  * it ends. Log lines go to stderr at `warn` unless --log-level says otherwise;
  * stdout is the command's output.
  */
-export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (ctx: CliContext) => Promise<T>, opts: { warnings?: boolean } = {}): Promise<T> {
   const env = deps.env ?? process.env;
   const stdout = deps.stdout ?? process.stdout;
   const stderr = deps.stderr ?? process.stderr;
@@ -122,6 +122,9 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
       return h.kind === 'ours' ? h.proxy : null;
     },
   };
+  // What the configuration ignored (an unknown key, the Go tool's cors "*"), said by every command alike
+  // but `config get`, whose one value scripts read.
+  if (opts.warnings !== false) for (const w of config.warnings) ctx.err(paint(ctx.colour, 'yellow', `warning: ${w}`));
   try {
     return await fn(ctx);
   } finally {

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
 import * as z from 'zod';
-import { HEALTH_TEXT, isSignedIn, type TokenSnapshot } from '../auth/snapshot.ts';
+import { HEALTH_WORDS, isSignedIn, type TokenSnapshot } from '../auth/snapshot.ts';
 import { keytarAbsence, resolveKeytar } from '../auth/keychain.ts';
 import { DEFAULT_COPILOT_API_URL, type ResolvedConfig } from '../config/schema.ts';
 import { resolveModel } from '../proxy/models/resolve.ts';
+import { InvalidModelNameError, MODEL_NAME } from '../proxy/models/router.ts';
 import { closest } from '../text/closest.ts';
 import { probeTrayHost, trayHostLine } from '../tray/tray-host.ts';
 import { listModels, type CopilotModel } from '../upstream/copilot-client.ts';
@@ -59,7 +60,7 @@ export function doctorLines(checks: readonly Check[]): string[] {
 
 /** The token, in the tray's words. Pure. */
 export function tokenCheck(s: TokenSnapshot, command: string): Check {
-  const text = `Token: ${HEALTH_TEXT[s.health]} (store: ${s.store})`;
+  const text = `Token: ${HEALTH_WORDS[s.health]} (store: ${s.store})`;
   if (!isSignedIn(s)) return { id: 'token', state: 'fail', text, fix: `run '${command} auth'${s.lastError ? ` (last error: ${s.lastError})` : ''}` };
   if (s.health === 'needs_refresh') return { id: 'token', state: 'warn', text, fix: `run '${command} refresh'${s.lastError ? ` (last error: ${s.lastError})` : ''}` };
   return { id: 'token', state: 'ok', text, fix: null };
@@ -82,6 +83,10 @@ export function clockCheck(githubDate: string | null, nowMs: number): Check {
 export function modelCheck(name: string, models: readonly CopilotModel[], config: Pick<ResolvedConfig, 'model_map' | 'model_fallback' | 'allowed_models' | 'github_url'>): Check {
   const r = resolveModel(name, models, { modelMap: new Map(Object.entries(config.model_map)), fallback: config.model_fallback, type: 'chat' });
   const settings = copilotSettingsUrl(config);
+  if (!MODEL_NAME.test(name)) {
+    // What the proxy answers such a name with (400 invalid_model), in its own words.
+    return { id: 'model', state: 'fail', text: `Model ${JSON.stringify(name.slice(0, 80))}: not a model name`, fix: new InvalidModelNameError().message };
+  }
   if (r.kind === 'not_found') {
     const near = closest(name, models.map((m) => m.id));
     return {
@@ -248,8 +253,10 @@ export async function doctor(options: DoctorOptions, deps: CliDeps = {}): Promis
       const store = await ctx.store();
       if (store.kind === 'keychain') out.push({ id: 'keychain', state: 'ok', text: 'Keychain: the OS keychain answers', fix: null });
       else {
-        const absent = resolveKeytar() === null ? keytarAbsence() : 'the OS keychain did not answer (no Secret Service, or a locked keyring)';
-        out.push({ id: 'keychain', state: 'warn', text: `Keychain: not used; tokens in a 0600 file (${absent})`, fix: 'unlock or install a Secret Service (gnome-keyring, KWallet), or set keychain: off to silence this' });
+        const noModule = resolveKeytar() === null;
+        const absent = noModule ? keytarAbsence() : 'the OS keychain did not answer (no Secret Service, or a locked keyring)';
+        const fix = noModule ? 'see above for the keychain module, or set keychain: off to silence this' : 'unlock or install a Secret Service (gnome-keyring, KWallet), or set keychain: off to silence this';
+        out.push({ id: 'keychain', state: 'warn', text: `Keychain: not used; tokens in a 0600 file (${absent})`, fix });
       }
     }
 

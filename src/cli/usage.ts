@@ -16,9 +16,17 @@ function creditsCell(t: Pick<UsageTotals, 'nanoAiu' | 'nanoAiuEstimated' | 'cred
   return `${known}${t.creditsUnknown && t.nanoAiu > 0 ? ` (+${t.creditsUnknown} unknown)` : ''}`;
 }
 
+/** --since as words: "last 30 days", "last 24 hours", "since 2026-11-01". Pure. */
+export function sinceWords(since: string): string {
+  const m = /^(\d+)([dhm])$/.exec(since);
+  if (!m) return `since ${since}`;
+  const unit = m[2] === 'd' ? 'day' : m[2] === 'h' ? 'hour' : 'minute';
+  return `last ${m[1]} ${unit}${m[1] === '1' ? '' : 's'}`;
+}
+
 /** Pure: the local totals as a table. AI credits first (what most plans bill in since June 2026); premium requests where Copilot still counts them. */
 export function localUsageLines(totals: UsageTotals[], by: GroupBy, sinceText: string): string[] {
-  if (totals.length === 0) return [`Local usage since ${sinceText}: no requests recorded`];
+  if (totals.length === 0) return [`Local usage (${sinceWords(sinceText)}): no requests recorded`];
   const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
   const rows = totals.map((t) => [
     t.key,
@@ -32,7 +40,7 @@ export function localUsageLines(totals: UsageTotals[], by: GroupBy, sinceText: s
   ]);
   const all = sumTotals(totals);
   return [
-    `Local usage since ${sinceText}, by ${by} (${all.requests} requests, ${creditsCell(all)} AI credits, ${fmt(all.premium)} premium requests):`,
+    `Local usage (${sinceWords(sinceText)}), by ${by} (${all.requests} requests, ${creditsCell(all)} AI credits, ${fmt(all.premium)} premium requests):`,
     table([by, 'requests', 'AI credits', 'premium', 'input tokens', 'cached', 'output tokens', 'errors'], rows, new Set([1, 2, 3, 4, 5, 6, 7])),
   ];
 }

@@ -210,6 +210,7 @@ test("a config.json exactly as the Go tool writes it loads: headers and allowed_
   assert.equal(c.headers.editor_version, 'vscode/1.102.3');
   assert.equal(c.headers.user_agent, 'GitHubCopilotChat/0.29.1');
   assert.deepEqual(c.cors_origins, ['http://localhost:3000']);
+  assert.equal(c.sources.cors_origins, 'file', 'the origin came from the file (cors.allowed_origins)');
   assert.ok(c.warnings.some((w) => w.includes('cors.allowed_origins "*"')), c.warnings.join('\n'));
   assert.equal(c.legacy_tokens.github_token, 'gho_fromthegotool0000000000');
   assert.equal(c.legacy_tokens.copilot_token, undefined);

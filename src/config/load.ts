@@ -39,7 +39,9 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
 
   const fromFile = readConfigFile(paths.configFile, problems, warnings);
   const fromEnv = readEnv(env, problems);
-  const fromFlags = validateLayer(opts.flags ?? {}, 'command-line flag', problems, (k) => `--${k.replace(/_/g, '-')}`);
+  // Flags are named as the CLI spells them (auth's --enterprise sets enterprise_url).
+  const flagName = (k: string) => (k === 'enterprise_url' ? '--enterprise' : `--${k.replace(/_/g, '-')}`);
+  const fromFlags = validateLayer(opts.flags ?? {}, 'command-line flag', problems, flagName);
   // A misspelt key often explains the error next to it: say both.
   if (problems.length > 0) throw new ConfigError(problems, warnings);
 
@@ -96,7 +98,11 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   for (const o of pick('cors')?.allowed_origins ?? []) {
     if (o === '*' || o === '') warnings.push('cors.allowed_origins "*" (the Go tool\'s default) is ignored: list explicit origins in cors_origins');
     else if (!/^https?:\/\/[^/]+$/.test(o)) warnings.push(`cors.allowed_origins "${o}" is not an origin such as http://localhost:3000; ignored`);
-    else if (!corsOrigins.includes(o)) corsOrigins.push(o);
+    else if (!corsOrigins.includes(o)) {
+      corsOrigins.push(o);
+      // An origin taken from the Go tool's key: cors_origins now comes (in part) from there.
+      if (sources.cors_origins === 'default') sources.cors_origins = sources.cors ?? 'file';
+    }
   }
   const debugEndpoints = pick('debug_endpoints') ?? isLoopbackHost(host);
 

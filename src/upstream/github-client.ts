@@ -279,12 +279,11 @@ function httpError(res: RawResponse, doing: string): UpstreamHttpError {
   });
 }
 
+/** What GitHub said; what to do about a 401/403 is the caller's to say (sign in again, or check an imported token), with the command as started. */
 function rejected(res: RawResponse, what: string): GithubAuthRejectedError {
   const hint =
-    res.status === 404
-      ? 'this account may have no Copilot access, or the token comes from an app that cannot be exchanged (try --oauth-app opencode)'
-      : 'sign in again with `github-copilot-svcs auth`';
-  return new GithubAuthRejectedError(res.status, `GitHub rejected the GitHub token at ${what} (${res.status}: ${upstreamMessage(res)}); ${hint}`);
+    res.status === 404 ? '; this account may have no Copilot access, or the token comes from an app that cannot be exchanged (try --oauth-app opencode)' : '';
+  return new GithubAuthRejectedError(res.status, `GitHub rejected the GitHub token at ${what} (${res.status}: ${upstreamMessage(res)})${hint}`);
 }
 
 function originOf(url: string): string {

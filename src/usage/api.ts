@@ -127,6 +127,8 @@ export function creditsThisMonth(
 
 /** A credit figure as people read it: whole credits with thousands separators, two decimals under 100. */
 export function formatCredits(credits: number): string {
+  // A request or two cost less than a hundredth: not "0" beside a total of 0.01.
+  if (credits > 0 && credits < 0.005) return '<0.01';
   return credits >= 100 ? Math.round(credits).toLocaleString('en-US') : (Math.round(credits * 100) / 100).toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
 

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { clientOf, dayOf, fitRecord, multiplierOf, parseSince, premiumCost, RECORD_BOUNDS, tallyDays, totalsBy, type UsageRecord } from './record.ts';
 import { openUsageStore, readUsage } from './store.ts';
+import { formatCredits } from './api.ts';
+import { sinceWords } from '../cli/usage.ts';
 
 const rec = (o: Partial<UsageRecord> = {}): UsageRecord => ({
   t: Date.UTC(2026, 10, 30, 12),
@@ -254,4 +256,9 @@ test('the writer keeps only what the readers count: long strings are cut to the 
   // A line an older writer wrote with longer strings is still read, cut to the bounds, and counted.
   fs.appendFileSync(path.join(dir, `${dayOf(now)}.jsonl`), `${JSON.stringify({ ...rec({ t: now }), model: 'm'.repeat(300), client: 'c'.repeat(500), route: 'r'.repeat(300) })}\n`);
   assert.equal(readUsage(dir, now - 1000).length, 3);
+});
+
+test('credits and periods as people read them: a cost under a hundredth is "<0.01", not "0"; --since as words', () => {
+  assert.deepEqual([0, 0.0036, 0.005, 0.0109, 1234.4].map(formatCredits), ['0', '<0.01', '0.01', '0.01', '1,234']);
+  assert.deepEqual(['30d', '1d', '24h', '30m', '2026-11-01'].map(sinceWords), ['last 30 days', 'last 1 day', 'last 24 hours', 'last 30 minutes', 'since 2026-11-01']);
 });

@@ -88,7 +88,7 @@ async function setup(extra: NodeJS.ProcessEnv = {}, opts: { browserExitCode?: nu
     port,
     tokenFile,
     configFile,
-    cli: (args: string[], opts: { input?: string } = {}) => runCli(args, env, opts),
+    cli: (args: string[], opts: { input?: string; readerQuits?: boolean } = {}) => runCli(args, env, opts),
     writeTokens(t: StoredTokens) {
       fs.writeFileSync(tokenFile, JSON.stringify(t), { mode: 0o600 });
     },
@@ -372,7 +372,7 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     assert.equal(r.code, 0, r.stderr);
     // 'individual' is Copilot's plan id for Free and Pro alike: no allowance is guessed from it.
     assert.deepEqual(lines(r).slice(0, 4), ['Plan: individual', `AI credits: 0 used · resets ${nextReset()}`, 'Premium requests: 240 of 300 remaining (80%)', 'Resets: 2026-12-01']);
-    assert.equal(lines(r).at(-1), 'Local usage since 30d: no requests recorded');
+    assert.equal(lines(r).at(-1), 'Local usage (last 30 days): no requests recorded');
     const j = await s.cli(['usage', '--json']);
     const { local, credits, quotaError, ...quota } = JSON.parse(j.stdout) as { local: { by: string; totals: unknown[] }; credits: { allowance: unknown }; quotaError: unknown };
     assert.deepEqual(quota, { plan: 'individual', entitlement: 300, remaining: 240, percentRemaining: 80, unlimited: false, resetDate: '2026-12-01' });
@@ -386,7 +386,26 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     const r2 = await none.cli(['usage']);
     assert.equal(r2.code, 0, r2.stderr);
     assert.match(lines(r2)[0] ?? '', /^Quota: unavailable \(Not signed in/);
-    assert.equal(lines(r2).at(-1), 'Local usage since 30d: no requests recorded');
+    assert.equal(lines(r2).at(-1), 'Local usage (last 30 days): no requests recorded');
+  });
+
+  test('a reader that quits early (`usage | head`): the command ends quietly, exit 0, no stack trace', async () => {
+    const s = await setup();
+    s.writeTokens({ github_token: fake.createGithubToken(), oauth_app: 'vscode' });
+    for (const args of [['usage'], ['models'], ['config'], ['--help']]) {
+      const r = await s.cli(args, { readerQuits: true });
+      assert.deepEqual([args, r.code, r.stderr], [args, 0, ''], `${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+
+  test('every command says what the configuration ignored (an unknown key, with its did-you-mean), but config get', async () => {
+    const s = await setup();
+    fs.writeFileSync(s.configFile, JSON.stringify({ prot: 8082 }), { mode: 0o600 });
+    for (const args of [['status'], ['models'], ['config']]) {
+      const r = await s.cli(args);
+      assert.match(r.stderr, /^warning: .*config\.json: unknown key "prot" ignored \(did you mean "port"\?\)$/m, args.join(' '));
+    }
+    assert.equal((await s.cli(['config', 'get', 'port'])).stderr, '');
   });
 
   test('config: sources per key, secrets masked', async () => {
@@ -460,7 +479,7 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     const before = fs.readFileSync(s.configFile, 'utf8');
     const bad = await s.cli(['config', 'set', 'port', '70000']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^config error: .*config\.json: port: must be 0-65535 \(0 picks a free port\) \(got 70000\)$/m);
+    assert.match(bad.stderr, /^config set: port not set: port: must be 0-65535 \(0 picks a free port\) \(got 70000\)\. .*config\.json was not changed\.$/m);
     const typo = await s.cli(['config', 'set', 'prot', '1']);
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /unknown config key "prot" \(did you mean "port"\?\)/);
@@ -469,6 +488,11 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     assert.match(token.stderr, /sign in with 'auth'/);
     assert.equal((await s.cli(['config', 'get', 'nope'])).code, 2);
     assert.equal(fs.readFileSync(s.configFile, 'utf8'), before);
+
+    // A list as the env vars take it, comma-separated.
+    assert.equal((await s.cli(['config', 'set', 'allowed_models', 'gpt-4.1, gpt-4o'])).code, 0);
+    assert.deepEqual(file().allowed_models, ['gpt-4.1', 'gpt-4o']);
+    assert.equal((await s.cli(['config', 'unset', 'allowed_models'])).code, 0);
 
     // Unset: the key goes, an emptied block goes with it; unsetting again changes nothing.
     assert.equal((await s.cli(['config', 'unset', 'headers.user_agent'])).code, 0);
@@ -822,7 +846,7 @@ describe('doctor', () => {
       const r = await s.cli(['doctor']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^✅ Proxy: running on .*this data dir's$/m);
-      assert.match(r.stdout, /^✅ Token: ✅ Token is healthy/m);
+      assert.match(r.stdout, /^✅ Token: Token is healthy \(store/m);
       assert.match(r.stdout, /^✅ 127\.0\.0\.1:\d+: answers, direct \(no HTTP\(S\)_PROXY\)$/m);
       assert.match(r.stdout, /^✅ Clock: /m);
       assert.match(r.stdout, /^✅ Keychain: off \(GITHUB_COPILOT_SVCS_KEYCHAIN=off\); tokens in a 0600 file$/m, 'where the setting came from');
@@ -948,6 +972,9 @@ describe('doctor', () => {
     const missing = await s.cli(['doctor', '--json', '--model', 'gpt-4.2']);
     assert.equal(check(missing, 'model').state, 'fail');
     assert.match(check(missing, 'model').fix ?? '', /did you mean "gpt-4\.1"\?/);
+    const notAName = await s.cli(['doctor', '--json', '--model', 'bad name!']);
+    assert.deepEqual([check(notAName, 'model').state, check(notAName, 'model').text], ['fail', 'Model "bad name!": not a model name']);
+    assert.match(check(notAName, 'model').fix ?? '', /^model must be 1 to 256 characters/);
     const codex = await s.cli(['doctor', '--json', '--model', 'gpt-5.1-codex']);
     assert.equal(check(codex, 'model').state, 'ok');
     assert.match(check(codex, 'model').text, /\/responses only; this proxy translates/);
@@ -957,7 +984,7 @@ describe('doctor', () => {
     s.writeTokens({ github_token: gh, oauth_app: 'vscode', copilot_token: 'tid=old;exp=1', expires_at: nowSec() - 60, refresh_in: 1500, obtained_at: nowSec() - 1860 });
     const rejected = await s.cli(['doctor']);
     assert.equal(rejected.code, 1);
-    assert.match(rejected.stdout, /^❌ Token: ❌ /m);
+    assert.match(rejected.stdout, /^❌ Token: (Token needs refresh|Not signed in) \(store/m);
     assert.match(rejected.stdout, /^ {3}fix: run 'node .* auth'/m);
     assertNoSecrets(rejected, gh);
   });

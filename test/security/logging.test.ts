@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, MAX_COPILOT_SECRETS, oneLogLine, type ConsoleSinkDeps } from '../../src/log.ts';
+import { archivedLogPath, createLogger, LOG_LINE_MAX_CHARS, MAX_COPILOT_SECRETS, oneLogLine, redact, type ConsoleSinkDeps } from '../../src/log.ts';
 import { logfmt } from '../../src/proxy/middleware/request-log.ts';
 import { startHarness, suiteHomes, type Harness } from '../helpers/harness.ts';
 import { eventually, request } from './util.ts';
@@ -157,6 +157,16 @@ describe('log_level and rotation', () => {
     assert.ok(fs.existsSync(archivedLogPath(file, 2)));
     assert.ok(!fs.existsSync(archivedLogPath(file, 3)));
     assert.ok(fs.readFileSync(file, 'utf8').includes('line 199 '));
+  });
+});
+
+describe('credential shapes are cut, prose is not', () => {
+  test('"token <value>" and "Bearer <value>" lose the value; "the Copilot token exchange" keeps its words', () => {
+    assert.equal(redact('GitHub rejected the GitHub token at the Copilot token exchange (401)'), 'GitHub rejected the GitHub token at the Copilot token exchange (401)');
+    assert.equal(redact('Authorization: token 0123456789abcdef'), 'Authorization: token [REDACTED]');
+    assert.equal(redact('Authorization: token abcdefghijklmnopqrstuvwxyz'), 'Authorization: token [REDACTED]');
+    assert.equal(redact('Authorization: Bearer abcdefgh'), 'Authorization: Bearer [REDACTED]');
+    assert.equal(redact('tid=abc;exp=1 and gho_abcdef123456'), 'tid=[REDACTED] and gh*_[REDACTED]');
   });
 });
 
