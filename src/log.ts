@@ -34,8 +34,8 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/\bgithub_pat_[A-Za-z0-9_]{10,}/g, 'github_pat_[REDACTED]'],
   [/\btid=[^\s"'`,]+/g, 'tid=[REDACTED]'],
   [/\b(Bearer)\s+[A-Za-z0-9._~+/=;:-]{8,}/gi, '$1 [REDACTED]'],
-  // "token <value>" (an Authorization scheme) when the value has a digit or is 20+ long: not prose ("the token exchange").
-  [/\b(token)\s+(?:(?=[A-Za-z0-9._~+/=;:-]*\d)[A-Za-z0-9._~+/=;:-]{8,}|[A-Za-z0-9._~+/=;:-]{20,})/gi, '$1 [REDACTED]'],
+  // "token <value>" (an Authorization scheme), unless the value is a plain lowercase word under 20 letters: prose ("the token exchange").
+  [/\b([Tt]oken|TOKEN)\s+(?![a-z]{8,19}(?![A-Za-z0-9._~+/=;:-]))[A-Za-z0-9._~+/=;:-]{8,}/g, '$1 [REDACTED]'],
   [/("(?:access_token|token|github_token|copilot_token|api_key|device_code)"\s*:\s*")[^"]*"/g, '$1[REDACTED]"'],
 ];
 

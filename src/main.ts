@@ -19,11 +19,16 @@ async function main(argv: string[]): Promise<number> {
   return program.main(argv);
 }
 
-// stdout's reader quit early (`usage | head`): the rest has nowhere to go, which is not a failure.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') process.stderr.write(`github-copilot-svcs: cannot write the output: ${err.message}\n`);
-  process.exit(err.code === 'EPIPE' ? 0 : 1);
-});
+// stdout's reader quit early (`usage | head`): the rest of the output has nowhere to go, but the
+// command still does its work and ends as it would (a sign-in, an uninstall are not cut halfway).
+// EPIPE, and the writes after it that find the stream destroyed, are not errors; anything else is said once.
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+  process.stdout.off('error', onStdoutError);
+  process.stdout.on('error', () => undefined);
+  process.stderr.write(`github-copilot-svcs: cannot write the output: ${err.message}\n`);
+}
+process.stdout.on('error', onStdoutError);
 
 const command = process.argv[2];
 process.title = command === PROXY_CHILD_COMMAND ? 'github-copilot-svcs-proxy' : 'github-copilot-svcs';

@@ -133,8 +133,8 @@ export function configWithValue(
     // not JSON: the text itself
   }
   candidates.push(text);
-  // A list as the env vars take it: gpt-4.1,gpt-4o (taken only by a key whose value is a list).
-  if (text.includes(',')) candidates.push(text.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+  // A list as the env vars take it: gpt-4.1,gpt-4o, or one name (taken only by a key whose value is a list).
+  candidates.push(text.split(',').map((x) => x.trim()).filter((x) => x !== ''));
   let first: string[] | null = null;
   for (const v of candidates) {
     const next = withKey(obj, key, v);

@@ -122,9 +122,10 @@ export async function withCliContext<T>(deps: CliDeps, flags: ConfigFlags, fn: (
       return h.kind === 'ours' ? h.proxy : null;
     },
   };
-  // What the configuration ignored (an unknown key, the Go tool's cors "*"), said by every command alike
-  // but `config get`, whose one value scripts read.
-  if (opts.warnings !== false) for (const w of config.warnings) ctx.err(paint(ctx.colour, 'yellow', `warning: ${w}`));
+  // What the configuration ignored (an unknown key, the Go tool's cors "*"), said by every command
+  // that runs in this context but `config get`, whose one value scripts read. Colour as stderr allows.
+  const errColour = useColour(stderr, env);
+  if (opts.warnings !== false) for (const w of config.warnings) ctx.err(paint(errColour, 'yellow', `warning: ${w}`));
   try {
     return await fn(ctx);
   } finally {

@@ -4,7 +4,7 @@ import { getCopilotUser, toUsageSummary } from '../upstream/github-client.ts';
 import { creditsLine, creditsThisMonth, formatCredits, monthlyAllowance, usageBodySchema, usageSummarySchema, type Credits, type UsageSummary } from '../usage/api.ts';
 import { addCommonOptions, commonFlags, withCliContext, type CliDeps, type CommonOptions } from './context.ts';
 import { formatCount, table } from './format.ts';
-import { GROUP_BYS, creditMonthOf, creditsOf, parseSince, sumTotals, totalOf, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
+import { GROUP_BYS, creditMonthOf, creditsOf, parseSince, sinceWords, sumTotals, totalOf, totalsBy, type GroupBy, type UsageTotals } from '../usage/record.ts';
 import { readUsage, usageDir } from '../usage/store.ts';
 import { proxyJson } from './proxy-client.ts';
 
@@ -14,14 +14,6 @@ export type UsageOptions = CommonOptions & { json?: boolean; since?: string; by?
 function creditsCell(t: Pick<UsageTotals, 'nanoAiu' | 'nanoAiuEstimated' | 'creditsUnknown'>): string {
   const known = t.nanoAiu > 0 || t.creditsUnknown === 0 ? `${t.nanoAiuEstimated > 0 ? '~' : ''}${formatCredits(creditsOf(t.nanoAiu))}` : '?';
   return `${known}${t.creditsUnknown && t.nanoAiu > 0 ? ` (+${t.creditsUnknown} unknown)` : ''}`;
-}
-
-/** --since as words: "last 30 days", "last 24 hours", "since 2026-11-01". Pure. */
-export function sinceWords(since: string): string {
-  const m = /^(\d+)([dhm])$/.exec(since);
-  if (!m) return `since ${since}`;
-  const unit = m[2] === 'd' ? 'day' : m[2] === 'h' ? 'hour' : 'minute';
-  return `last ${m[1]} ${unit}${m[1] === '1' ? '' : 's'}`;
 }
 
 /** Pure: the local totals as a table. AI credits first (what most plans bill in since June 2026); premium requests where Copilot still counts them. */

@@ -98,9 +98,12 @@ export function createApp(ctx: ProxyContext): RequestListener {
   const takesBody = (req: Request) => matchOf(req)?.spec.body === 'json';
 
   // The rest of a body no one will read: read and dropped within drainLimits, or the answer closes the connection.
-  const dropUnread = (req: Request, res: Response) => {
+  const limitsNow = (res: Response) => {
     const now = ctx.now();
-    const drain = drainLimits(ctx.config.timeouts.server_read, now - (res.locals.req?.startedAt ?? now));
+    return drainLimits(ctx.config.timeouts.server_read, now - (res.locals.req?.startedAt ?? now));
+  };
+  const dropUnread = (req: Request, res: Response) => {
+    const drain = limitsNow(res);
     if (declaredLength(req) > drain.bytes || drain.ms < 200) res.setHeader('connection', 'close');
     else drainUnread(req, drain);
   };
@@ -129,8 +132,9 @@ export function createApp(ctx: ProxyContext): RequestListener {
         throw new InvalidRequestError(`${req.method} is not allowed on ${req.path}; use ${m.allowed.join(' or ')}`, { status: 405, code: 'method_not_allowed' });
       }
       if (m.spec.auth === 'admin') assertLoopback(req);
-      // A body sent to a route that reads none: dropped within the same limits as one an error left unread.
-      if (m.spec.body !== 'json' && hasBody(req)) dropUnread(req, res);
+      // A body sent to a route that reads none: once the answer is out (Node would then read it until
+      // server_read, and its 408 would follow the answer), dropped within the same limits as one an error left unread.
+      if (m.spec.body !== 'json' && hasBody(req)) res.once('finish', () => drainUnread(req, limitsNow(res)));
       next();
     },
     bodyBudget(budget, ctx.config.max_body_bytes, takesBody),

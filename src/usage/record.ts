@@ -329,16 +329,28 @@ export function tallyDays(records: Iterable<UsageRecord>): DayTally[] {
 }
 
 const SINCE_UNITS = new Map([
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
+  ['d', { ms: 86_400_000, word: 'day' }],
+  ['h', { ms: 3_600_000, word: 'hour' }],
+  ['m', { ms: 60_000, word: 'minute' }],
 ]);
+
+/** A relative --since (`7d`, `24h`, `30m`): how many of which unit; null for anything else. */
+function relativeSince(s: string): { n: number; unit: { ms: number; word: string } } | null {
+  const m = /^(\d+)([dhm])$/.exec(s.trim());
+  const unit = m ? SINCE_UNITS.get(m[2] ?? '') : undefined;
+  return m && unit ? { n: Number(m[1]), unit } : null;
+}
 
 /** `7d`, `24h`, `30m` or an ISO date -> epoch ms (relative to `now`); null when it is none of those. */
 export function parseSince(s: string, now: number): number | null {
-  const m = /^(\d+)([dhm])$/.exec(s.trim());
-  const unit = m ? SINCE_UNITS.get(m[2] ?? '') : undefined;
-  if (m && unit) return now - Number(m[1]) * unit;
+  const r = relativeSince(s);
+  if (r) return now - r.n * r.unit.ms;
   const t = Date.parse(s);
   return Number.isFinite(t) ? t : null;
+}
+
+/** --since as words: "last 30 days", "last 24 hours", "since 2026-11-01". Pure. */
+export function sinceWords(s: string): string {
+  const r = relativeSince(s);
+  return r ? `last ${r.n} ${r.unit.word}${r.n === 1 ? '' : 's'}` : `since ${s.trim()}`;
 }

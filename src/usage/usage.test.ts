@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { clientOf, dayOf, fitRecord, multiplierOf, parseSince, premiumCost, RECORD_BOUNDS, tallyDays, totalsBy, type UsageRecord } from './record.ts';
+import { clientOf, dayOf, fitRecord, multiplierOf, parseSince, sinceWords, premiumCost, RECORD_BOUNDS, tallyDays, totalsBy, type UsageRecord } from './record.ts';
 import { openUsageStore, readUsage } from './store.ts';
 import { formatCredits } from './api.ts';
-import { sinceWords } from '../cli/usage.ts';
 
 const rec = (o: Partial<UsageRecord> = {}): UsageRecord => ({
   t: Date.UTC(2026, 10, 30, 12),

@@ -492,6 +492,8 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     // A list as the env vars take it, comma-separated.
     assert.equal((await s.cli(['config', 'set', 'allowed_models', 'gpt-4.1, gpt-4o'])).code, 0);
     assert.deepEqual(file().allowed_models, ['gpt-4.1', 'gpt-4o']);
+    assert.equal((await s.cli(['config', 'set', 'allowed_models', 'gpt-4.1'])).code, 0, 'one name is a list of one');
+    assert.deepEqual(file().allowed_models, ['gpt-4.1']);
     assert.equal((await s.cli(['config', 'unset', 'allowed_models'])).code, 0);
 
     // Unset: the key goes, an emptied block goes with it; unsetting again changes nothing.

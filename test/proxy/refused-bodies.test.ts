@@ -93,7 +93,8 @@ describe('a body refused before it is read: the client gets the answer, not a re
     const up = rawUpload(h.url, 1024 * KiB, '{"model":"gpt-4.1","messages":[');
     await until(() => /HTTP\/1\.1 413/.test(up.received()), 5000);
     const closedAfter = await up.closed;
-    assert.ok(closedAfter >= 900 && closedAfter < 4000, `closed after ${closedAfter} ms`);
+    // Cut by the drain (1 s), not by Node's server_read (2 s, checked every 2 s), which now closes silently too.
+    assert.ok(closedAfter >= 900 && closedAfter < 1990, `closed after ${closedAfter} ms`);
     assert.doesNotMatch(up.received(), /408/, 'no second answer');
   });
 
@@ -102,7 +103,7 @@ describe('a body refused before it is read: the client gets the answer, not a re
     const closedAfter = await up.closed;
     assert.match(up.received(), /^HTTP\/1\.1 200 /);
     assert.equal(up.received().match(/HTTP\/1\.1 /g)?.length, 1, `one answer: ${up.received().slice(0, 600)}`);
-    assert.ok(closedAfter >= 900 && closedAfter < 4000, `closed after ${closedAfter} ms`);
+    assert.ok(closedAfter >= 900 && closedAfter < 1990, `closed after ${closedAfter} ms`);
   });
 
   test('a body declared longer than the drain reads is answered with connection: close at once', async () => {
@@ -111,7 +112,7 @@ describe('a body refused before it is read: the client gets the answer, not a re
     await until(() => /HTTP\/1\.1 413/.test(up.received()), 5000);
     assert.match(up.received(), /connection: close/i);
     const closedAfter = await up.closed;
-    assert.ok(closedAfter < 3000, `closed after ${closedAfter} ms`);
+    assert.ok(closedAfter < limits.ms - 100, `closed after ${closedAfter} ms, not by the drain's cut`);
   });
 });
 

@@ -166,6 +166,7 @@ describe('credential shapes are cut, prose is not', () => {
     assert.equal(redact('Authorization: token 0123456789abcdef'), 'Authorization: token [REDACTED]');
     assert.equal(redact('Authorization: token abcdefghijklmnopqrstuvwxyz'), 'Authorization: token [REDACTED]');
     assert.equal(redact('Authorization: Bearer abcdefgh'), 'Authorization: Bearer [REDACTED]');
+    assert.equal(redact('token my-secret-key and token CorrectHorse'), 'token [REDACTED] and token [REDACTED]');
     assert.equal(redact('tid=abc;exp=1 and gho_abcdef123456'), 'tid=[REDACTED] and gh*_[REDACTED]');
   });
 });

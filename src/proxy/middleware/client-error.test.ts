@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { createHttpServer, drainUnread } from '../http.ts';
+import { createHttpServer, drainUnread, type ProxyServer, type RequestListener } from '../http.ts';
 import { hardenServer, onClientError, pathFromRaw } from './client-error.ts';
 
 test('a client error is answered and its socket destroyed, even when the peer keeps its side open (#20: a 408 no longer holds the socket and its body budget)', async () => {
@@ -35,16 +35,9 @@ test('a client error is answered and its socket destroyed, even when the peer ke
   }
 });
 
-test('a request answered before its body was read, still sending when server_read runs out, is closed with no second answer (Node would add a 408)', async () => {
-  // Node's own timeout, checked every 100 ms; the drain would read for 5 s more.
-  const server = createHttpServer(
-    (req, res) => {
-      res.writeHead(413, { 'content-type': 'application/json', 'content-length': '2' });
-      res.end('{}');
-      drainUnread(req, { bytes: 64 * 1024 * 1024, ms: 5000 });
-    },
-    { connectionsCheckingInterval: 100 },
-  );
+/** A hardened server whose server_read is 1 s, checked every 100 ms (Node's own timeout, soon). */
+async function oneSecondServer(listener: RequestListener): Promise<{ server: ProxyServer; port: number }> {
+  const server = createHttpServer(listener, { connectionsCheckingInterval: 100 });
   server.requestTimeout = 1000;
   server.headersTimeout = 1000;
   hardenServer(server);
@@ -52,7 +45,17 @@ test('a request answered before its body was read, still sending when server_rea
   await once(server, 'listening');
   const address = server.address();
   assert.ok(address !== null && typeof address === 'object');
-  const client = net.connect({ port: address.port, host: '127.0.0.1' });
+  return { server, port: address.port };
+}
+
+test('a request answered before its body was read, still sending when server_read runs out, is closed with no second answer (Node would add a 408)', async () => {
+  // Node's own timeout after 1 s; the drain would read for 5 s more.
+  const { server, port } = await oneSecondServer((req, res) => {
+    res.writeHead(413, { 'content-type': 'application/json', 'content-length': '2' });
+    res.end('{}');
+    drainUnread(req, { bytes: 64 * 1024 * 1024, ms: 5000 });
+  });
+  const client = net.connect({ port, host: '127.0.0.1' });
   let received = '';
   client.on('data', (d: Buffer) => (received += d.toString('latin1')));
   client.on('error', () => undefined);
@@ -76,6 +79,34 @@ test('a request answered before its body was read, still sending when server_rea
 test('the error shape follows the failed request line, also when the packet began with the last request\'s body (keep-alive)', () => {
   assert.equal(pathFromRaw(Buffer.from('POST /v1/messages HTTP/1.1\r\nx-big: vvvv')), '/v1/messages');
   assert.equal(pathFromRaw(Buffer.from('{"model":"gpt-4.1","pad":"pppp"}POST /v1/messages/count_tokens HTTP/1.1\r\nHost: a\r\nx-big: vvvv')), '/v1/messages/count_tokens');
+  assert.equal(pathFromRaw(Buffer.from('"}POST /v1/messages?beta=true HTTP/1.1\r\nx-big: vvvv')), '/v1/messages');
   assert.equal(pathFromRaw(Buffer.from('\x00\x01garbage')), '/');
   assert.equal(pathFromRaw(undefined), '/');
+});
+
+test('after a 408 (server_read ran out) the connection serves nothing more: the rest of a late request never reaches the app (and Copilot)', async () => {
+  let served = 0;
+  const { server, port } = await oneSecondServer((_req, res) => {
+    served += 1;
+    res.end('{}');
+  });
+  // A client still sending when the 408 comes (its side stays open after the proxy's FIN).
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  let received = '';
+  client.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  client.on('error', () => undefined);
+  const closed = once(client, 'close');
+  try {
+    client.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    // The headers end only after the timeout's answer.
+    await new Promise((r) => setTimeout(r, 1500));
+    if (!client.destroyed) client.write('Content-Length: 2\r\n\r\n{}');
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1500))]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(received, /^HTTP\/1\.1 408 /);
+    assert.equal(served, 0, 'no request served after the 408');
+  } finally {
+    client.destroy();
+    server.close();
+  }
 });

@@ -35,7 +35,7 @@ export function pathFromRaw(raw: Buffer | undefined): string {
   if (head?.[1] !== undefined) return head[1];
   // On a kept-alive connection the packet can start with the end of the last request's body
   // (one read took both, with no line break between): the first whole request line in it.
-  const later = /[A-Z]{3,7} (\/[!->@-~]*) HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 256 * 1024).toString('latin1'));
+  const later = /[A-Z]{3,7} (\/[!->@-~]*)(?:\?[!-~]*)? HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 256 * 1024).toString('latin1'));
   return later?.[1] ?? '/';
 }
 
@@ -75,12 +75,21 @@ export function onClientError(err: ParserError, socket: HttpSocket): void {
     return;
   }
   const p = clientErrorPayload(err.code);
+  const answer = rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p));
+  // A timeout (408) leaves Node's parser working: bytes still coming could start a request the
+  // app would serve (and Copilot bill) after its client was told 408. Gone once the answer is out.
+  if (!err.code?.startsWith('HPE_')) {
+    socket.end(answer, () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
+    return;
+  }
+  // The parser failed for good (oversized headers, a bad chunk): the answer and our end of the
+  // connection, then the rest of what the client sends is still read, for up to 1 s: a close with
+  // unread bytes is a reset, and a reset can cost the client the answer before it reads it. Then
+  // the socket is gone whatever the peer does: a half-closed socket would keep its request, and
+  // the body budget it reserved.
   Reflect.set(socket, ANSWERED, true);
-  // The answer and our end of the connection; the rest of what the client sends (the headers past
-  // 16 KiB, a body) is still read, for up to 1 s: a close with unread bytes is a reset, and a reset
-  // can cost the client the answer before it reads it. Then the socket is gone whatever the peer
-  // does: a half-closed socket would keep its request, and the body budget it reserved.
-  socket.end(rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p)));
+  socket.end(answer);
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
