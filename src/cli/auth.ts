@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { updateConfigFile } from '../auth/config-file.ts';
 import { openInBrowser, runDeviceFlow, type DeviceFlowOptions } from '../auth/device-flow.ts';
-import { ENV_GITHUB_TOKEN } from '../config/env.ts';
+import { ENV_GITHUB_TOKEN, flagName } from '../config/env.ts';
 import type { OAuthApp } from '../auth/types.ts';
 import type { ConfigFlags } from '../config/load.ts';
 import { AppError, DeviceFlowError, ExitError, GithubAuthRejectedError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.ts';
@@ -159,7 +159,7 @@ export function authCommand(deps: AuthDeps = {}): Command {
   const cmd = new Command('auth')
     .description('sign in to GitHub Copilot with the device flow (or import a token) and store the token')
     .addOption(new Option('--oauth-app <app>', 'OAuth app: vscode (token exchange) or opencode (GitHub token used directly)').choices(OAUTH_APPS))
-    .option('--enterprise <domain>', 'GitHub Enterprise (data residency) domain, e.g. company.ghe.com')
+    .option(`${flagName('enterprise_url')} <domain>`, 'GitHub Enterprise (data residency) domain, e.g. company.ghe.com')
     .option('--token <token>', 'import an existing GitHub token (gho_…) instead of the device flow; - reads it from stdin')
     .option('--no-browser', 'do not open a browser; just print the link and code');
   return addCommonOptions(cmd).action(async (opts: AuthOptions) => auth(opts, deps));

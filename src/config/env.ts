@@ -9,6 +9,11 @@ export function envName(key: string): string {
   return ENV_PREFIX + key.replace(/\./g, '_').toUpperCase();
 }
 
+/** The command-line flag that sets a config key: `foo_bar` -> `--foo-bar`; enterprise_url is auth's `--enterprise`. */
+export function flagName(key: string): string {
+  return key === 'enterprise_url' ? '--enterprise' : `--${key.replace(/_/g, '-')}`;
+}
+
 /** Data dir override. */
 export const ENV_HOME = envName('home');
 /** A GitHub token from the environment (CI, containers): used, never written. */

@@ -68,6 +68,18 @@ describe('loadConfig', () => {
     assert.equal(c.legacy_tokens.refresh_in, 1500);
   });
 
+  test('a bad flag value names the flag as typed (auth --enterprise sets enterprise_url)', () => {
+    const problems = (() => {
+      try {
+        loadConfig({ env: home({}), flags: { enterprise_url: 'https://x y' } });
+        return [];
+      } catch (e) {
+        return e instanceof ConfigError ? e.lines : [];
+      }
+    })();
+    assert.ok(problems.some((l) => l.includes('--enterprise') && !l.includes('--enterprise-url')), problems.join('\n'));
+  });
+
   test('precedence: flag > env > file > default', () => {
     const env = { ...home({ port: 9000, log_level: 'warn', host: '127.0.0.2' }), GITHUB_COPILOT_SVCS_PORT: '9001', GITHUB_COPILOT_SVCS_LOG_LEVEL: 'debug' };
     const c = loadConfig({ env, flags: { port: 9002 } });

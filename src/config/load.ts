@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { closest } from '../text/closest.ts';
-import { envName } from './env.ts';
+import { envName, flagName } from './env.ts';
 import { refuseSymlink, resolvePaths } from './paths.ts';
 import { DEFAULT_EDITOR_IDENTITY, EDITOR_IDENTITY_KEYS, type EditorIdentity } from './editor-identity.ts';
 import {
@@ -39,8 +39,6 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
 
   const fromFile = readConfigFile(paths.configFile, problems, warnings);
   const fromEnv = readEnv(env, problems);
-  // Flags are named as the CLI spells them (auth's --enterprise sets enterprise_url).
-  const flagName = (k: string) => (k === 'enterprise_url' ? '--enterprise' : `--${k.replace(/_/g, '-')}`);
   const fromFlags = validateLayer(opts.flags ?? {}, 'command-line flag', problems, flagName);
   // A misspelt key often explains the error next to it: say both.
   if (problems.length > 0) throw new ConfigError(problems, warnings);
