@@ -132,9 +132,10 @@ export function createApp(ctx: ProxyContext): RequestListener {
         throw new InvalidRequestError(`${req.method} is not allowed on ${req.path}; use ${m.allowed.join(' or ')}`, { status: 405, code: 'method_not_allowed' });
       }
       if (m.spec.auth === 'admin') assertLoopback(req);
-      // A body sent to a route that reads none: once the answer is out (Node would then read it until
-      // server_read, and its 408 would follow the answer), dropped within the same limits as one an error left unread.
-      if (m.spec.body !== 'json' && hasBody(req)) res.once('finish', () => drainUnread(req, limitsNow(res)));
+      // A body sent to a route that reads none: dropped within the same limits as one an error left
+      // unread, counted from now. Left to Node, it is read without limit until server_read, and a 408
+      // follows the answer; started only at the answer, Node's own discarding hides the bytes from the count.
+      if (m.spec.body !== 'json' && hasBody(req)) dropUnread(req, res);
       next();
     },
     bodyBudget(budget, ctx.config.max_body_bytes, takesBody),

@@ -106,6 +106,15 @@ describe('a body refused before it is read: the client gets the answer, not a re
     assert.ok(closedAfter >= 900 && closedAfter < 1990, `closed after ${closedAfter} ms`);
   });
 
+  test('a body declared over 64 MiB on a route that reads none (GET /health): the 200 with connection: close, not 64 MiB read and more', async () => {
+    const limits = drainLimits(2, 0);
+    const up = rawRequest(h.url, (host) => `GET /health HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${limits.bytes + 1}\r\n\r\n${'x'.repeat(1000)}`);
+    await until(() => /HTTP\/1\.1 200/.test(up.received()), 5000);
+    assert.match(up.received(), /connection: close/i);
+    const closedAfter = await up.closed;
+    assert.ok(closedAfter < limits.ms - 100, `closed after ${closedAfter} ms`);
+  });
+
   test('a body declared longer than the drain reads is answered with connection: close at once', async () => {
     const limits = drainLimits(2, 0);
     const up = rawUpload(h.url, limits.bytes + 1, '{"model":"gpt-4.1","messages":[');
