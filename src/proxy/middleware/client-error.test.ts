@@ -3,7 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { createHttpServer, drainUnread, type ProxyServer, type RequestListener } from '../http.ts';
-import { hardenServer, onClientError, pathFromRaw } from './client-error.ts';
+import { clientErrorBody, hardenServer, onClientError, pathFromRaw } from './client-error.ts';
 
 test('a client error is answered and its socket destroyed, even when the peer keeps its side open (#20: a 408 no longer holds the socket and its body budget)', async () => {
   const server = net.createServer();
@@ -80,8 +80,17 @@ test('the error shape follows the failed request line, also when the packet bega
   assert.equal(pathFromRaw(Buffer.from('POST /v1/messages HTTP/1.1\r\nx-big: vvvv')), '/v1/messages');
   assert.equal(pathFromRaw(Buffer.from('{"model":"gpt-4.1","pad":"pppp"}POST /v1/messages/count_tokens HTTP/1.1\r\nHost: a\r\nx-big: vvvv')), '/v1/messages/count_tokens');
   assert.equal(pathFromRaw(Buffer.from('"}POST /v1/messages?beta=true HTTP/1.1\r\nx-big: vvvv')), '/v1/messages');
-  assert.equal(pathFromRaw(Buffer.from('\x00\x01garbage')), '/');
-  assert.equal(pathFromRaw(undefined), '/');
+  assert.equal(pathFromRaw(Buffer.from('\x00\x01garbage')), undefined);
+  assert.equal(pathFromRaw(undefined), undefined);
+  // A later read of long headers, with no request line: the CI failure of stop 34.
+  assert.equal(pathFromRaw(Buffer.from('vvvvvvvvvvvvvvvv\r\nx-more: vvvv')), undefined);
+});
+
+test('with no path to go by, the error body is one that both SDKs read as their own (Anthropic\'s envelope with OpenAI\'s fields)', () => {
+  const p = { status: 431, message: 'Request headers are too large', code: 'headers_too_large', param: null };
+  assert.deepEqual(clientErrorBody(p, undefined), { type: 'error', error: { type: 'invalid_request_error', message: 'Request headers are too large', code: 'headers_too_large', param: null } });
+  assert.deepEqual(clientErrorBody(p, '/v1/messages'), { type: 'error', error: { type: 'invalid_request_error', message: 'Request headers are too large' } });
+  assert.deepEqual(clientErrorBody(p, '/v1/chat/completions'), { error: { type: 'invalid_request_error', message: 'Request headers are too large', code: 'headers_too_large', param: null } });
 });
 
 test('after a 408 (server_read ran out) the connection serves nothing more: the rest of a late request never reaches the app (and Copilot)', async () => {
@@ -110,3 +119,41 @@ test('after a 408 (server_read ran out) the connection serves nothing more: the 
     server.close();
   }
 });
+
+/** Raw bytes to a server, in parts `gapMs` apart; what came back when the server closed. */
+async function sendInParts(port: number, parts: string[], gapMs: number): Promise<string> {
+  const client = net.connect({ port, host: '127.0.0.1' });
+  let received = '';
+  client.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  client.on('error', () => undefined);
+  const closed = once(client, 'close');
+  for (const part of parts) {
+    if (!client.writable) break;
+    client.write(part);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  await closed;
+  return received;
+}
+
+test('an Anthropic caller gets its own error shape when long headers fail in a later read (431) and when its body is too slow (408)', async () => {
+  const { server, port } = await oneSecondServer((req, res) => req.resume().on('end', () => res.end('{}')));
+  try {
+    const line = 'POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n';
+    // The request line and 10 KiB in one read, 10 KiB more in the next: the parser fails on the second.
+    const big = await sendInParts(port, [`${line}x-big: ${'v'.repeat(10_000)}`, `${'v'.repeat(10_000)}\r\n\r\n{}`], 150);
+    assert.match(big, /^HTTP\/1\.1 431 /);
+    const bigBody: unknown = JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4));
+    assert.ok(isRecord(bigBody) && bigBody.type === 'error' && isRecord(bigBody.error) && typeof bigBody.error.message === 'string', big);
+    // Headers whole, the body stalls: the request in flight names the path.
+    const slow = await sendInParts(port, [`${line}content-length: 100\r\n\r\n{"model":`], 1500);
+    assert.match(slow, /^HTTP\/1\.1 408 /);
+    assert.deepEqual(JSON.parse(slow.slice(slow.indexOf('\r\n\r\n') + 4)), { type: 'error', error: { type: 'invalid_request_error', message: 'The request took too long to arrive' } });
+  } finally {
+    server.close();
+  }
+});
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isDraining, type ProxyServer } from '../http.ts';
 import { shapeFor } from '../routes/table.ts';
-import { errorBody, type ErrorPayload } from './errors.ts';
+import { eitherErrorBody, errorBody, type ErrorPayload } from './errors.ts';
 
 /**
  * Requests that never reach the app (Node's HTTP parser refuses them: random
@@ -27,16 +27,19 @@ export function clientErrorPayload(code: string | undefined): ErrorPayload {
   }
 }
 
-/** The path of a raw request line, when one can be read (picks the error shape). */
-export function pathFromRaw(raw: Buffer | undefined): string {
-  if (!raw) return '/';
+/**
+ * The path of a raw request line, when one can be read (picks the error shape). Long headers
+ * can come in more than one read, and the packet that failed is only the last of them.
+ */
+export function pathFromRaw(raw: Buffer | undefined): string | undefined {
+  if (!raw) return undefined;
   // Printable ASCII only: a control byte in the target ends the path (it is what made the parser fail).
   const head = /^[A-Za-z]{1,20} (\/[!->@-~]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
   if (head?.[1] !== undefined) return head[1];
   // On a kept-alive connection the packet can start with the end of the last request's body
   // (one read took both, with no line break between): the first whole request line in it.
   const later = /[A-Z]{3,7} (\/[!->@-~]*)(?:\?[!-~]*)? HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 256 * 1024).toString('latin1'));
-  return later?.[1] ?? '/';
+  return later?.[1];
 }
 
 /** The headers of every answer given outside the app (this file): JSON, then the connection closes. */
@@ -58,6 +61,23 @@ interface ParserError extends Error {
 /** Socket fields Node keeps on the connection; `_httpMessage` is the response in progress, if any. */
 interface HttpSocket extends Duplex {
   _httpMessage?: { headersSent?: boolean } | null;
+  /** Node's parser; `incoming` is the request whose body is still being read (a 408's request). */
+  parser?: { incoming?: { url?: unknown; complete?: unknown } | null } | null;
+}
+
+/** Pure: the error body for a client error, in the caller's shape when its path is known. */
+export function clientErrorBody(p: ErrorPayload, path: string | undefined): Record<string, unknown> {
+  return path === undefined ? eitherErrorBody(p) : errorBody(shapeFor(path), p);
+}
+
+/**
+ * The path of the request a client error belongs to: its request line, or the request whose
+ * body is still coming (a 408). A complete one is the last request of a kept-alive connection.
+ */
+function failedPath(err: ParserError, socket: HttpSocket): string | undefined {
+  const incoming = socket.parser?.incoming;
+  const url = incoming?.complete === false ? incoming.url : undefined;
+  return pathFromRaw(err.rawPacket) ?? (typeof url === 'string' ? url.split('?')[0] : undefined);
 }
 
 /** Marks a socket whose client error was answered: the parser reports the same error again as more bytes come. */
@@ -75,7 +95,7 @@ export function onClientError(err: ParserError, socket: HttpSocket): void {
     return;
   }
   const p = clientErrorPayload(err.code);
-  const answer = rawErrorResponse(p.status, errorBody(shapeFor(pathFromRaw(err.rawPacket)), p));
+  const answer = rawErrorResponse(p.status, clientErrorBody(p, failedPath(err, socket)));
   // A timeout (408) leaves Node's parser working: bytes still coming could start a request the
   // app would serve (and Copilot bill) after its client was told 408. Gone once the answer is out.
   if (!err.code?.startsWith('HPE_')) {

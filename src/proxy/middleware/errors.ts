@@ -40,11 +40,11 @@ export interface ErrorPayload {
   retryAfterSec?: number;
 }
 
+const anthropicType = (status: number): string => ANTHROPIC_TYPE[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+
 /** Pure: an error payload in the caller's shape. */
 export function errorBody(shape: ErrorShape, p: ErrorPayload): Record<string, unknown> {
-  if (shape === 'anthropic') {
-    return { type: 'error', error: { type: ANTHROPIC_TYPE[p.status] ?? (p.status >= 500 ? 'api_error' : 'invalid_request_error'), message: p.message } };
-  }
+  if (shape === 'anthropic') return { type: 'error', error: { type: anthropicType(p.status), message: p.message } };
   return {
     error: {
       message: p.message,
@@ -53,6 +53,15 @@ export function errorBody(shape: ErrorShape, p: ErrorPayload): Record<string, un
       param: p.param,
     },
   };
+}
+
+/**
+ * Pure: an error payload for a request whose path is unknown (the parser failed before the
+ * request line, or in a later packet of long headers): Anthropic's envelope with OpenAI's
+ * fields added, one body that both SDKs read as their own error.
+ */
+export function eitherErrorBody(p: ErrorPayload): Record<string, unknown> {
+  return { type: 'error', error: { type: anthropicType(p.status), message: p.message, code: p.code, param: p.param } };
 }
 
 /** Errors thrown by body-parser carry `type` and `status`. */
