@@ -37,9 +37,13 @@ export async function waitUntil<T>(what: string, fn: () => T | undefined | null 
   }
 }
 
-/** Start Xvfb on a display it picks itself (-displayfd), so parallel runs never share one. */
+/**
+ * Start Xvfb on a display it picks itself (-displayfd), so parallel runs never share one.
+ * `-noreset`: by default Xvfb resets when its last client disconnects, and a client connecting
+ * during the reset is refused (trayer's "cannot open display" in 5 of 40 starts under load; 0 of 60 with it).
+ */
 export async function startXvfb(procs: ChildProcess[]): Promise<string> {
-  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp', '-noreset'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   procs.push(xvfb);
   let out = '';
   let err = '';
@@ -122,11 +126,17 @@ export async function startSessionBus(procs: ChildProcess[]): Promise<string> {
 export async function startTrayer(procs: ChildProcess[], env: NodeJS.ProcessEnv): Promise<void> {
   const trayer = spawn('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'pixel', '--width', '120', '--height', '32', '--transparent', 'false', '--tint', '0xffffff', '--SetDockType', 'true'], {
     env,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   procs.push(trayer);
-  // Generous: on a loaded 2-core CI box trayer can take a while to map its window.
-  await waitUntil('trayer window', async () => (await run('xdotool', ['search', '--class', 'trayer'], env)).code === 0, 60_000);
+  let stderr = '';
+  trayer.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Generous: on a loaded 2-core CI box trayer can take a while to map its window. A trayer that
+  // exited fails at once, with its own words (stop 34's CI waited 60 s on one that could not open the display).
+  await waitUntil('trayer window', async () => {
+    if (trayer.exitCode !== null) throw new Error(`trayer exited (${trayer.exitCode}): ${stderr.trim()}`);
+    return (await run('xdotool', ['search', '--class', 'trayer'], env)).code === 0;
+  }, 60_000);
 }
 
 export const TRAY_TOOLS = ['Xvfb', 'trayer', 'xdotool', 'import', 'xclip'];
