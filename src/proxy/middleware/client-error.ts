@@ -27,21 +27,6 @@ export function clientErrorPayload(code: string | undefined): ErrorPayload {
   }
 }
 
-/**
- * The path of a raw request line, when one can be read (picks the error shape). Long headers
- * can come in more than one read, and the packet that failed is only the last of them.
- */
-export function pathFromRaw(raw: Buffer | undefined): string | undefined {
-  if (!raw) return undefined;
-  // Printable ASCII only: a control byte in the target ends the path (it is what made the parser fail).
-  const head = /^[A-Za-z]{1,20} (\/[!->@-~]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
-  if (head?.[1] !== undefined) return head[1];
-  // On a kept-alive connection the packet can start with the end of the last request's body
-  // (one read took both, with no line break between): the first whole request line in it.
-  const later = /[A-Z]{3,7} (\/[!->@-~]*)(?:\?[!-~]*)? HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 256 * 1024).toString('latin1'));
-  return later?.[1];
-}
-
 /** The headers of every answer given outside the app (this file): JSON, then the connection closes. */
 function errorHeaders(text: string): Record<string, string> {
   return { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close' };
@@ -55,62 +40,79 @@ export function rawErrorResponse(status: number, body: Record<string, unknown>):
 
 interface ParserError extends Error {
   code?: string;
-  rawPacket?: Buffer;
 }
 
-/** Socket fields Node keeps on the connection; `_httpMessage` is the response in progress, if any. */
+/** Socket fields Node keeps on the connection. */
 interface HttpSocket extends Duplex {
-  _httpMessage?: { headersSent?: boolean } | null;
-  /** Node's parser; `incoming` is the request whose body is still being read (a 408's request). */
-  parser?: { incoming?: { url?: unknown; complete?: unknown } | null } | null;
+  /** The response being written, or next to be: the first of the pipeline's answers still owed. */
+  _httpMessage?: unknown;
+  /** Node's parser; `incoming` is the last request it read the headers of. */
+  parser?: { incoming?: { complete?: unknown } | null } | null;
 }
 
-/** Pure: the error body for a client error, in the caller's shape when its path is known. */
-export function clientErrorBody(p: ErrorPayload, path: string | undefined): Record<string, unknown> {
-  return path === undefined ? eitherErrorBody(p) : errorBody(shapeFor(path), p);
+/** Marks a socket whose client error was answered, or will be: the parser reports the same error again as more bytes come. */
+const ANSWERED = Symbol('client error answered');
+
+/**
+ * The response still owed to a request read whole before the bytes that failed: they were a
+ * later request (pipelined, or sent while the answer streams), so their error is answered after it.
+ */
+function owedResponse(socket: HttpSocket): http.ServerResponse | undefined {
+  const res = socket._httpMessage;
+  const wholeRequest = socket.parser?.incoming?.complete === true;
+  return wholeRequest && res instanceof http.ServerResponse && !res.writableFinished ? res : undefined;
 }
 
 /**
- * The path of the request a client error belongs to: its request line, or the request whose
- * body is still coming (a 408). A complete one is the last request of a kept-alive connection.
+ * The error's answer, then our end of the connection. The parser failed for good (oversized
+ * headers, a bad chunk): the rest of what the client sends is still read, for up to 1 s, since a
+ * close with unread bytes is a reset, and a reset can cost the client the answer before it reads
+ * it. A timeout (408) leaves Node's parser working: bytes still coming could start a request the
+ * app would serve (and Copilot bill) after its client was told 408, so that socket is gone once
+ * the answer is out. Either way it is gone within 1 s whatever the peer does: a half-closed
+ * socket would keep its request, and the body budget it reserved.
  */
-function failedPath(err: ParserError, socket: HttpSocket): string | undefined {
-  const incoming = socket.parser?.incoming;
-  const url = incoming?.complete === false ? incoming.url : undefined;
-  return pathFromRaw(err.rawPacket) ?? (typeof url === 'string' ? url.split('?')[0] : undefined);
+function answerAndClose(socket: HttpSocket, err: ParserError, answer: string): void {
+  if (!socket.writable) return void socket.destroy();
+  if (err.code?.startsWith('HPE_') === true) socket.end(answer);
+  else socket.end(answer, () => socket.destroy());
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-/** Marks a socket whose client error was answered: the parser reports the same error again as more bytes come. */
-const ANSWERED = Symbol('client error answered');
+/** After `res` and any answer queued behind it are finished, answer the failed request and close. */
+function answerAfter(res: http.ServerResponse, socket: HttpSocket, err: ParserError, answer: string): void {
+  res.once('finish', () => {
+    // Node hands the socket to the next queued response as this one finishes (its own listener runs first).
+    const next = owedResponse(socket);
+    if (next) answerAfter(next, socket, err, answer);
+    else answerAndClose(socket, err, answer);
+  });
+}
 
 export function onClientError(err: ParserError, socket: HttpSocket): void {
-  // The answer is on its way: what the client still sends is read and dropped until the socket goes (below).
   if (Reflect.get(socket, ANSWERED) === true) return;
-  // Node's own rule: only answer when nothing of a response has been written yet. A request
-  // answered already whose body is still being read and dropped (isDraining) had its answer:
-  // Node's 408 past server_read (which counts from the request's first byte) would be a second.
-  const answerable = err.code !== 'ECONNRESET' && socket.writable && !socket._httpMessage?.headersSent && !isDraining(socket);
-  if (!answerable) {
-    socket.destroy();
-    return;
-  }
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
   const p = clientErrorPayload(err.code);
-  const answer = rawErrorResponse(p.status, clientErrorBody(p, failedPath(err, socket)));
-  // A timeout (408) leaves Node's parser working: bytes still coming could start a request the
-  // app would serve (and Copilot bill) after its client was told 408. Gone once the answer is out.
-  if (!err.code?.startsWith('HPE_')) {
-    socket.end(answer, () => socket.destroy());
-    setTimeout(() => socket.destroy(), 1000).unref();
+  // No path to go by: a parser error can come before the request line, in a later read of long
+  // headers, or after a kept-alive request's body. One body both SDKs read as their own.
+  const answer = rawErrorResponse(p.status, eitherErrorBody(p));
+  // Bytes that failed after a whole request still being answered: answered in pipeline order, after
+  // it (Node's rule, "answer unless a response was written", would give this error as that
+  // request's answer while it is still sent to Copilot).
+  const owed = owedResponse(socket);
+  if (owed) {
+    Reflect.set(socket, ANSWERED, true);
+    answerAfter(owed, socket, err, answer);
     return;
   }
-  // The parser failed for good (oversized headers, a bad chunk): the answer and our end of the
-  // connection, then the rest of what the client sends is still read, for up to 1 s: a close with
-  // unread bytes is a reset, and a reset can cost the client the answer before it reads it. Then
-  // the socket is gone whatever the peer does: a half-closed socket would keep its request, and
-  // the body budget it reserved.
+  // The request's own error. Node's rule: only answer when nothing of a response has been
+  // written yet. A request answered already whose body is still being read and dropped
+  // (isDraining) had its answer: Node's 408 past server_read (which counts from the request's
+  // first byte) would be a second.
+  const res = socket._httpMessage;
+  if ((res instanceof http.ServerResponse && res.headersSent) || isDraining(socket)) return void socket.destroy();
   Reflect.set(socket, ANSWERED, true);
-  socket.end(answer);
-  setTimeout(() => socket.destroy(), 1000).unref();
+  answerAndClose(socket, err, answer);
 }
 
 export function onConnect(req: http.IncomingMessage, socket: Duplex): void {
