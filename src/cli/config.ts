@@ -70,6 +70,9 @@ export async function configCommandAction(options: ConfigOptions, deps: CliDeps 
   });
 }
 
+/** The Go tool's key the loader adds to cors_origins. */
+const GO_CORS_ORIGINS = 'cors.allowed_origins';
+
 /** The keys `config set` and `config unset` take: every key of config.json but the Go tool's token keys and its cors block; timeouts and headers key by key. */
 export const SETTABLE_KEYS: readonly string[] = [
   ...KEYS,
@@ -184,14 +187,16 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
   const write = (obj: Record<string, unknown>) => writeFileAtomic(file, `${JSON.stringify(obj, null, 2)}\n`);
   let remaining: string[];
   if (value === undefined) {
-    const next = withKey(before, k, undefined);
+    // cors_origins is also read from the Go tool's cors.allowed_origins: unsetting it clears both.
+    const also = k === 'cors_origins' ? [GO_CORS_ORIGINS].filter((g) => inFile(before, g)) : [];
+    const next = [k, ...also].reduce((obj, key) => withKey(obj, key, undefined), before);
     remaining = checkConfigObject(next, file).problems;
     if (JSON.stringify(next) === JSON.stringify(before)) {
       out(`${k} is not set in ${file}: nothing changed.`);
       return;
     }
     write(next);
-    out(`Removed ${k} from ${file}: the default (or an env var or flag) applies.`);
+    out(`Removed ${[k, ...also].join(' and ')} from ${file}: the default (or an env var or flag) applies.`);
   } else {
     const r = configWithValue(before, k, value, file);
     if ('problems' in r) {

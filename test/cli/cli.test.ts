@@ -502,6 +502,18 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     assert.equal(Object.hasOwn(file(), 'headers'), false);
     assert.deepEqual(file().timeouts, { http_client: 300 });
     assert.match((await s.cli(['config', 'unset', 'headers.user_agent'])).stdout, /is not set in .*nothing changed/);
+    // cors_origins shown from the Go tool's cors.allowed_origins: unset clears that too (it said "not set").
+    fs.writeFileSync(s.configFile, JSON.stringify({ ...file(), cors: { allowed_origins: ['http://localhost:3000'], allowed_headers: ['*'] } }));
+    assert.match((await s.cli(['config'])).stdout, /cors_origins\s+\S*localhost:3000\S*\s+file/);
+    const cors = await s.cli(['config', 'unset', 'cors_origins']);
+    assert.equal(cors.code, 0, cors.stderr);
+    assert.match(cors.stdout, /^Removed cors_origins and cors\.allowed_origins from /);
+    assert.deepEqual(file().cors, { allowed_headers: ['*'] }, 'the rest of the Go tool\'s block kept');
+    assert.match((await s.cli(['config'])).stdout, /cors_origins\s+\S+\s+default/);
+    assert.deepEqual(JSON.parse((await s.cli(['config', 'get', 'cors_origins', '--json'])).stdout), { key: 'cors_origins', value: [], source: 'default' });
+    const goCors = file();
+    delete goCors.cors;
+    fs.writeFileSync(s.configFile, JSON.stringify(goCors));
 
     // A file that is already wrong is mended one key at a time: a change that adds no problem is written,
     // and what is still wrong is said; unset takes the unknown key the loader's warning names.
