@@ -8,15 +8,21 @@ import type { ConfigFlags } from './config/load.ts';
 import { VERSION, versionLine } from './version.ts';
 import { registerCliCommands } from './cli/index.ts';
 import { PROXY_CHILD_COMMAND } from './ipc/child.ts';
-import { LOG_LEVELS } from './config/schema.ts';
+import { DEFAULTS, LOG_LEVELS } from './config/schema.ts';
+import { envName } from './config/env.ts';
 import { closest } from './text/closest.ts';
 
 /** Flags every server-ish command shares; names match config keys. */
 export function addServerFlags(cmd: Command): Command {
   return cmd
-    .option('-p, --port <port>', 'port to listen on (default 8081)', (v) => parsePort(v))
-    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('-p, --port <port>', `port to listen on (default: ${fromConfig('port')})`, (v) => parsePort(v))
+    .option('--host <host>', `address to listen on (default: ${fromConfig('host')})`)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+/** Where a flag's value comes from when it is not given, in precedence order (the help does not load them to show the value). */
+function fromConfig(key: 'port' | 'host'): string {
+  return `${envName(key)}, else config.json's ${key}, else ${DEFAULTS[key]}`;
 }
 
 function parsePort(v: string): number {

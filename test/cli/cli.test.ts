@@ -549,6 +549,9 @@ describe('refresh, models, usage, config (no proxy running)', () => {
       assert.equal(r.code, 0, `${cmd} --help`);
       assert.match(r.stdout, new RegExp(`^Usage: github-copilot-svcs ${cmd}`));
     }
+    // The port's default is where it comes from, in precedence order, not a bare 8081 that the env var may override.
+    const run = await s.cli(['run', '--help']);
+    assert.match(run.stdout.replace(/\s+/g, ' '), /--port <port> port to listen on \(default: GITHUB_COPILOT_SVCS_PORT, else config\.json's port, else 8081\)/);
   });
 });
 
