@@ -120,15 +120,15 @@ export function withKey(obj: Record<string, unknown>, key: string, value: unknow
  * key takes (8082, true, ["a","b"], {"x":"y"}), else as the text itself (debug,
  * an api_key of digits), else as a comma-separated list (a,b). The whole file is checked as the loader checks it; a
  * change is refused only for a problem it adds, so a file with a wrong key can
- * be mended one key at a time (`remaining`: what is still wrong). Pure.
+ * be mended one key at a time (`remaining`: what is still wrong). The problems
+ * do not name the file: the caller does. Pure.
  */
 export function configWithValue(
   obj: Record<string, unknown>,
   key: string,
   text: string,
-  file: string,
 ): { obj: Record<string, unknown>; remaining: string[] } | { problems: string[] } {
-  const before = new Set(checkConfigObject(obj, file).problems);
+  const before = new Set(checkConfigObject(obj, '').problems);
   const candidates: unknown[] = [];
   try {
     candidates.push(JSON.parse(text));
@@ -141,7 +141,7 @@ export function configWithValue(
   let first: string[] | null = null;
   for (const v of candidates) {
     const next = withKey(obj, key, v);
-    const { problems } = checkConfigObject(next, file);
+    const { problems } = checkConfigObject(next, '');
     const added = problems.filter((p) => !before.has(p));
     if (added.length === 0) return { obj: next, remaining: problems };
     first ??= added;
@@ -190,7 +190,7 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
     // cors_origins is also read from the Go tool's cors.allowed_origins: unsetting it clears both.
     const also = k === 'cors_origins' ? [GO_CORS_ORIGINS].filter((g) => inFile(before, g)) : [];
     const next = [k, ...also].reduce((obj, key) => withKey(obj, key, undefined), before);
-    remaining = checkConfigObject(next, file).problems;
+    remaining = checkConfigObject(next, '').problems;
     if (JSON.stringify(next) === JSON.stringify(before)) {
       out(`${k} is not set in ${file}: nothing changed.`);
       return;
@@ -198,11 +198,10 @@ async function setAction(key: string, value: string | undefined, deps: CliDeps):
     write(next);
     out(`Removed ${[k, ...also].join(' and ')} from ${file}: the default (or an env var or flag) applies.`);
   } else {
-    const r = configWithValue(before, k, value, file);
+    const r = configWithValue(before, k, value);
     if ('problems' in r) {
-      // The loader's own words, minus the file name they start with: the value is what is wrong, not the file.
-      const why = r.problems.map((p) => (p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p));
-      throw new ExitError(`config set: ${k} not set: ${why.join('; ')}. ${file} was not changed.`, 2);
+      // The loader's own words: the value is what is wrong, not the file.
+      throw new ExitError(`config set: ${k} not set: ${r.problems.join('; ')}. ${file} was not changed.`, 2);
     }
     write(r.obj);
     remaining = r.remaining;

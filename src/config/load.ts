@@ -188,6 +188,7 @@ function readConfigFile(file: string, problems: string[], warnings: string[]): F
  * warning, with a did-you-mean). `config set` checks a file with it before
  * writing. Pure.
  */
+/** `file` starts each problem and warning; '' leaves it out (for a caller that names the file once). */
 export function checkConfigObject(raw: Record<string, unknown>, file: string): { config: FileConfig; problems: string[]; warnings: string[] } {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -196,7 +197,7 @@ export function checkConfigObject(raw: Record<string, unknown>, file: string): {
     if ((KNOWN_KEYS as string[]).includes(k)) known[k] = v;
     else {
       const near = closest(k, KNOWN_KEYS);
-      warnings.push(`${file}: unknown key "${k}" ignored${near ? ` (did you mean "${near}"?)` : ''}`);
+      warnings.push(`${file === '' ? '' : `${file}: `}unknown key "${k}" ignored${near ? ` (did you mean "${near}"?)` : ''}`);
     }
   }
   return { config: validateLayer(known, file, problems, (k) => k), problems, warnings };
@@ -215,15 +216,17 @@ function describeIssue(issue: z.core.$ZodIssue, where: string, raw: Record<strin
   let got: unknown = raw;
   for (const p of keyPath) got = typeof got === 'object' && got !== null && Object.hasOwn(got, p) ? Reflect.get(got, p) : undefined;
   const shown = keyPath[0] && /token|api_key/.test(keyPath[0]) ? '(hidden)' : JSON.stringify(got);
+  // No `where` when the caller names the file itself (config set: "<file> was not changed").
+  const at = where === '' ? '' : `${where}: `;
   if (issue.code === 'unrecognized_keys') {
     const known = keyPath[0] === 'timeouts' ? Object.keys(TIMEOUT_DEFAULTS) : [];
     const each = issue.keys.map((k) => {
       const near = closest(k, known);
       return `"${k}"${near ? ` (did you mean "${near}"?)` : ''}`;
     });
-    return `${where}: ${key ? `${name(key)}: ` : ''}unknown key${each.length > 1 ? 's' : ''} ${each.join(', ')}`;
+    return `${at}${key ? `${name(key)}: ` : ''}unknown key${each.length > 1 ? 's' : ''} ${each.join(', ')}`;
   }
-  return `${where}: ${name(key)}: ${humanIssue(issue)} (got ${shown})`;
+  return `${at}${name(key)}: ${humanIssue(issue)} (got ${shown})`;
 }
 
 /** zod's issue in words a user of a config file reads (zod's own say "must be record", "Too small: expected number to be >=1"). Pure. */

@@ -480,6 +480,7 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     const bad = await s.cli(['config', 'set', 'port', '70000']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^config set: port not set: port: must be 0-65535 \(0 picks a free port\) \(got 70000\)\. .*config\.json was not changed\.$/m);
+    assert.equal(bad.stderr.split(s.configFile).length, 2, 'the file is named once');
     const typo = await s.cli(['config', 'set', 'prot', '1']);
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /unknown config key "prot" \(did you mean "port"\?\)/);
@@ -520,7 +521,7 @@ describe('refresh, models, usage, config (no proxy running)', () => {
     fs.writeFileSync(s.configFile, JSON.stringify({ port: 70000, timeouts: { shutdwn: 3 } }));
     const mend = await s.cli(['config', 'set', 'timeouts.shutdown', '3']);
     assert.equal(mend.code, 0, mend.stderr);
-    assert.match(mend.stderr, /still has 2 problems .*\n.*port: must be 0-65535/);
+    assert.match(mend.stderr, /still has 2 problems .*\n {2}port: must be 0-65535/, 'each problem under the line that names the file');
     assert.equal((await s.cli(['config', 'set', 'log_level', 'loud'])).code, 2, 'a problem of its own is refused');
     assert.equal((await s.cli(['config', 'unset', 'timeouts.shutdwn'])).code, 0);
     const last = await s.cli(['config', 'set', 'port', '8084']);
