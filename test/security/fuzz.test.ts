@@ -339,6 +339,29 @@ describe('fuzz: generated bad requests against the real process', () => {
     }
   });
 
+  test('requests pipelined before bad bytes (garbage, headers over 16 KiB) are each answered, streams whole, in order; then the error, then the close', async () => {
+    const chat = (stream: boolean) => JSON.stringify({ model: 'gpt-4.1', stream, messages: [{ role: 'user', content: 'one' }] });
+    const messages = (stream: boolean) => JSON.stringify({ model: 'gpt-4.1', max_tokens: 20, stream, messages: [{ role: 'user', content: 'two' }] });
+    const post = (p: string, b: string) => `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+    for (const [bad, status] of [['\x00\x01zz\r\n\r\n', 400], [`POST /v1/messages HTTP/1.1\r\nx-big: ${'v'.repeat(20_000)}\r\n\r\n`, 431]] as const) {
+      for (const stream of [false, true]) {
+        const sock = net.connect(Number(base.port), base.hostname);
+        let got = '';
+        sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        sock.on('error', () => undefined);
+        const closed = new Promise((r) => sock.once('close', r));
+        // Written, not ended: a client's FIN makes Node abort what it has not answered yet.
+        sock.write(post('/v1/chat/completions', chat(stream)) + post('/v1/messages', messages(stream)) + bad);
+        await closed;
+        const what = `${status} after two${stream ? ' streams' : ''}: ${got.slice(0, 300)}`;
+        assert.deepEqual([...got.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])), [200, 200, status], what);
+        if (stream) assert.ok(got.indexOf('data: [DONE]') > 0 && got.indexOf('data: [DONE]') < got.indexOf('event: message_stop'), what);
+        else assert.ok(got.includes('Echo: one') && got.indexOf('Echo: one') < got.indexOf('Echo: two'), what);
+        assertAnthropicError(JSON.parse(got.slice(got.lastIndexOf('\r\n\r\n') + 4)), what);
+      }
+    }
+  });
+
   test(`${RUNS} bad requests: each a 4xx in the caller's shape; the process survives; a valid request then succeeds`, { timeout: 180_000 }, async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const kinds = new Map<string, number>();
